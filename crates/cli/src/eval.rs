@@ -1,0 +1,164 @@
+//! `dangwutong eval`: article-level hit@k, MRR@10, evidence@1 and latency on a JSONL set.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use dwt_index::{Hit, KnowledgeBase, RetrievalMode, SearchOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::output::out;
+
+#[derive(Debug, Deserialize)]
+pub struct EvalLine {
+    pub id: serde_json::Value,
+    pub question: String,
+    #[serde(default)]
+    pub gold: Vec<Gold>,
+    /// The sentence that answers; scored as "top-1 chunk contains it".
+    #[serde(default)]
+    pub evidence: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct Gold {
+    pub doc: String,
+    pub article: String,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Summary {
+    pub n: usize,
+    #[serde(rename = "hit@1")]
+    pub hit1: f64,
+    #[serde(rename = "hit@5")]
+    pub hit5: f64,
+    #[serde(rename = "hit@10")]
+    pub hit10: f64,
+    #[serde(rename = "mrr@10")]
+    pub mrr10: f64,
+    /// Share of lines with `evidence` whose top-1 chunk contains it (normalised).
+    #[serde(rename = "evidence@1")]
+    pub evidence1: Option<f64>,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub mode: RetrievalMode,
+}
+
+/// A hit answers a gold entry when its document title contains `doc` and its article label
+/// equals `article`.
+pub fn matches(doc_title: &str, article: Option<&str>, gold: &[Gold]) -> bool {
+    gold.iter().any(|g| doc_title.contains(&g.doc) && article == Some(g.article.as_str()))
+}
+
+/// 1-based rank of the first answering hit within the first `k`.
+pub fn first_rank(hits: &[(String, Option<String>)], gold: &[Gold], k: usize) -> Option<usize> {
+    hits.iter().take(k).position(|(t, a)| matches(t, a.as_deref(), gold)).map(|p| p + 1)
+}
+
+/// Letters and digits only (CJK included): punctuation and spacing differences do not count.
+pub fn normalize(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+pub fn summarize(ranks: &[Option<usize>], evidence: &[bool], mut latencies: Vec<f64>, mode: RetrievalMode) -> Summary {
+    let n = ranks.len();
+    let share = |k: usize| if n == 0 { 0.0 } else { ranks.iter().filter(|r| r.is_some_and(|r| r <= k)).count() as f64 / n as f64 };
+    let mrr = if n == 0 { 0.0 } else { ranks.iter().map(|r| r.filter(|&r| r <= 10).map(|r| 1.0 / r as f64).unwrap_or(0.0)).sum::<f64>() / n as f64 };
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let round = |x: f64| (x * 10000.0).round() / 10000.0;
+    Summary {
+        n,
+        hit1: round(share(1)),
+        hit5: round(share(5)),
+        hit10: round(share(10)),
+        mrr10: round(mrr),
+        evidence1: if evidence.is_empty() { None } else { Some(round(evidence.iter().filter(|e| **e).count() as f64 / evidence.len() as f64)) },
+        p50_ms: round(percentile(&latencies, 50.0)),
+        p99_ms: round(percentile(&latencies, 99.0)),
+        mode,
+    }
+}
+
+pub async fn run(kb: &KnowledgeBase, file: &Path, mode: RetrievalMode, verbose: bool) -> anyhow::Result<Summary> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("无法读取评测文件 {}", file.display()))?;
+    let mut lines = Vec::new();
+    for (i, l) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let line: EvalLine = serde_json::from_str(l).with_context(|| format!("评测文件第 {} 行格式错误", i + 1))?;
+        lines.push(line);
+    }
+    let opts = SearchOptions { top_k: Some(10), mode, ..SearchOptions::default() };
+    // Warm-up so that the first measured query does not pay one-time costs.
+    let _ = kb.search("党员", &opts).await?;
+    let mut ranks = Vec::new();
+    let mut evidence = Vec::new();
+    let mut latencies = Vec::new();
+    for line in &lines {
+        let start = Instant::now();
+        let hits: Vec<Hit> = kb.search(&line.question, &opts).await?;
+        latencies.push(start.elapsed().as_secs_f64() * 1000.0);
+        let pairs: Vec<(String, Option<String>)> = hits.iter().map(|h| (h.doc_title.clone(), h.article.clone())).collect();
+        let rank = first_rank(&pairs, &line.gold, 10);
+        ranks.push(rank);
+        if let Some(ev) = &line.evidence {
+            let ok = hits.first().is_some_and(|h| normalize(&h.text).contains(&normalize(ev)));
+            evidence.push(ok);
+        }
+        if verbose && rank != Some(1) {
+            let top = hits.first().map(|h| format!("《{}》{}", h.doc_title, h.article.clone().unwrap_or_default())).unwrap_or_default();
+            let gold: Vec<String> = line.gold.iter().map(|g| format!("{}{}", g.doc, g.article)).collect();
+            out(&format!("未命中首位 {}: {} | 期望 {} | 排名 {:?} | 首位 {}", line.id, line.question, gold.join("/"), rank, top));
+        }
+    }
+    Ok(summarize(&ranks, &evidence, latencies, mode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(doc: &str, article: &str) -> Vec<Gold> {
+        vec![Gold { doc: doc.into(), article: article.into() }]
+    }
+
+    #[test]
+    fn rank_needs_doc_and_article() {
+        let hits = vec![
+            ("中国共产党章程".to_string(), Some("第六条".to_string())),
+            ("中华人民共和国劳动法".to_string(), Some("第七条".to_string())),
+            ("中国共产党章程".to_string(), Some("第七条".to_string())),
+        ];
+        assert_eq!(first_rank(&hits, &g("中国共产党章程", "第七条"), 10), Some(3));
+        assert_eq!(first_rank(&hits, &g("中国共产党章程", "第七条"), 2), None);
+        assert_eq!(first_rank(&hits, &g("党章", "第七条"), 10), None, "doc must be contained in the title");
+        assert_eq!(first_rank(&hits, &g("章程", "总纲"), 10), None);
+    }
+
+    #[test]
+    fn metrics_math() {
+        let ranks = vec![Some(1), Some(2), None, Some(11)];
+        let s = summarize(&ranks, &[true, false], vec![5.0, 1.0, 3.0, 2.0], RetrievalMode::Hybrid);
+        assert_eq!(s.n, 4);
+        assert_eq!(s.hit1, 0.25);
+        assert_eq!(s.hit5, 0.5);
+        assert_eq!(s.hit10, 0.5);
+        assert_eq!(s.mrr10, 0.375, "(1 + 1/2 + 0 + 0) / 4");
+        assert_eq!(s.evidence1, Some(0.5));
+        assert_eq!(s.p50_ms, 2.0);
+        assert_eq!(s.p99_ms, 5.0);
+    }
+
+    #[test]
+    fn evidence_ignores_punctuation_and_spaces() {
+        assert!(normalize("第七条 党员的党龄，从预备期满转为正式党员之日算起。").contains(&normalize("党员的党龄,从预备期满转为正式党员之日算起")));
+    }
+}

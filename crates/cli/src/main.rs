@@ -1,0 +1,219 @@
+//! `dangwutong`: thin command line over the knowledge crates.
+
+mod bench;
+mod eval;
+mod output;
+mod pipeline;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use dwt_core::{DocStatus, DocType, Settings};
+use dwt_index::{KnowledgeBase, RetrievalMode, SearchFilter, SearchOptions};
+use figment::providers::Serialized;
+use figment::Figment;
+
+use crate::output::{out, search_json};
+
+#[derive(Parser, Debug)]
+#[command(name = "dangwutong", version, about = "党务通：党务知识问答与检索")]
+struct Cli {
+    /// Configuration file (default: ./dangwutong.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite, tantivy, Qdrant Edge). Env: DWT__STORAGE__DATA_DIR.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Embedding model directory. Env: DWT__EMBEDDING__MODEL_DIR.
+    #[arg(long, global = true)]
+    model_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Ingest files or folders (Markdown, text, HTML) into the knowledge base.
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Source name recorded on the documents.
+        #[arg(long, default_value = "upload")]
+        source: String,
+    },
+    /// Delete a document everywhere (by id, key or exact title).
+    Remove { document: String },
+    /// List documents.
+    Documents {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hybrid search for a question.
+    Search(SearchArgs),
+    /// Retrieval quality on a JSONL eval set.
+    Eval {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
+    },
+    /// Check that SQL, vectors and the lexical index agree (exit 1 when not).
+    Check,
+    /// Speed and memory benchmarks (release build recommended).
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
+}
+
+#[derive(Args, Debug)]
+struct SearchArgs {
+    question: Option<String>,
+    #[arg(long)]
+    top_k: Option<usize>,
+    #[arg(long)]
+    json: bool,
+    /// JSONL file of {"id","question"}; prints one JSON line per input.
+    #[arg(long)]
+    batch: Option<PathBuf>,
+    /// hybrid | bm25 | dense
+    #[arg(long, default_value = "hybrid")]
+    mode: String,
+    /// Restrict to document types (constitution, regulation, law, notice, news, other).
+    #[arg(long = "doc-type")]
+    doc_types: Vec<String>,
+    /// Restrict to statuses (current, repealed, withdrawn).
+    #[arg(long = "status")]
+    statuses: Vec<String>,
+    /// Restrict to document ids.
+    #[arg(long = "doc")]
+    docs: Vec<i64>,
+}
+
+fn overrides(cli: &Cli) -> Figment {
+    let mut f = Figment::new();
+    if let Some(d) = &cli.data_dir {
+        f = f.merge(Serialized::default("storage.data_dir", d));
+    }
+    if let Some(m) = &cli.model_dir {
+        f = f.merge(Serialized::default("embedding.model_dir", m));
+    }
+    f
+}
+
+fn parse_mode(s: &str) -> anyhow::Result<RetrievalMode> {
+    RetrievalMode::parse(s).with_context(|| format!("检索模式无效：{s}（可选 hybrid、bm25、dense）"))
+}
+
+fn search_options(a: &SearchArgs) -> anyhow::Result<SearchOptions> {
+    let mut filter = SearchFilter::default();
+    for t in &a.doc_types {
+        filter.doc_types.push(DocType::parse(t).with_context(|| format!("文档类型无效：{t}"))?);
+    }
+    for s in &a.statuses {
+        filter.statuses.push(DocStatus::parse(s).with_context(|| format!("文档状态无效：{s}"))?);
+    }
+    filter.doc_ids = a.docs.clone();
+    Ok(SearchOptions { top_k: a.top_k, filter, mode: parse_mode(&a.mode)? })
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(cli.config.as_deref(), Some(overrides(&cli)))?;
+    match &cli.command {
+        Command::Bench { what } => return bench::run(what, &settings).await,
+        Command::Ingest { paths, source } => {
+            let kb = KnowledgeBase::open(&settings).await?;
+            let report = pipeline::ingest_paths(&kb, paths, source, None).await?;
+            out(&serde_json::to_string(&report)?);
+            return Ok(if report.failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS });
+        }
+        _ => {}
+    }
+    let kb = KnowledgeBase::open(&settings).await?;
+    pipeline::ensure_shipped_knowledge(&kb).await?;
+    match cli.command {
+        Command::Remove { document } => {
+            let doc = pipeline::find_document(&kb, &document).await?;
+            kb.remove_document(doc.id).await?;
+            out(&format!("已删除：{}（id {}）", doc.title, doc.id));
+        }
+        Command::Documents { json } => {
+            let docs = kb.store.list_documents().await?;
+            for d in docs {
+                if json {
+                    out(&serde_json::to_string(&serde_json::json!({
+                        "id": d.id, "key": d.key, "title": d.title, "doc_type": d.doc_type, "status": d.status,
+                        "version": d.version, "chunks": d.chunk_count, "updated_at": d.updated_at,
+                    }))?);
+                } else {
+                    out(&format!("{:>5}  {}  [{}] {} 个切片  {}", d.id, d.title, d.doc_type.as_str(), d.chunk_count, d.key));
+                }
+            }
+        }
+        Command::Search(args) => {
+            let opts = search_options(&args)?;
+            if let Some(batch) = &args.batch {
+                let text = std::fs::read_to_string(batch).with_context(|| format!("无法读取 {}", batch.display()))?;
+                for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                    let v: serde_json::Value =
+                        serde_json::from_str(line).with_context(|| format!("第 {} 行不是有效的 JSON", n + 1))?;
+                    let q = v.get("question").and_then(|q| q.as_str()).with_context(|| format!("第 {} 行缺少 question", n + 1))?;
+                    let hits = kb.search(q, &opts).await?;
+                    let mut obj = search_json(&hits);
+                    obj["id"] = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
+                    out(&serde_json::to_string(&obj)?);
+                }
+            } else {
+                let q = args.question.as_deref().context("请提供问题，或使用 --batch 文件")?;
+                let hits = kb.search(q, &opts).await?;
+                if args.json {
+                    out(&serde_json::to_string(&search_json(&hits))?);
+                } else {
+                    output::print_hits(&hits);
+                }
+            }
+        }
+        Command::Eval { file, json, mode } => {
+            let mode = parse_mode(&mode)?;
+            let summary = eval::run(&kb, &file, mode, !json).await?;
+            out(&serde_json::to_string(&summary)?);
+        }
+        Command::Check => {
+            let report = kb.consistency().await?;
+            out(&serde_json::to_string(&report)?);
+            if !report.consistent() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Ingest { .. } | Command::Bench { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,qdrant_edge=error,dangwutong=info,dwt_index=info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            output::err(&format!("错误：无法启动运行时：{e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            output::err(&format!("错误：{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! File ingest orchestration: collect → parse → batch → knowledge base, with progress and a
+//! per-file error report (one bad file never stops the rest).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use dwt_index::{IngestOutcome, KnowledgeBase};
+use dwt_ingest::{collect_files, load_file, LoadOptions};
+use dwt_store::DocumentRow;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+#[derive(Debug, Default, Serialize)]
+pub struct IngestReport {
+    pub files: usize,
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub chunks: usize,
+    pub errors: Vec<FileError>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileError {
+    pub file: String,
+    pub code: String,
+    pub message: String,
+}
+
+fn knowledge_prefix(kb: &KnowledgeBase) -> Option<PathBuf> {
+    kb.settings().knowledge.dir.canonicalize().ok()
+}
+
+/// Shipped files are keyed `knowledge:<relative path>` wherever they are ingested from, so the
+/// same file never becomes two documents.
+fn key_for(path: &Path, knowledge: Option<&Path>) -> String {
+    let abs = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if let Some(k) = knowledge {
+        if let Ok(rel) = abs.strip_prefix(k) {
+            return format!("knowledge:{}", rel.to_string_lossy());
+        }
+    }
+    abs.to_string_lossy().into_owned()
+}
+
+pub async fn ingest_paths(kb: &KnowledgeBase, paths: &[PathBuf], source: &str, _base: Option<&Path>) -> anyhow::Result<IngestReport> {
+    let files = collect_files(paths)?;
+    let source_id = kb.store.ensure_source(source, if source == "knowledge" { "shipped" } else { "files" }).await?;
+    let settings = kb.settings();
+    let opts = LoadOptions { max_file_bytes: settings.ingest.max_file_bytes, key_base: None };
+    let knowledge = knowledge_prefix(kb);
+    let mut report = IngestReport { files: files.len(), ..IngestReport::default() };
+
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(files.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} 入库 [{bar:30}] {pos}/{len} 文件 · {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+
+    let batch_size = settings.ingest.commit_every_docs.max(1);
+    let mut done = 0usize;
+    for group in files.chunks(batch_size) {
+        let mut docs = Vec::with_capacity(group.len());
+        for f in group {
+            match load_file(f, &opts) {
+                Ok(mut doc) => {
+                    doc.key = key_for(f, knowledge.as_deref());
+                    docs.push(doc);
+                }
+                Err(e) => {
+                    tracing::warn!(file = %f.display(), code = e.code(), "{e}");
+                    report.failed += 1;
+                    report.errors.push(FileError { file: f.display().to_string(), code: e.code().into(), message: e.to_string() });
+                }
+            }
+        }
+        let outcomes = kb.ingest_batch(docs, Some(source_id)).await?;
+        for o in outcomes {
+            match o {
+                IngestOutcome::Added { chunks } => {
+                    report.added += 1;
+                    report.chunks += chunks;
+                }
+                IngestOutcome::Updated { chunks } => {
+                    report.updated += 1;
+                    report.chunks += chunks;
+                }
+                IngestOutcome::Unchanged => report.unchanged += 1,
+            }
+        }
+        done += group.len();
+        match &bar {
+            Some(b) => {
+                b.set_position(done as u64);
+                b.set_message(format!("新增 {} · 更新 {} · 未变 {} · 失败 {}", report.added, report.updated, report.unchanged, report.failed));
+            }
+            None => tracing::info!(
+                done,
+                total = files.len(),
+                added = report.added,
+                updated = report.updated,
+                unchanged = report.unchanged,
+                failed = report.failed,
+                "ingest progress"
+            ),
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if report.added + report.updated > 0 {
+        kb.optimize().await?;
+    }
+    Ok(report)
+}
+
+/// Ingests the shipped `knowledge/` documents into a fresh data directory.
+pub async fn ensure_shipped_knowledge(kb: &KnowledgeBase) -> anyhow::Result<()> {
+    let k = &kb.settings().knowledge;
+    if !k.auto_ingest || kb.store.count_documents().await? > 0 {
+        return Ok(());
+    }
+    let dirs: Vec<PathBuf> = k.document_dirs.iter().map(|d| k.dir.join(d)).filter(|d| d.is_dir()).collect();
+    if dirs.is_empty() {
+        tracing::warn!(dir = %k.dir.display(), "no shipped knowledge found; the knowledge base starts empty");
+        return Ok(());
+    }
+    tracing::info!(dir = %k.dir.display(), "fresh data directory: ingesting shipped knowledge");
+    let report = ingest_paths(kb, &dirs, "knowledge", None).await?;
+    tracing::info!(added = report.added, chunks = report.chunks, failed = report.failed, "shipped knowledge ingested");
+    Ok(())
+}
+
+pub async fn find_document(kb: &KnowledgeBase, needle: &str) -> anyhow::Result<DocumentRow> {
+    if let Ok(id) = needle.parse::<i64>() {
+        if let Some(d) = kb.store.document_by_id(id).await? {
+            return Ok(d);
+        }
+    }
+    if let Some(d) = kb.store.document_by_key(needle).await? {
+        return Ok(d);
+    }
+    let docs = kb.store.list_documents().await?;
+    let matches: Vec<DocumentRow> = docs.into_iter().filter(|d| d.title == needle || d.key.ends_with(needle)).collect();
+    match matches.len() {
+        1 => matches.into_iter().next().context("unreachable"),
+        0 => anyhow::bail!("没有找到文档：{needle}（可用 dangwutong documents 查看 id）"),
+        n => anyhow::bail!("有 {n} 个文档匹配“{needle}”，请改用 id"),
+    }
+}

@@ -1,0 +1,158 @@
+//! End-to-end tests of the `dangwutong` binary: real SQLite, Qdrant Edge, tantivy and e5 model.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn dwt(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dangwutong"));
+    c.current_dir(repo_root()).env("DWT__STORAGE__DATA_DIR", data).env("RUST_LOG", "warn").env_remove("DWT_FAILPOINT");
+    c
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("binary runs")
+}
+
+fn stdout_json_lines(o: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect()
+}
+
+fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn fresh_data_dir_answers_from_shipped_knowledge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(dwt(tmp.path()).args(["search", "--json", "党龄从什么时候开始计算"]));
+    assert_ok(&o);
+    let v = &stdout_json_lines(&o)[0];
+    let top = &v["hits"][0];
+    assert_eq!(top["doc_title"], "中国共产党章程");
+    assert_eq!(top["article"], "第七条");
+    assert_eq!(top["heading_path"], serde_json::json!(["第一章 党员"]));
+    assert!(top["text"].as_str().unwrap().contains("党员的党龄，从预备期满转为正式党员之日算起"));
+    assert!(top["chunk_id"].as_i64().is_some() && top["score"].as_f64().is_some());
+    let keys: Vec<&str> = top.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys.len(), 6, "exact --json shape: {keys:?}");
+
+    // --batch: one line per input, ids carried over, model loaded once.
+    let batch = tmp.path().join("q.jsonl");
+    std::fs::write(&batch, "{\"id\":\"a\",\"question\":\"入党要年满多少岁\"}\n{\"id\":7,\"question\":\"党徽是什么样子的\"}\n").unwrap();
+    let o = run(dwt(tmp.path()).args(["search", "--json", "--batch"]).arg(&batch));
+    assert_ok(&o);
+    let lines = stdout_json_lines(&o);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], "a");
+    assert_eq!(lines[0]["hits"][0]["article"], "第一条");
+    assert_eq!(lines[1]["id"], 7);
+    assert_eq!(lines[1]["hits"][0]["article"], "第五十三条");
+}
+
+#[test]
+fn bad_files_are_reported_and_do_not_stop_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("empty.md"), "").unwrap();
+    std::fs::write(docs.join("binary.txt"), [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
+    std::fs::write(docs.join("gbk.txt"), [0xB5, 0xB3, 0xD4, 0xB1, 0xB5, 0xB3, 0xC1, 0xE4]).unwrap();
+    std::fs::write(docs.join("huge.md"), "党".repeat(50 * 1024 * 1024 / 3 + 10)).unwrap();
+    std::fs::write(docs.join("good.md"), "# 关于开展主题党日活动的通知\n\n各党支部：\n\n请于本月最后一周开展主题党日活动，组织党员学习党章。\n").unwrap();
+    let data = tmp.path().join("data");
+    let o = run(dwt(&data).arg("ingest").arg(&docs));
+    assert_eq!(o.status.code(), Some(2), "partial failure exits 2; stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let report = &stdout_json_lines(&o)[0];
+    assert_eq!(report["added"], 1);
+    assert_eq!(report["failed"], 4);
+    let mut codes: Vec<String> = report["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap().to_string()).collect();
+    codes.sort();
+    assert_eq!(codes, ["ingest.binary_file", "ingest.empty_file", "ingest.file_too_large", "ingest.invalid_utf8"]);
+    for e in report["errors"].as_array().unwrap() {
+        assert!(e["message"].as_str().unwrap().contains(e["file"].as_str().unwrap().rsplit('/').next().unwrap()), "message names the file: {e}");
+    }
+    // Idempotent: the same folder again changes nothing.
+    let o = run(dwt(&data).arg("ingest").arg(docs.join("good.md")));
+    assert_ok(&o);
+    let report = &stdout_json_lines(&o)[0];
+    assert_eq!((report["added"].as_u64(), report["unchanged"].as_u64()), (Some(0), Some(1)));
+    let o = run(dwt(&data).arg("check"));
+    assert_ok(&o);
+}
+
+fn pending_journal(data: &Path) -> usize {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = dwt_store::KnowledgeStore::open_sqlite(data).await.unwrap();
+        store.pending_journal().await.unwrap().len()
+    })
+}
+
+#[test]
+fn crash_between_stores_is_recovered_on_restart() {
+    for failpoint in ["after_sql", "after_vectors"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let doc = tmp.path().join("notice.md");
+        std::fs::write(&doc, "# 通知\n\n请各支部按时召开组织生活会，认真开展批评和自我批评。\n\n会后报送会议记录。\n").unwrap();
+        let o = run(dwt(&data).env("DWT_FAILPOINT", failpoint).arg("ingest").arg(&doc));
+        assert!(!o.status.success(), "{failpoint}: the process was killed");
+        assert_eq!(o.status.code(), None, "{failpoint}: killed by a signal (abort), not a clean exit");
+        assert_eq!(pending_journal(&data), 1, "{failpoint}: SQL committed, the journal says indexes are behind");
+
+        // Restart: recovery replays the journal; the three stores agree.
+        let o = run(dwt(&data).arg("check"));
+        assert_ok(&o);
+        let report = &stdout_json_lines(&o)[0];
+        assert_eq!(report["sql_chunks"], report["lexical_chunks"], "{failpoint}: {report}");
+        assert_eq!(report["sql_chunks"], report["vector_chunks"], "{failpoint}: {report}");
+        assert!(report["sql_chunks"].as_u64().unwrap() >= 1);
+        assert_eq!(pending_journal(&data), 0);
+
+        // And the recovered document is searchable.
+        let o = run(dwt(&data).args(["search", "--json", "组织生活会会后报送什么"]));
+        assert_ok(&o);
+        assert_eq!(stdout_json_lines(&o)[0]["hits"][0]["doc_title"], "通知", "{failpoint}");
+    }
+}
+
+#[test]
+fn missing_model_or_runtime_gives_one_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(dwt(tmp.path()).env("DWT__EMBEDDING__MODEL_DIR", tmp.path().join("no-model")).args(["search", "党员"]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("向量模型缺失") && err.contains("model.onnx") && err.contains("scripts/deps.sh"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let o = run(dwt(tmp.path()).env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so").args(["search", "党员"]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("ONNX Runtime") && err.contains("ORT_DYLIB_PATH"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn eval_meets_the_quality_bar_on_the_dev_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(dwt(tmp.path()).args(["eval", "--json", "eval/dangzhang-dev.jsonl"]));
+    assert_ok(&o);
+    let s = stdout_json_lines(&o).pop().unwrap();
+    for key in ["n", "hit@1", "hit@5", "hit@10", "mrr@10", "p50_ms", "p99_ms"] {
+        assert!(s.get(key).is_some(), "missing {key}: {s}");
+    }
+    assert!(s["n"].as_u64().unwrap() >= 80);
+    assert!(s["hit@1"].as_f64().unwrap() >= 0.95, "{s}");
+    assert!(s["mrr@10"].as_f64().unwrap() >= 0.96, "{s}");
+    assert!(s["evidence@1"].as_f64().unwrap() >= 0.92, "{s}");
+}

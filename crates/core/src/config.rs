@@ -1,0 +1,242 @@
+//! Layered configuration: defaults < `dangwutong.toml` < env `DWT__SECTION__KEY` < CLI flags.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("配置无效：{0}")]
+    Invalid(String),
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        ConfigError::Invalid(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct Settings {
+    pub storage: StorageSettings,
+    pub embedding: EmbeddingSettings,
+    pub vector: VectorSettings,
+    pub search: SearchSettings,
+    pub knowledge: KnowledgeSettings,
+    pub ingest: IngestSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct StorageSettings {
+    /// Holds the SQLite database, the tantivy index and the Qdrant Edge shard.
+    pub data_dir: PathBuf,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self { data_dir: PathBuf::from("./data") }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct EmbeddingSettings {
+    /// Directory with model.onnx + tokenizer.json (multilingual-e5-small). When unset, the model
+    /// is downloaded through fastembed's hub download on first use.
+    pub model_dir: Option<PathBuf>,
+    /// ONNX Runtime shared library; `ORT_DYLIB_PATH` and `.deps/onnxruntime/` are also searched.
+    pub ort_dylib_path: Option<PathBuf>,
+    /// Texts per ONNX run during ingest.
+    pub batch_size: usize,
+    /// Token window of the model, prefix included.
+    pub max_tokens: usize,
+    /// ONNX Runtime intra-op threads (0 = all cores).
+    pub threads: usize,
+    pub dimension: usize,
+}
+
+impl Default for EmbeddingSettings {
+    fn default() -> Self {
+        Self {
+            model_dir: None,
+            ort_dylib_path: None,
+            batch_size: 16,
+            max_tokens: 512,
+            threads: 0,
+            dimension: 384,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum VectorBackend {
+    /// Qdrant Edge, in process, under `data_dir/vectors`.
+    #[default]
+    Edge,
+    /// A Qdrant server reached with qdrant-client (gRPC).
+    Server,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct VectorSettings {
+    pub backend: VectorBackend,
+    /// gRPC URL of the Qdrant server, e.g. http://127.0.0.1:6334.
+    pub url: Option<String>,
+    pub api_key: Option<String>,
+    pub collection: String,
+}
+
+impl Default for VectorSettings {
+    fn default() -> Self {
+        Self { backend: VectorBackend::Edge, url: None, api_key: None, collection: "dangwutong_chunks".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SearchSettings {
+    /// Reciprocal rank fusion constant.
+    pub rrf_k: f32,
+    pub bm25_weight: f32,
+    pub dense_weight: f32,
+    /// Candidates taken from each retriever before fusion.
+    pub candidates: usize,
+    pub top_k: usize,
+    /// Field boosts for BM25.
+    pub title_boost: f32,
+    pub heading_boost: f32,
+    /// Boost for chunks whose article label the question names ("第七条").
+    pub article_boost: f32,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        Self {
+            rrf_k: 60.0,
+            bm25_weight: 1.0,
+            dense_weight: 1.0,
+            candidates: 50,
+            top_k: 5,
+            title_boost: 1.5,
+            heading_boost: 0.5,
+            article_boost: 3.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct KnowledgeSettings {
+    /// Shipped knowledge (regulations, dictionaries) ingested into a fresh data dir.
+    pub dir: PathBuf,
+    /// Sub-folders of `dir` holding documents to ingest (dictionaries and FAQ seeds live beside).
+    pub document_dirs: Vec<String>,
+    pub auto_ingest: bool,
+}
+
+impl Default for KnowledgeSettings {
+    fn default() -> Self {
+        Self { dir: PathBuf::from("./knowledge"), document_dirs: vec!["regulations".into()], auto_ingest: true }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct IngestSettings {
+    /// Files larger than this are refused with a clear error.
+    pub max_file_bytes: u64,
+    /// Token target for free-text chunks (news, notices).
+    pub text_chunk_tokens: usize,
+    /// Documents written per index commit during bulk ingest.
+    pub commit_every_docs: usize,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self { max_file_bytes: 20 * 1024 * 1024, text_chunk_tokens: 256, commit_every_docs: 64 }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `config_file` (or `./dangwutong.toml` when present), then the
+    /// environment (`DWT__STORAGE__DATA_DIR` → `storage.data_dir`), then `overrides` (CLI flags).
+    pub fn load(config_file: Option<&Path>, overrides: Option<Figment>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match config_file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::Invalid(format!("配置文件不存在：{}", path.display())));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("dangwutong.toml")),
+        }
+        figment = figment.merge(Env::prefixed("DWT__").split("__"));
+        if let Some(o) = overrides {
+            figment = figment.merge(o);
+        }
+        let settings: Settings = figment.extract()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let s = &self.search;
+        if !(s.rrf_k > 0.0) {
+            return Err(ConfigError::Invalid("search.rrf_k 必须大于 0".into()));
+        }
+        if s.bm25_weight < 0.0 || s.dense_weight < 0.0 || s.bm25_weight + s.dense_weight <= 0.0 {
+            return Err(ConfigError::Invalid("search.bm25_weight / dense_weight 不能为负且不能同时为 0".into()));
+        }
+        if self.embedding.batch_size == 0 {
+            return Err(ConfigError::Invalid("embedding.batch_size 必须大于 0".into()));
+        }
+        if self.vector.backend == VectorBackend::Server && self.vector.url.is_none() {
+            return Err(ConfigError::Invalid("vector.backend = \"server\" 时必须配置 vector.url".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_file_env_and_overrides() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("dangwutong.toml", "[storage]\ndata_dir = \"/from/file\"\n[search]\nrrf_k = 10.0\ntop_k = 3\n")?;
+            let s = Settings::load(None, None).map_err(|e| e.to_string())?;
+            assert_eq!(s.storage.data_dir, PathBuf::from("/from/file"));
+            assert_eq!(s.search.rrf_k, 10.0);
+
+            jail.set_env("DWT__STORAGE__DATA_DIR", "/from/env");
+            jail.set_env("DWT__SEARCH__TOP_K", "7");
+            let s = Settings::load(None, None).map_err(|e| e.to_string())?;
+            assert_eq!(s.storage.data_dir, PathBuf::from("/from/env"));
+            assert_eq!(s.search.top_k, 7);
+            assert_eq!(s.search.rrf_k, 10.0, "file value survives where env is silent");
+
+            let cli = Figment::new().merge(Serialized::default("storage.data_dir", "/from/cli"));
+            let s = Settings::load(None, Some(cli)).map_err(|e| e.to_string())?;
+            assert_eq!(s.storage.data_dir, PathBuf::from("/from/cli"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn rejects_bad_values_in_chinese() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DWT__SEARCH__RRF_K", "0");
+            let err = Settings::load(None, None).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("rrf_k"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,8 @@
+//! Domain types, configuration and shared text helpers for 党务通. No I/O beyond reading config.
+
+pub mod config;
+pub mod numerals;
+pub mod types;
+
+pub use config::{ConfigError, Settings};
+pub use types::*;

@@ -1,0 +1,76 @@
+//! Weighted reciprocal rank fusion of the lexical and dense rankings.
+
+use std::collections::HashMap;
+
+/// One retriever's ranked list: (chunk id, raw score), best first.
+pub type Ranking = Vec<(i64, f32)>;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Fused {
+    pub chunk_id: i64,
+    pub score: f32,
+    /// 1-based rank and raw score in the BM25 list, if present.
+    pub bm25: Option<(usize, f32)>,
+    /// 1-based rank and cosine similarity in the dense list, if present.
+    pub dense: Option<(usize, f32)>,
+}
+
+/// score(d) = Σ_r w_r / (k + rank_r(d)). Ties break on the better single rank, then id, so
+/// the order is deterministic.
+pub fn rrf(bm25: &Ranking, dense: &Ranking, k: f32, w_bm25: f32, w_dense: f32) -> Vec<Fused> {
+    let mut by_id: HashMap<i64, Fused> = HashMap::new();
+    for (i, (id, s)) in bm25.iter().enumerate() {
+        let e = by_id.entry(*id).or_insert(Fused { chunk_id: *id, score: 0.0, bm25: None, dense: None });
+        if e.bm25.is_none() {
+            e.bm25 = Some((i + 1, *s));
+            e.score += w_bm25 / (k + (i + 1) as f32);
+        }
+    }
+    for (i, (id, s)) in dense.iter().enumerate() {
+        let e = by_id.entry(*id).or_insert(Fused { chunk_id: *id, score: 0.0, bm25: None, dense: None });
+        if e.dense.is_none() {
+            e.dense = Some((i + 1, *s));
+            e.score += w_dense / (k + (i + 1) as f32);
+        }
+    }
+    let mut out: Vec<Fused> = by_id.into_values().collect();
+    let best_rank = |f: &Fused| f.bm25.map(|r| r.0).unwrap_or(usize::MAX).min(f.dense.map(|r| r.0).unwrap_or(usize::MAX));
+    out.sort_by(|a, b| {
+        b.score
+            .partial_cmp(&a.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| best_rank(a).cmp(&best_rank(b)))
+            .then_with(|| a.chunk_id.cmp(&b.chunk_id))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fuses_by_weighted_reciprocal_rank() {
+        let bm25 = vec![(1, 9.0), (2, 5.0), (3, 1.0)];
+        let dense = vec![(3, 0.9), (1, 0.8)];
+        let f = rrf(&bm25, &dense, 60.0, 1.0, 1.0);
+        let ids: Vec<i64> = f.iter().map(|x| x.chunk_id).collect();
+        assert_eq!(ids, vec![1, 3, 2]);
+        let expected = 1.0 / 61.0 + 1.0 / 62.0;
+        assert!((f[0].score - expected).abs() < 1e-6);
+        assert_eq!(f[0].bm25, Some((1, 9.0)));
+        assert_eq!(f[0].dense, Some((2, 0.8)));
+        assert_eq!(f[2].dense, None);
+
+        // Dense-only weighting follows the dense order, then BM25-only items.
+        let f = rrf(&bm25, &dense, 60.0, 0.0, 1.0);
+        assert_eq!(f.iter().map(|x| x.chunk_id).take(2).collect::<Vec<_>>(), vec![3, 1]);
+    }
+
+    #[test]
+    fn duplicates_in_a_list_count_once() {
+        let f = rrf(&vec![(7, 1.0), (7, 0.5)], &vec![], 10.0, 1.0, 1.0);
+        assert_eq!(f.len(), 1);
+        assert!((f[0].score - 1.0 / 11.0).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,402 @@
+//! The knowledge base: SQL (truth) + vectors + lexical index kept in agreement through the
+//! index journal, and hybrid search over them.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use dwt_core::{ParsedDocument, Settings};
+use dwt_store::{KnowledgeStore, NewChunk};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::chunker::{embedding_text, Chunker};
+use crate::embed::Embedder;
+use crate::error::IndexError;
+use crate::fusion::rrf;
+use crate::lexical::{Boosts, LexicalIndex};
+use crate::query::QueryAnalyzer;
+use crate::tokenizer::Segmenter;
+use crate::vector::{EdgeVectorStore, ServerVectorStore, VectorPoint, VectorStore};
+use crate::{Hit, RetrievalMode, SearchOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum IngestOutcome {
+    Added { chunks: usize },
+    Updated { chunks: usize },
+    Unchanged,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ConsistencyReport {
+    pub sql_chunks: usize,
+    pub lexical_chunks: usize,
+    pub vector_chunks: usize,
+    pub missing_in_lexical: usize,
+    pub missing_in_vectors: usize,
+    pub extra_in_lexical: usize,
+    pub extra_in_vectors: usize,
+    pub pending_journal: usize,
+}
+
+impl ConsistencyReport {
+    pub fn consistent(&self) -> bool {
+        self.missing_in_lexical == 0
+            && self.missing_in_vectors == 0
+            && self.extra_in_lexical == 0
+            && self.extra_in_vectors == 0
+            && self.pending_journal == 0
+    }
+}
+
+pub struct KnowledgeBase {
+    pub store: KnowledgeStore,
+    lexical: Arc<LexicalIndex>,
+    vectors: Arc<dyn VectorStore>,
+    embedder: Arc<Embedder>,
+    segmenter: Segmenter,
+    analyzer: QueryAnalyzer,
+    settings: Settings,
+    write_lock: tokio::sync::Mutex<()>,
+}
+
+/// Test-only crash points (`DWT_FAILPOINT=after_sql|after_vectors`): abort the process between
+/// stores so crash recovery can be tested against the real binary.
+fn failpoint(name: &str) {
+    if std::env::var("DWT_FAILPOINT").is_ok_and(|v| v == name) {
+        tracing::error!(failpoint = name, "failpoint hit: aborting");
+        std::process::abort();
+    }
+}
+
+fn random_unit_vectors(n: usize, dim: usize) -> Vec<Vec<f32>> {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| {
+            let v: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+            v.into_iter().map(|x| x / norm).collect()
+        })
+        .collect()
+}
+
+fn hash_text(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+impl KnowledgeBase {
+    /// Opens every store under `settings.storage.data_dir`, loads the model, and replays the
+    /// index journal left by an interrupted write.
+    pub async fn open(settings: &Settings) -> Result<Self, IndexError> {
+        let data = settings.storage.data_dir.clone();
+        let store = KnowledgeStore::open_sqlite(&data).await?;
+        let dict_dir = settings.knowledge.dir.join("dict");
+        let dict = dict_dir.is_dir().then_some(dict_dir.as_path());
+        let segmenter = Segmenter::new(dict);
+        let analyzer = QueryAnalyzer::load(dict);
+        let embed_settings = settings.embedding.clone();
+        let cache = data.join("models");
+        let embedder = tokio::task::spawn_blocking(move || Embedder::load(&embed_settings, &cache))
+            .await
+            .map_err(|e| IndexError::Embedding(e.to_string()))??;
+        let lexical = LexicalIndex::open(&data.join("lexical"), segmenter.clone())?;
+        let vectors: Arc<dyn VectorStore> = match settings.vector.backend {
+            dwt_core::config::VectorBackend::Edge => Arc::new(EdgeVectorStore::open(&data.join("vectors"), embedder.dimension())?),
+            dwt_core::config::VectorBackend::Server => {
+                let url = settings.vector.url.clone().unwrap_or_default();
+                Arc::new(
+                    ServerVectorStore::connect(&url, settings.vector.api_key.as_deref(), &settings.vector.collection, embedder.dimension())
+                        .await?,
+                )
+            }
+        };
+        let kb = Self {
+            store,
+            lexical: Arc::new(lexical),
+            vectors,
+            embedder: Arc::new(embedder),
+            segmenter,
+            analyzer,
+            settings: settings.clone(),
+            write_lock: tokio::sync::Mutex::new(()),
+        };
+        let recovered = kb.recover().await?;
+        if recovered > 0 {
+            tracing::warn!(documents = recovered, "recovered interrupted index writes");
+        }
+        Ok(kb)
+    }
+
+    pub fn embedder(&self) -> &Embedder {
+        &self.embedder
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn segmenter(&self) -> &Segmenter {
+        &self.segmenter
+    }
+
+    /// Re-synchronises documents journaled by a write that did not finish.
+    pub async fn recover(&self) -> Result<usize, IndexError> {
+        let _guard = self.write_lock.lock().await;
+        let pending = self.store.pending_journal().await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        self.sync_documents(&pending, HashMap::new()).await?;
+        Ok(pending.len())
+    }
+
+    /// Makes the vector and lexical entries of `doc_ids` equal to SQL, then clears their journal
+    /// rows. Idempotent: safe to repeat after a crash at any point.
+    async fn sync_documents(&self, doc_ids: &[i64], mut vectors_by_chunk: HashMap<i64, Vec<f32>>) -> Result<(), IndexError> {
+        let mut chunks = Vec::new();
+        for id in doc_ids {
+            chunks.extend(self.store.chunks_of_document(*id).await?.into_iter().filter(|c| c.enabled));
+        }
+        let missing: Vec<usize> = (0..chunks.len()).filter(|&i| !vectors_by_chunk.contains_key(&chunks[i].id)).collect();
+        if !missing.is_empty() {
+            let texts: Vec<String> = missing
+                .iter()
+                .map(|&i| {
+                    let c = &chunks[i];
+                    embedding_text(&c.doc_title, &c.heading_path, c.article.as_deref(), &c.text)
+                })
+                .collect();
+            let embedder = self.embedder.clone();
+            let vecs = tokio::task::spawn_blocking(move || embedder.embed_passages(&texts))
+                .await
+                .map_err(|e| IndexError::Embedding(e.to_string()))??;
+            for (&i, v) in missing.iter().zip(vecs) {
+                vectors_by_chunk.insert(chunks[i].id, v);
+            }
+        }
+        let points: Vec<VectorPoint> = chunks
+            .iter()
+            .filter_map(|c| {
+                vectors_by_chunk.remove(&c.id).map(|vector| VectorPoint {
+                    chunk_id: c.id,
+                    doc_id: c.doc_id,
+                    doc_type: c.doc_type.as_str().to_string(),
+                    status: c.doc_status.as_str().to_string(),
+                    org_scope: "public".into(),
+                    vector,
+                })
+            })
+            .collect();
+
+        self.vectors.delete_documents(doc_ids).await?;
+        self.vectors.upsert(points).await?;
+        self.vectors.flush().await?;
+        failpoint("after_vectors");
+
+        let lexical = self.lexical.clone();
+        let ids = doc_ids.to_vec();
+        tokio::task::spawn_blocking(move || {
+            lexical.delete_documents(&ids)?;
+            lexical.add_chunks(&chunks)?;
+            lexical.commit()
+        })
+        .await
+        .map_err(|e| IndexError::Lexical(e.to_string()))??;
+
+        self.store.clear_journal(doc_ids).await?;
+        Ok(())
+    }
+
+    /// Ingests a batch of parsed documents: unchanged ones (same key and content hash) are
+    /// skipped; changed ones replace their chunks atomically in SQL, then in both indexes.
+    pub async fn ingest_batch(&self, docs: Vec<ParsedDocument>, source_id: Option<i64>) -> Result<Vec<IngestOutcome>, IndexError> {
+        self.ingest_inner(docs, source_id, false).await
+    }
+
+    /// Benchmarks only: like [`ingest_batch`](Self::ingest_batch) but every chunk gets a random
+    /// unit vector instead of a model embedding (BM25 still indexes the real text). Used to
+    /// build 100k-chunk indexes without hours of embedding; the bench output says so.
+    pub async fn ingest_batch_with_random_vectors(&self, docs: Vec<ParsedDocument>, source_id: Option<i64>) -> Result<Vec<IngestOutcome>, IndexError> {
+        self.ingest_inner(docs, source_id, true).await
+    }
+
+    async fn ingest_inner(&self, docs: Vec<ParsedDocument>, source_id: Option<i64>, random_vectors: bool) -> Result<Vec<IngestOutcome>, IndexError> {
+        let _guard = self.write_lock.lock().await;
+        let mut outcomes = vec![IngestOutcome::Unchanged; docs.len()];
+        let mut work = Vec::new();
+        for (i, doc) in docs.into_iter().enumerate() {
+            let existing = self.store.document_by_key(&doc.key).await?;
+            if existing.as_ref().is_some_and(|e| e.content_hash == doc.content_hash) {
+                continue;
+            }
+            let chunker = Chunker::new(
+                self.embedder.tokenizer(),
+                self.embedder.max_tokens(),
+                self.settings.ingest.text_chunk_tokens,
+            );
+            let drafts = chunker.chunk(&doc);
+            work.push((i, existing.is_some(), doc, drafts));
+        }
+        if work.is_empty() {
+            return Ok(outcomes);
+        }
+
+        // Embed the whole batch at once (length-sorted inside) before touching any store.
+        let texts: Vec<String> = work
+            .iter()
+            .flat_map(|(_, _, doc, drafts)| {
+                drafts.iter().map(|d| embedding_text(&doc.meta.title, &d.heading_path, d.article.as_deref(), &d.text))
+            })
+            .collect();
+        let mut vectors = if random_vectors {
+            random_unit_vectors(texts.len(), self.embedder.dimension()).into_iter()
+        } else {
+            let embedder = self.embedder.clone();
+            tokio::task::spawn_blocking(move || embedder.embed_passages(&texts))
+                .await
+                .map_err(|e| IndexError::Embedding(e.to_string()))??
+                .into_iter()
+        };
+
+        let mut by_chunk = HashMap::new();
+        let mut doc_ids = Vec::new();
+        for (i, existed, doc, drafts) in work {
+            let chunks: Vec<NewChunk> = drafts
+                .iter()
+                .map(|d| NewChunk {
+                    position: d.position,
+                    heading_path: d.heading_path.clone(),
+                    article: d.article.clone(),
+                    text: d.text.clone(),
+                    content_hash: hash_text(&d.text),
+                    token_count: d.token_count,
+                })
+                .collect();
+            let (doc_id, chunk_ids) = self.store.replace_document(&doc.key, source_id, &doc.meta, &doc.content_hash, &chunks).await?;
+            for id in chunk_ids {
+                if let Some(v) = vectors.next() {
+                    by_chunk.insert(id, v);
+                }
+            }
+            doc_ids.push(doc_id);
+            outcomes[i] = if existed { IngestOutcome::Updated { chunks: chunks.len() } } else { IngestOutcome::Added { chunks: chunks.len() } };
+        }
+        failpoint("after_sql");
+        self.sync_documents(&doc_ids, by_chunk).await?;
+        Ok(outcomes)
+    }
+
+    /// Deletes a document everywhere. Returns false when it did not exist.
+    pub async fn remove_document(&self, doc_id: i64) -> Result<bool, IndexError> {
+        let _guard = self.write_lock.lock().await;
+        if !self.store.delete_document(doc_id).await? {
+            return Ok(false);
+        }
+        self.sync_documents(&[doc_id], HashMap::new()).await?;
+        Ok(true)
+    }
+
+    /// Builds vector search structures after bulk ingest.
+    pub async fn optimize(&self) -> Result<(), IndexError> {
+        self.vectors.optimize().await
+    }
+
+    /// Picks up index changes committed by another process (e.g. a separate ingest).
+    pub fn reload(&self) -> Result<(), IndexError> {
+        self.lexical.reload()
+    }
+
+    pub async fn consistency(&self) -> Result<ConsistencyReport, IndexError> {
+        let sql: HashSet<i64> = self.store.indexable_chunk_ids().await?.into_iter().collect();
+        let lexical = self.lexical.chunk_ids()?;
+        let vectors = self.vectors.chunk_ids().await?;
+        Ok(ConsistencyReport {
+            sql_chunks: sql.len(),
+            lexical_chunks: lexical.len(),
+            vector_chunks: vectors.len(),
+            missing_in_lexical: sql.difference(&lexical).count(),
+            missing_in_vectors: sql.difference(&vectors).count(),
+            extra_in_lexical: lexical.difference(&sql).count(),
+            extra_in_vectors: vectors.difference(&sql).count(),
+            pending_journal: self.store.pending_journal().await?.len(),
+        })
+    }
+
+    /// Hybrid search: BM25 and dense retrieval run concurrently, fused by weighted RRF.
+    pub async fn search(&self, question: &str, opts: &SearchOptions) -> Result<Vec<Hit>, IndexError> {
+        let s = &self.settings.search;
+        let analyzed = self.analyzer.analyze(question, &self.segmenter);
+        if analyzed.text.trim().is_empty() {
+            return Err(IndexError::EmptyQuery);
+        }
+        let (w_bm25, w_dense) = match opts.mode {
+            RetrievalMode::Hybrid => (s.bm25_weight, s.dense_weight),
+            RetrievalMode::Bm25 => (1.0, 0.0),
+            RetrievalMode::Dense => (0.0, 1.0),
+        };
+        let top_k = opts.top_k.unwrap_or(s.top_k).max(1);
+        let candidates = s.candidates.max(top_k);
+        let boosts = Boosts { title: s.title_boost, heading: s.heading_boost, article: s.article_boost };
+
+        let lexical = self.lexical.clone();
+        let q = analyzed.clone();
+        let filter = opts.filter.clone();
+        let bm25_task = async move {
+            if w_bm25 <= 0.0 {
+                return Ok(Vec::new());
+            }
+            tokio::task::spawn_blocking(move || lexical.search(&q, candidates, boosts, &filter))
+                .await
+                .map_err(|e| IndexError::Lexical(e.to_string()))?
+        };
+        let embedder = self.embedder.clone();
+        let text = analyzed.text.clone();
+        let vectors = self.vectors.clone();
+        let filter = opts.filter.clone();
+        let dense_task = async move {
+            if w_dense <= 0.0 {
+                return Ok(Vec::new());
+            }
+            let v = tokio::task::spawn_blocking(move || embedder.embed_query(&text))
+                .await
+                .map_err(|e| IndexError::Embedding(e.to_string()))??;
+            vectors.search(v, candidates, &filter).await
+        };
+        let (bm25, dense) = tokio::join!(bm25_task, dense_task);
+        let (bm25, dense) = (bm25?, dense?);
+
+        let fused = rrf(&bm25, &dense, s.rrf_k, w_bm25, w_dense);
+        let top: Vec<_> = fused.into_iter().take(top_k).collect();
+        let ids: Vec<i64> = top.iter().map(|f| f.chunk_id).collect();
+        let chunks = self.store.chunks_by_ids(&ids).await?;
+        let by_id: HashMap<i64, _> = chunks.into_iter().map(|c| (c.id, c)).collect();
+        let mut hits = Vec::with_capacity(top.len());
+        for f in top {
+            // A chunk deleted between retrieval and lookup is skipped, not an error.
+            let Some(c) = by_id.get(&f.chunk_id) else { continue };
+            hits.push(Hit {
+                chunk_id: c.id,
+                doc_id: c.doc_id,
+                doc_title: c.doc_title.clone(),
+                doc_type: c.doc_type,
+                doc_status: c.doc_status,
+                article: c.article.clone(),
+                heading_path: c.heading_path.clone(),
+                text: c.text.clone(),
+                snippet: self.lexical.snippet(&analyzed, &c.text, 160),
+                score: f.score,
+                bm25_rank: f.bm25.map(|x| x.0),
+                bm25_score: f.bm25.map(|x| x.1),
+                dense_rank: f.dense.map(|x| x.0),
+                dense_score: f.dense.map(|x| x.1),
+            });
+        }
+        Ok(hits)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.settings.storage.data_dir
+    }
+}

@@ -1,0 +1,75 @@
+//! Chunking, embedding, vector and lexical indexes, and hybrid search over the knowledge base.
+
+pub mod chunker;
+pub mod embed;
+mod error;
+pub mod fusion;
+mod kb;
+pub mod lexical;
+pub mod query;
+pub mod tokenizer;
+pub mod vector;
+
+use dwt_core::{DocStatus, DocType};
+use serde::Serialize;
+
+pub use embed::Embedder;
+pub use error::IndexError;
+pub use kb::{ConsistencyReport, IngestOutcome, KnowledgeBase};
+
+/// Optional restrictions applied identically by both retrievers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchFilter {
+    pub doc_types: Vec<DocType>,
+    pub statuses: Vec<DocStatus>,
+    pub doc_ids: Vec<i64>,
+}
+
+/// Which retrievers take part; `Hybrid` uses the configured fusion weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetrievalMode {
+    #[default]
+    Hybrid,
+    Bm25,
+    Dense,
+}
+
+impl RetrievalMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "hybrid" => Some(Self::Hybrid),
+            "bm25" => Some(Self::Bm25),
+            "dense" => Some(Self::Dense),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchOptions {
+    pub top_k: Option<usize>,
+    pub filter: SearchFilter,
+    pub mode: RetrievalMode,
+}
+
+/// One search result with everything a citation needs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Hit {
+    pub chunk_id: i64,
+    pub doc_id: i64,
+    pub doc_title: String,
+    pub doc_type: DocType,
+    pub doc_status: DocStatus,
+    pub article: Option<String>,
+    pub heading_path: Vec<String>,
+    pub text: String,
+    /// HTML with `<em>` around matched words; the rest is escaped.
+    pub snippet: String,
+    /// Fused score (weighted RRF).
+    pub score: f32,
+    pub bm25_rank: Option<usize>,
+    pub bm25_score: Option<f32>,
+    pub dense_rank: Option<usize>,
+    pub dense_score: Option<f32>,
+}

@@ -1,0 +1,142 @@
+//! The knowledge base against real SQLite, Qdrant Edge, tantivy and the e5 model.
+
+mod common;
+
+use std::collections::HashSet;
+
+use dwt_index::vector::{EdgeVectorStore, ServerVectorStore, VectorPoint, VectorStore};
+use dwt_index::{IngestOutcome, KnowledgeBase, RetrievalMode, SearchFilter, SearchOptions};
+use dwt_ingest::{load_file, LoadOptions};
+
+fn shipped_docs() -> Vec<dwt_core::ParsedDocument> {
+    let dir = common::repo_root().join("knowledge/regulations");
+    let opts = LoadOptions { key_base: Some(dir.clone()), ..LoadOptions::default() };
+    ["dangzhang-2017.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn reingest_is_idempotent_and_changes_replace_chunks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::open(&common::settings(tmp.path())).await.unwrap();
+    let first = kb.ingest_batch(shipped_docs(), None).await.unwrap();
+    assert!(matches!(first[0], IngestOutcome::Added { chunks } if chunks > 55));
+    let before: HashSet<i64> = kb.store.indexable_chunk_ids().await.unwrap().into_iter().collect();
+    let report = kb.consistency().await.unwrap();
+    assert!(report.consistent(), "{report:?}");
+    assert_eq!(report.sql_chunks, before.len());
+
+    // Same content again: nothing changes, not even chunk ids.
+    let second = kb.ingest_batch(shipped_docs(), None).await.unwrap();
+    assert_eq!(second, vec![IngestOutcome::Unchanged, IngestOutcome::Unchanged]);
+    let after: HashSet<i64> = kb.store.indexable_chunk_ids().await.unwrap().into_iter().collect();
+    assert_eq!(before, after);
+
+    // A changed document replaces its chunks everywhere.
+    let mut docs = shipped_docs();
+    let xinfang = docs.remove(1);
+    let doc = kb.store.document_by_key(&xinfang.key).await.unwrap().unwrap();
+    let old_ids: HashSet<i64> = kb.store.chunks_of_document(doc.id).await.unwrap().iter().map(|c| c.id).collect();
+    let mut changed = xinfang.clone();
+    changed.blocks.truncate(10);
+    changed.content_hash = "changed".into();
+    let outcome = kb.ingest_batch(vec![changed], None).await.unwrap();
+    assert_eq!(outcome, vec![IngestOutcome::Updated { chunks: 10 }]);
+    let report = kb.consistency().await.unwrap();
+    assert!(report.consistent(), "{report:?}");
+    let new_ids: HashSet<i64> = kb.store.chunks_of_document(doc.id).await.unwrap().iter().map(|c| c.id).collect();
+    assert_eq!(new_ids.len(), 10);
+    assert!(new_ids.is_disjoint(&before), "new chunks have new ids");
+    let now: HashSet<i64> = kb.store.indexable_chunk_ids().await.unwrap().into_iter().collect();
+    assert!(now.is_disjoint(&old_ids), "old chunks are gone");
+    assert_eq!(now.len(), before.len() - old_ids.len() + 10);
+    assert_eq!(kb.store.document_by_id(doc.id).await.unwrap().unwrap().chunk_count, 10);
+
+    // Removing deletes everywhere.
+    assert!(kb.remove_document(doc.id).await.unwrap());
+    let report = kb.consistency().await.unwrap();
+    assert!(report.consistent(), "{report:?}");
+    let hits = kb.search("信访工作条例", &SearchOptions::default()).await.unwrap();
+    assert!(hits.iter().all(|h| h.doc_id != doc.id), "removed document is not found");
+}
+
+#[tokio::test]
+async fn hybrid_search_finds_the_article_with_citation_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::open(&common::settings(tmp.path())).await.unwrap();
+    kb.ingest_batch(shipped_docs(), None).await.unwrap();
+    let hits = kb.search("党龄从什么时候开始计算", &SearchOptions::default()).await.unwrap();
+    let top = &hits[0];
+    assert_eq!((top.doc_title.as_str(), top.article.as_deref()), ("中国共产党章程", Some("第七条")));
+    assert_eq!(top.heading_path, vec!["第一章 党员".to_string()]);
+    assert!(top.snippet.contains("<em>"), "snippet highlights: {}", top.snippet);
+    assert!(top.bm25_rank.is_some() && top.dense_rank.is_some(), "both retrievers contributed");
+
+    // Each mode alone works, and the filter restricts both retrievers.
+    for mode in [RetrievalMode::Bm25, RetrievalMode::Dense] {
+        let hits = kb.search("党龄从什么时候开始计算", &SearchOptions { mode, ..SearchOptions::default() }).await.unwrap();
+        assert!(!hits.is_empty());
+    }
+    let xinfang = kb.store.list_documents().await.unwrap().into_iter().find(|d| d.title == "信访工作条例").unwrap();
+    let filter = SearchFilter { doc_ids: vec![xinfang.id], ..SearchFilter::default() };
+    let hits = kb.search("党龄从什么时候开始计算", &SearchOptions { filter, ..SearchOptions::default() }).await.unwrap();
+    assert!(!hits.is_empty() && hits.iter().all(|h| h.doc_id == xinfang.id));
+
+    // An article named in the question is found by its label.
+    let hits = kb.search("党章第7条", &SearchOptions::default()).await.unwrap();
+    assert_eq!(hits[0].article.as_deref(), Some("第七条"));
+    assert!(matches!(kb.search("  ", &SearchOptions::default()).await, Err(dwt_index::IndexError::EmptyQuery)));
+}
+
+fn point(chunk_id: i64, doc_id: i64, v: Vec<f32>) -> VectorPoint {
+    VectorPoint { chunk_id, doc_id, doc_type: "regulation".into(), status: "current".into(), org_scope: "public".into(), vector: v }
+}
+
+fn unit(dim: usize, hot: usize) -> Vec<f32> {
+    let mut v = vec![0.0; dim];
+    v[hot] = 1.0;
+    v
+}
+
+/// The contract every VectorStore implementation must keep.
+async fn vector_store_contract(store: &dyn VectorStore) {
+    store.upsert(vec![point(1, 10, unit(384, 0)), point(2, 10, unit(384, 1)), point(3, 20, unit(384, 2))]).await.unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(store.count().await.unwrap(), 3);
+    let hits = store.search(unit(384, 1), 2, &SearchFilter::default()).await.unwrap();
+    assert_eq!(hits[0].0, 2);
+    assert!((hits[0].1 - 1.0).abs() < 1e-4, "cosine of identical vectors is 1: {}", hits[0].1);
+    let only20 = SearchFilter { doc_ids: vec![20], ..SearchFilter::default() };
+    let hits = store.search(unit(384, 1), 3, &only20).await.unwrap();
+    assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![3]);
+    store.delete_documents(&[10]).await.unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(store.chunk_ids().await.unwrap(), HashSet::from([3]));
+    // Upsert of an existing id replaces, not duplicates.
+    store.upsert(vec![point(3, 20, unit(384, 5))]).await.unwrap();
+    assert_eq!(store.count().await.unwrap(), 1);
+    assert_eq!(store.search(unit(384, 5), 1, &SearchFilter::default()).await.unwrap()[0].0, 3);
+}
+
+#[tokio::test]
+async fn edge_vector_store_keeps_the_contract_and_survives_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let store = EdgeVectorStore::open(tmp.path(), 384).unwrap();
+        vector_store_contract(&store).await;
+    }
+    let reopened = EdgeVectorStore::open(tmp.path(), 384).unwrap();
+    assert_eq!(reopened.chunk_ids().await.unwrap(), HashSet::from([3]));
+    assert!(matches!(EdgeVectorStore::open(tmp.path(), 768), Err(dwt_index::IndexError::DimensionMismatch { .. })));
+}
+
+#[tokio::test]
+async fn qdrant_server_vector_store_keeps_the_contract() {
+    let Ok(url) = std::env::var("QDRANT_URL") else {
+        eprintln!("SKIPPED: qdrant_server_vector_store_keeps_the_contract needs QDRANT_URL (a real Qdrant server)");
+        return;
+    };
+    let collection = format!("dwt_test_{}", std::process::id());
+    let store = ServerVectorStore::connect(&url, std::env::var("QDRANT_API_KEY").ok().as_deref(), &collection, 384).await.unwrap();
+    vector_store_contract(&store).await;
+    store.drop_collection().await.unwrap();
+}

@@ -1,0 +1,37 @@
+use std::path::PathBuf;
+
+/// Per-file problems. Messages are for users (zh-CN); `code()` is stable for clients.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("无法读取文件 {path}：{source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("文件为空：{0}")]
+    Empty(PathBuf),
+    #[error("文件过大：{path}（{size} 字节，上限 {limit} 字节）")]
+    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    #[error("不是文本文件（疑似二进制内容）：{0}")]
+    Binary(PathBuf),
+    #[error("文件不是有效的 UTF-8 文本：{0}（请另存为 UTF-8 后重试）")]
+    InvalidUtf8(PathBuf),
+    #[error("不支持的文件类型：{0}（支持 .md .markdown .txt .html .htm）")]
+    Unsupported(PathBuf),
+    #[error("文件中没有可入库的正文：{0}")]
+    NoText(PathBuf),
+    #[error("文件头部元数据有误：{path}：{detail}")]
+    FrontMatter { path: PathBuf, detail: String },
+}
+
+impl IngestError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            IngestError::Io { .. } => "ingest.io",
+            IngestError::Empty(_) => "ingest.empty_file",
+            IngestError::TooLarge { .. } => "ingest.file_too_large",
+            IngestError::Binary(_) => "ingest.binary_file",
+            IngestError::InvalidUtf8(_) => "ingest.invalid_utf8",
+            IngestError::Unsupported(_) => "ingest.unsupported_type",
+            IngestError::NoText(_) => "ingest.no_text",
+            IngestError::FrontMatter { .. } => "ingest.bad_front_matter",
+        }
+    }
+}

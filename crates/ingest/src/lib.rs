@@ -1,0 +1,12 @@
+//! Document loaders and structure parsing: files (Markdown, plain text, HTML) → [`ParsedDocument`].
+//!
+//! Parsing is pure and deterministic; writing to the stores is the index crate's job.
+
+mod error;
+mod html;
+mod loader;
+mod structure;
+
+pub use error::IngestError;
+pub use loader::{collect_files, load_file, LoadOptions};
+pub use structure::{parse_text, split_sentences};

@@ -1,0 +1,357 @@
+//! Structure of Chinese regulations: 编/章/节 headings, 条 articles, 总纲/序言 preambles.
+
+use std::sync::OnceLock;
+
+use dwt_core::numerals::{parse_number, to_chinese};
+use dwt_core::{Block, BlockKind, DocMeta, DocType};
+use regex::Regex;
+
+/// What the text itself says about the document, before front matter overrides.
+#[derive(Debug, Default)]
+pub struct ParsedText {
+    pub title: Option<String>,
+    pub version: Option<String>,
+    pub notes: Vec<String>,
+    pub origin: Option<String>,
+    pub issuer: Option<String>,
+    pub effective_date: Option<String>,
+    pub blocks: Vec<Block>,
+}
+
+/// Compiles a regex literal of this file once. The patterns are constants covered by the unit
+/// tests, so a failure is a programming error, not an input error.
+#[allow(clippy::expect_used)]
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).expect("static regex compiles"))
+}
+
+fn article_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^第\s*([零〇一二两三四五六七八九十百千0-9]+)\s*条(?:[\s\u{3000}]+|$|(?:[之]))")
+}
+
+fn heading_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^第\s*[零〇一二两三四五六七八九十百千0-9]+\s*(编|章|节)(?:[\s\u{3000}]+(.*))?$")
+}
+
+fn date_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"自(\d{4})年(\d{1,2})月(\d{1,2})日起施行")
+}
+
+fn issuer_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^\d{4}年\d{1,2}月\d{1,2}日\s*(.+?)(?:发布|印发)$")
+}
+
+const PREAMBLE_HEADINGS: &[&str] = &["总纲", "序言", "前言"];
+
+/// Collapses whitespace inside a heading: "第一章 党 员" → "第一章 党员".
+fn clean_heading(text: &str) -> String {
+    let t = text.trim().trim_start_matches('#').trim();
+    if let Some(caps) = heading_re().captures(t) {
+        let label_end = caps.get(1).map(|m| m.end()).unwrap_or(t.len());
+        let label: String = t[..label_end].chars().filter(|c| !c.is_whitespace()).collect();
+        let rest: String = t[label_end..].chars().filter(|c| !c.is_whitespace()).collect();
+        return if rest.is_empty() { label } else { format!("{label} {rest}") };
+    }
+    t.to_string()
+}
+
+fn heading_level_for_label(kind: &str) -> usize {
+    match kind {
+        "编" => 2,
+        "章" => 3,
+        _ => 4,
+    }
+}
+
+/// Splits "中国共产党章程（…通过）" into the title and its version note.
+fn split_title(raw: &str) -> (String, Option<String>) {
+    let t = raw.trim();
+    for (open, close) in [('（', '）'), ('(', ')')] {
+        if t.ends_with(close) {
+            if let Some(pos) = t.find(open) {
+                let head = t[..pos].trim();
+                let inner = t[pos + open.len_utf8()..t.len() - close.len_utf8()].trim();
+                if !head.is_empty() && !inner.is_empty() {
+                    return (head.to_string(), Some(inner.to_string()));
+                }
+            }
+        }
+    }
+    (t.to_string(), None)
+}
+
+/// Article label "第七条" from a line starting with one, Arabic numerals normalised.
+pub fn article_label(line: &str) -> Option<String> {
+    let caps = article_re().captures(line)?;
+    let n = parse_number(caps.get(1)?.as_str())?;
+    Some(format!("第{}条", to_chinese(n)))
+}
+
+struct Builder {
+    headings: Vec<(usize, String)>,
+    blocks: Vec<Block>,
+    current: Option<Block>,
+    structured: bool,
+}
+
+impl Builder {
+    fn heading_path(&self) -> Vec<String> {
+        self.headings.iter().map(|(_, h)| h.clone()).collect()
+    }
+
+    fn in_preamble(&self) -> Option<String> {
+        self.headings.last().and_then(|(_, h)| PREAMBLE_HEADINGS.iter().find(|p| h.as_str() == **p)).map(|s| s.to_string())
+    }
+
+    fn flush(&mut self) {
+        if let Some(mut b) = self.current.take() {
+            b.text = b.text.trim().to_string();
+            if !b.text.is_empty() {
+                self.blocks.push(b);
+            }
+        }
+    }
+
+    fn push_heading(&mut self, level: usize, text: String) {
+        self.flush();
+        while self.headings.last().is_some_and(|(l, _)| *l >= level) {
+            self.headings.pop();
+        }
+        self.headings.push((level, text));
+    }
+
+    fn push_line(&mut self, line: &str) {
+        if self.structured {
+            if let Some(label) = article_label(line) {
+                self.flush();
+                self.current = Some(Block {
+                    heading_path: self.heading_path(),
+                    article: Some(label),
+                    text: line.to_string(),
+                    kind: BlockKind::Article,
+                });
+                return;
+            }
+            if let Some(label) = self.in_preamble() {
+                // One block per preamble paragraph (a line is a paragraph in these texts).
+                self.flush();
+                self.current = Some(Block {
+                    heading_path: self.heading_path(),
+                    article: Some(label),
+                    text: line.to_string(),
+                    kind: BlockKind::Preamble,
+                });
+                self.flush();
+                return;
+            }
+        }
+        match &mut self.current {
+            Some(b) => {
+                b.text.push('\n');
+                b.text.push_str(line);
+            }
+            None => {
+                self.current = Some(Block {
+                    heading_path: self.heading_path(),
+                    article: None,
+                    text: line.to_string(),
+                    kind: BlockKind::Text,
+                });
+            }
+        }
+    }
+
+    fn blank(&mut self) {
+        // A blank line ends free text paragraphs; articles may span blank lines.
+        if let Some(b) = &self.current {
+            if b.kind == BlockKind::Text && !self.structured {
+                self.flush();
+            }
+        }
+    }
+}
+
+/// Parses Markdown or plain text into metadata hints and blocks. `structured` asks for article
+/// parsing; `None` decides from the text (three or more article lines).
+pub fn parse_text(text: &str, structured: Option<bool>) -> ParsedText {
+    let text = text.trim_start_matches('\u{feff}');
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c.is_whitespace() || c == '\u{3000}').to_string())
+        .collect();
+    let structured =
+        structured.unwrap_or_else(|| lines.iter().filter(|l| article_label(l).is_some()).take(3).count() >= 3);
+
+    let mut out = ParsedText::default();
+    let mut b = Builder { headings: Vec::new(), blocks: Vec::new(), current: None, structured };
+    let mut seen_content = false;
+
+    for line in &lines {
+        if line.is_empty() {
+            b.blank();
+            continue;
+        }
+        if let Some(src) = line.strip_prefix("Source:").or_else(|| line.strip_prefix("来源：")) {
+            out.origin = Some(src.trim().to_string());
+            continue;
+        }
+        if let Some(note) = line.strip_prefix('>') {
+            out.notes.push(note.trim().to_string());
+            continue;
+        }
+        if line.starts_with('#') {
+            let level = line.chars().take_while(|c| *c == '#').count();
+            let heading = clean_heading(line);
+            if level == 1 && out.title.is_none() && !seen_content {
+                let (title, version) = split_title(&heading);
+                out.title = Some(title);
+                out.version = version;
+                continue;
+            }
+            b.push_heading(level, heading);
+            continue;
+        }
+        if structured {
+            if let Some(caps) = heading_re().captures(line) {
+                if line.chars().count() <= 40 && !line.ends_with('。') {
+                    let kind = caps.get(1).map(|m| m.as_str()).unwrap_or("章");
+                    b.push_heading(heading_level_for_label(kind), clean_heading(line));
+                    continue;
+                }
+            }
+            if !seen_content && b.headings.is_empty() && out.issuer.is_none() {
+                if let Some(c) = issuer_re().captures(line) {
+                    out.issuer = c.get(1).map(|m| m.as_str().trim().to_string());
+                }
+            }
+        }
+        if out.effective_date.is_none() {
+            if let Some(c) = date_re().captures(line) {
+                let (y, m, d) = (&c[1], &c[2], &c[3]);
+                out.effective_date = Some(format!("{y}-{:0>2}-{:0>2}", m, d));
+            }
+        }
+        seen_content = true;
+        b.push_line(line);
+    }
+    b.flush();
+    out.blocks = b.blocks;
+    out
+}
+
+/// Fills metadata from parsed text where the caller left it empty.
+pub fn infer_meta(meta: &mut DocMeta, parsed: &ParsedText, fallback_title: &str, doc_type_given: bool) {
+    if meta.title.is_empty() {
+        meta.title = parsed.title.clone().unwrap_or_else(|| fallback_title.to_string());
+    }
+    if meta.version.is_none() {
+        let mut parts: Vec<String> = parsed.version.iter().cloned().collect();
+        parts.extend(parsed.notes.iter().cloned());
+        if !parts.is_empty() {
+            meta.version = Some(parts.join("；"));
+        }
+    }
+    if meta.origin_url.is_none() {
+        meta.origin_url = parsed.origin.clone();
+    }
+    if meta.issuer.is_none() {
+        meta.issuer = parsed.issuer.clone();
+    }
+    if meta.effective_date.is_none() {
+        meta.effective_date = parsed.effective_date.clone();
+    }
+    if !doc_type_given {
+        let t = meta.title.as_str();
+        let articles = parsed.blocks.iter().filter(|b| b.kind == BlockKind::Article).count();
+        meta.doc_type = if t.contains("中国共产党章程") {
+            DocType::Constitution
+        } else if t.starts_with("中华人民共和国") || t.ends_with('法') {
+            DocType::Law
+        } else if articles >= 3 {
+            DocType::Regulation
+        } else {
+            DocType::Other
+        };
+    }
+}
+
+/// Splits Chinese text into sentences, keeping terminators (。！？ and line ends) and any
+/// closing quotes that follow them. Never returns empty pieces.
+pub fn split_sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let terminator = matches!(c, '。' | '！' | '？' | '!' | '?' | '\n');
+        if !terminator {
+            continue;
+        }
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, n)) = chars.peek() {
+            if matches!(n, '”' | '’' | '」' | '』' | '）' | ')') {
+                end = j + n.len_utf8();
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let piece = text[start..end].trim();
+        if !piece.is_empty() {
+            out.push(piece);
+        }
+        start = end;
+    }
+    let tail = text[start..].trim();
+    if !tail.is_empty() {
+        out.push(tail);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_articles_headings_and_preamble() {
+        let text = "# 中国共产党章程（中国共产党第十九次全国代表大会部分修改，2017年10月24日通过）\n\n> 注意：2017 版。\n\n## 总纲\n第一段。\n第二段。\n\n## 第一章 党 员\n第一条 年满十八岁的……可以申请加入中国共产党。\n第二条 党员是先锋战士。\n第二款。\n第三条 党员必须履行下列义务：\n（一）学习。\n\n第十条 第10条的内容。\n\nSource: repo@abc:path\n";
+        let p = parse_text(text, None);
+        assert_eq!(p.title.as_deref(), Some("中国共产党章程"));
+        assert_eq!(p.version.as_deref(), Some("中国共产党第十九次全国代表大会部分修改，2017年10月24日通过"));
+        assert_eq!(p.origin.as_deref(), Some("repo@abc:path"));
+        let labels: Vec<_> = p.blocks.iter().map(|b| b.article.clone().unwrap_or_default()).collect();
+        assert_eq!(labels, ["总纲", "总纲", "第一条", "第二条", "第三条", "第十条"]);
+        assert_eq!(p.blocks[0].kind, BlockKind::Preamble);
+        assert_eq!(p.blocks[3].text, "第二条 党员是先锋战士。\n第二款。");
+        assert_eq!(p.blocks[2].heading_path, vec!["第一章 党员".to_string()]);
+        assert_eq!(p.blocks[4].text, "第三条 党员必须履行下列义务：\n（一）学习。");
+    }
+
+    #[test]
+    fn plain_chapter_lines_and_arabic_articles() {
+        let text = "某某工作条例\n\n第一章 总则\n\n第1条 为了……，制定本条例。\n\n第二章 职责\n第一节 一般规定\n第2条 职责如下。\n第3条 本条例自2022年5月1日起施行。\n";
+        let p = parse_text(text, None);
+        let got: Vec<_> = p.blocks.iter().map(|b| (b.article.clone(), b.heading_path.clone())).collect();
+        assert_eq!(got[0], (None, vec![]));
+        assert_eq!(got[1], (Some("第一条".into()), vec!["第一章 总则".into()]));
+        assert_eq!(got[2], (Some("第二条".into()), vec!["第二章 职责".into(), "第一节 一般规定".into()]));
+        assert_eq!(p.effective_date.as_deref(), Some("2022-05-01"));
+    }
+
+    #[test]
+    fn article_reference_inside_sentence_is_not_an_article() {
+        assert_eq!(article_label("第七条 党员的党龄"), Some("第七条".into()));
+        assert_eq!(article_label("第七条规定的情形"), None);
+        assert_eq!(article_label("依照第七条"), None);
+    }
+
+    #[test]
+    fn sentences_keep_terminators_and_quotes() {
+        let s = split_sentences("他说：“好。”然后走了！是吗？最后一句");
+        assert_eq!(s, vec!["他说：“好。”", "然后走了！", "是吗？", "最后一句"]);
+    }
+}

@@ -1,0 +1,313 @@
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use dwt_core::{DocMeta, DocStatus, DocType, StoredChunk};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use crate::StoreError;
+
+/// Documents, chunks and the index journal.
+#[derive(Clone, Debug)]
+pub struct KnowledgeStore {
+    pool: SqlitePool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentRow {
+    pub id: i64,
+    pub key: String,
+    pub title: String,
+    pub doc_type: DocType,
+    pub status: DocStatus,
+    pub version: Option<String>,
+    pub issuer: Option<String>,
+    pub effective_date: Option<String>,
+    pub origin_url: Option<String>,
+    pub content_hash: String,
+    pub chunk_count: i64,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChunk {
+    pub position: u32,
+    pub heading_path: Vec<String>,
+    pub article: Option<String>,
+    pub text: String,
+    pub content_hash: String,
+    pub token_count: u32,
+}
+
+const DOC_COLUMNS: &str = "id, doc_key, title, doc_type, status, version, issuer, effective_date, origin_url, content_hash, chunk_count, updated_at";
+const CHUNK_COLUMNS: &str = "c.id, c.doc_id, c.position, c.heading_path, c.article, c.text, c.enabled, d.title, d.doc_type, d.status";
+
+fn doc_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, StoreError> {
+    let doc_type: String = r.try_get("doc_type")?;
+    let status: String = r.try_get("status")?;
+    Ok(DocumentRow {
+        id: r.try_get("id")?,
+        key: r.try_get("doc_key")?,
+        title: r.try_get("title")?,
+        doc_type: DocType::parse(&doc_type).unwrap_or(DocType::Other),
+        status: DocStatus::parse(&status).unwrap_or(DocStatus::Current),
+        version: r.try_get("version")?,
+        issuer: r.try_get("issuer")?,
+        effective_date: r.try_get("effective_date")?,
+        origin_url: r.try_get("origin_url")?,
+        content_hash: r.try_get("content_hash")?,
+        chunk_count: r.try_get("chunk_count")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn chunk_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredChunk, StoreError> {
+    let heading: String = r.try_get(3)?;
+    let doc_type: String = r.try_get(8)?;
+    let status: String = r.try_get(9)?;
+    let position: i64 = r.try_get(2)?;
+    Ok(StoredChunk {
+        id: r.try_get(0)?,
+        doc_id: r.try_get(1)?,
+        position: position as u32,
+        heading_path: serde_json::from_str(&heading).map_err(|e| StoreError::Corrupt(format!("heading_path: {e}")))?,
+        article: r.try_get(4)?,
+        text: r.try_get(5)?,
+        enabled: r.try_get::<i64, _>(6)? != 0,
+        doc_title: r.try_get(7)?,
+        doc_type: DocType::parse(&doc_type).unwrap_or(DocType::Other),
+        doc_status: DocStatus::parse(&status).unwrap_or(DocStatus::Current),
+    })
+}
+
+impl KnowledgeStore {
+    /// Opens (creating if needed) `dir/dangwutong.sqlite3` in WAL mode and runs migrations.
+    pub async fn open_sqlite(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+        let url = format!("sqlite://{}", dir.join("dangwutong.sqlite3").display());
+        let opts = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn ensure_source(&self, name: &str, kind: &str) -> Result<i64, StoreError> {
+        sqlx::query("INSERT INTO sources (name, kind) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
+            .bind(name)
+            .bind(kind)
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT id FROM sources WHERE name = ?").bind(name).fetch_one(&self.pool).await?)
+    }
+
+    pub async fn document_by_key(&self, key: &str) -> Result<Option<DocumentRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE doc_key = ?"))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(doc_from_row).transpose()
+    }
+
+    pub async fn document_by_id(&self, id: i64) -> Result<Option<DocumentRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(doc_from_row).transpose()
+    }
+
+    pub async fn list_documents(&self) -> Result<Vec<DocumentRow>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents ORDER BY id")).fetch_all(&self.pool).await?;
+        rows.iter().map(doc_from_row).collect()
+    }
+
+    pub async fn count_documents(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM documents").fetch_one(&self.pool).await?)
+    }
+
+    /// Inserts or replaces a document and all its chunks in one transaction, and journals the
+    /// document for index synchronisation. Returns the document id and the new chunk ids.
+    pub async fn replace_document(
+        &self,
+        key: &str,
+        source_id: Option<i64>,
+        meta: &DocMeta,
+        content_hash: &str,
+        chunks: &[NewChunk],
+    ) -> Result<(i64, Vec<i64>), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM documents WHERE doc_key = ?").bind(key).fetch_optional(&mut *tx).await?;
+        let doc_id = match existing {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE documents SET source_id = COALESCE(?, source_id), title = ?, doc_type = ?, issuer = ?, effective_date = ?, version = ?, status = ?, origin_url = ?, content_hash = ?, chunk_count = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                )
+                .bind(source_id)
+                .bind(&meta.title)
+                .bind(meta.doc_type.as_str())
+                .bind(&meta.issuer)
+                .bind(&meta.effective_date)
+                .bind(&meta.version)
+                .bind(meta.status.as_str())
+                .bind(&meta.origin_url)
+                .bind(content_hash)
+                .bind(chunks.len() as i64)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM chunks WHERE doc_id = ?").bind(id).execute(&mut *tx).await?;
+                id
+            }
+            None => sqlx::query_scalar(
+                "INSERT INTO documents (source_id, doc_key, title, doc_type, issuer, effective_date, version, status, origin_url, content_hash, chunk_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(source_id)
+            .bind(key)
+            .bind(&meta.title)
+            .bind(meta.doc_type.as_str())
+            .bind(&meta.issuer)
+            .bind(&meta.effective_date)
+            .bind(&meta.version)
+            .bind(meta.status.as_str())
+            .bind(&meta.origin_url)
+            .bind(content_hash)
+            .bind(chunks.len() as i64)
+            .fetch_one(&mut *tx)
+            .await?,
+        };
+        let mut ids = Vec::with_capacity(chunks.len());
+        for c in chunks {
+            let heading = serde_json::to_string(&c.heading_path).unwrap_or_else(|_| "[]".into());
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO chunks (doc_id, position, heading_path, article, text, content_hash, token_count) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(doc_id)
+            .bind(c.position as i64)
+            .bind(heading)
+            .bind(&c.article)
+            .bind(&c.text)
+            .bind(&c.content_hash)
+            .bind(c.token_count as i64)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push(id);
+        }
+        sqlx::query("INSERT INTO index_journal (doc_id) VALUES (?)").bind(doc_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok((doc_id, ids))
+    }
+
+    /// Deletes a document and its chunks; journals it so the indexes drop it too.
+    pub async fn delete_document(&self, doc_id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("DELETE FROM documents WHERE id = ?").bind(doc_id).execute(&mut *tx).await?.rows_affected();
+        if n > 0 {
+            sqlx::query("INSERT INTO index_journal (doc_id) VALUES (?)").bind(doc_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    /// Documents whose index entries may be out of date (after a crash).
+    pub async fn pending_journal(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT doc_id FROM index_journal ORDER BY doc_id").fetch_all(&self.pool).await?)
+    }
+
+    /// Clears journal rows for documents whose indexes are committed.
+    pub async fn clear_journal(&self, doc_ids: &[i64]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for id in doc_ids {
+            sqlx::query("DELETE FROM index_journal WHERE doc_id = ?").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn chunks_of_document(&self, doc_id: i64) -> Result<Vec<StoredChunk>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.doc_id = ? ORDER BY c.position"
+        ))
+        .bind(doc_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(chunk_from_row).collect()
+    }
+
+    /// Chunks by id, in the order asked; missing ids are skipped.
+    pub async fn chunks_by_ids(&self, ids: &[i64]) -> Result<Vec<StoredChunk>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; ids.len()].join(",");
+        let sql = format!("SELECT {CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({placeholders})");
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let c = chunk_from_row(r)?;
+            by_id.insert(c.id, c);
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
+    /// Ids of enabled chunks of current and repealed documents (what the indexes must hold).
+    pub async fn indexable_chunk_ids(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM chunks WHERE enabled = 1 ORDER BY id").fetch_all(&self.pool).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(pos: u32, text: &str) -> NewChunk {
+        NewChunk {
+            position: pos,
+            heading_path: vec!["第一章".into()],
+            article: Some(format!("第{}条", pos + 1)),
+            text: text.into(),
+            content_hash: format!("h{pos}"),
+            token_count: 3,
+        }
+    }
+
+    #[tokio::test]
+    async fn replace_is_atomic_and_journaled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KnowledgeStore::open_sqlite(dir.path()).await.unwrap();
+        let meta = DocMeta { title: "测试条例".into(), ..DocMeta::default() };
+        let (id, ids1) = store.replace_document("a.md", None, &meta, "h1", &[chunk(0, "甲"), chunk(1, "乙")]).await.unwrap();
+        assert_eq!(ids1.len(), 2);
+        assert_eq!(store.pending_journal().await.unwrap(), vec![id]);
+        store.clear_journal(&[id]).await.unwrap();
+        assert!(store.pending_journal().await.unwrap().is_empty());
+
+        let (id2, ids2) = store.replace_document("a.md", None, &meta, "h2", &[chunk(0, "丙")]).await.unwrap();
+        assert_eq!(id, id2, "same key keeps the document id");
+        assert!(ids2[0] > ids1[1], "chunk ids are never reused");
+        let chunks = store.chunks_of_document(id).await.unwrap();
+        assert_eq!(chunks.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(), ["丙"]);
+        assert_eq!(chunks[0].doc_title, "测试条例");
+        let doc = store.document_by_key("a.md").await.unwrap().unwrap();
+        assert_eq!((doc.content_hash.as_str(), doc.chunk_count), ("h2", 1));
+
+        assert!(store.delete_document(id).await.unwrap());
+        assert!(store.chunks_of_document(id).await.unwrap().is_empty());
+        assert_eq!(store.pending_journal().await.unwrap(), vec![id]);
+    }
+}

@@ -1,0 +1,29 @@
+//! SQL persistence (sqlx). SQLite is the embedded default; SQL is the source of truth that the
+//! vector and lexical indexes are rebuilt from.
+
+mod knowledge;
+
+pub use knowledge::{DocumentRow, KnowledgeStore, NewChunk};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("数据库错误：{0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("数据库迁移失败：{0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("无法创建数据目录 {path}：{source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("数据损坏：{0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Sql(_) => "store.sql",
+            StoreError::Migrate(_) => "store.migrate",
+            StoreError::DataDir { .. } => "store.data_dir",
+            StoreError::Corrupt(_) => "store.corrupt",
+        }
+    }
+}
