@@ -40,7 +40,7 @@ pub fn print_hits(hits: &[Hit]) {
             h.dense_rank.map(|r| format!("#{r}")).unwrap_or_else(|| "-".into())
         );
         out(&format!("[{}] 《{}》{}  {}  (得分 {:.4}；{})", i + 1, h.doc_title, article, h.heading_path.join(" / "), h.score, ranks));
-        let snippet = h.snippet.replace("<em>", "【").replace("</em>", "】");
+        let snippet = h.snippet.replace("<em>", "【").replace("</em>", "】").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
         out(&format!("    {}", snippet.replace('\n', " ")));
     }
 }

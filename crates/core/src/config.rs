@@ -155,11 +155,22 @@ pub struct IngestSettings {
     pub text_chunk_tokens: usize,
     /// Documents written per index commit during bulk ingest.
     pub commit_every_docs: usize,
+    /// Also index each chunk's sentences as retrieval probes (a chunk scores by its best
+    /// sentence as well as by its whole text), so one line of a long article can be found.
+    pub sentence_probes: bool,
+    /// At most this many probes per chunk (short neighbours are merged to stay within it).
+    pub max_probes: usize,
 }
 
 impl Default for IngestSettings {
     fn default() -> Self {
-        Self { max_file_bytes: 20 * 1024 * 1024, text_chunk_tokens: 256, commit_every_docs: 64 }
+        Self {
+            max_file_bytes: 20 * 1024 * 1024,
+            text_chunk_tokens: 256,
+            commit_every_docs: 64,
+            sentence_probes: true,
+            max_probes: 24,
+        }
     }
 }
 
@@ -193,6 +204,9 @@ impl Settings {
         }
         if s.bm25_weight < 0.0 || s.dense_weight < 0.0 || s.bm25_weight + s.dense_weight <= 0.0 {
             return Err(ConfigError::Invalid("search.bm25_weight / dense_weight 不能为负且不能同时为 0".into()));
+        }
+        if self.ingest.max_probes > 200 {
+            return Err(ConfigError::Invalid("ingest.max_probes 不能超过 200".into()));
         }
         if self.embedding.batch_size == 0 {
             return Err(ConfigError::Invalid("embedding.batch_size 必须大于 0".into()));

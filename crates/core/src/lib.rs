@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod numerals;
+pub mod text;
 pub mod types;
 
 pub use config::{ConfigError, Settings};

@@ -2,6 +2,7 @@
 //! split inside at sentence boundaries, every piece keeping the article label. Preamble
 //! paragraphs are chunks of their own. Free text is packed by text-splitter, sized in tokens.
 
+use dwt_core::text::split_sentences;
 use dwt_core::{BlockKind, ChunkDraft, ParsedDocument};
 use text_splitter::{ChunkConfig, TextSplitter};
 use tokenizers::Tokenizer;
@@ -29,6 +30,55 @@ pub fn embedding_text(doc_title: &str, heading_path: &[String], article: Option<
         }
     }
     format!("{head}\n{text}")
+}
+
+/// Bits of a point id reserved for the unit number: point id = chunk id << 8 | unit.
+pub const UNIT_BITS: u32 = 8;
+
+/// Sentence probes of a chunk's text: its sentences, short ones merged into their neighbour,
+/// at most `max` (adjacent pairs merged until it fits). Empty when the chunk is one sentence:
+/// the whole-chunk unit already is that sentence.
+pub fn probes(text: &str, max: usize) -> Vec<String> {
+    const MIN_CHARS: usize = 12;
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for s in split_sentences(text) {
+        cur.push_str(s);
+        if cur.chars().count() >= MIN_CHARS {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        match out.last_mut() {
+            Some(last) => last.push_str(&cur),
+            None => out.push(cur),
+        }
+    }
+    while out.len() > max.max(1) {
+        out = out.chunks(2).map(|p| p.concat()).collect();
+    }
+    if out.len() < 2 {
+        Vec::new()
+    } else {
+        out
+    }
+}
+
+/// Texts of a chunk's retrieval units: unit 0 is the whole chunk, then its probes.
+pub fn unit_texts(text: &str, sentence_probes: bool, max_probes: usize) -> Vec<String> {
+    let mut units = vec![text.to_string()];
+    if sentence_probes {
+        units.extend(probes(text, max_probes.min((1 << UNIT_BITS) - 1)));
+    }
+    units
+}
+
+pub fn point_id(chunk_id: i64, unit: usize) -> u64 {
+    ((chunk_id as u64) << UNIT_BITS) | unit as u64
+}
+
+pub fn chunk_of_point(point_id: u64) -> i64 {
+    (point_id >> UNIT_BITS) as i64
 }
 
 impl<'a> Chunker<'a> {
@@ -79,5 +129,28 @@ impl<'a> Chunker<'a> {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_are_sentences_with_short_ones_merged() {
+        let p = probes("第三条 党员必须履行下列义务：\n（一）认真学习。\n（二）贯彻执行党的基本路线和各项方针。", 10);
+        assert_eq!(p, vec!["第三条 党员必须履行下列义务：", "（一）认真学习。（二）贯彻执行党的基本路线和各项方针。"]);
+        assert!(probes("只有一句话而已，没有第二句。", 10).is_empty());
+        let many: String = (0..40).map(|i| format!("这是第{i}个足够长的句子内容。")).collect();
+        let p = probes(&many, 16);
+        assert!(p.len() <= 16 && p.len() >= 8, "{}", p.len());
+        assert_eq!(p.concat(), many, "merging never drops text");
+    }
+
+    #[test]
+    fn point_ids_round_trip() {
+        assert_eq!(chunk_of_point(point_id(12345, 0)), 12345);
+        assert_eq!(chunk_of_point(point_id(12345, 255)), 12345);
+        assert_ne!(point_id(1, 0), point_id(1, 1));
     }
 }

@@ -10,14 +10,14 @@ use dwt_store::{KnowledgeStore, NewChunk};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::chunker::{embedding_text, Chunker};
+use crate::chunker::{embedding_text, point_id, unit_texts, Chunker};
 use crate::embed::Embedder;
 use crate::error::IndexError;
 use crate::fusion::rrf;
 use crate::lexical::{Boosts, LexicalIndex};
 use crate::query::QueryAnalyzer;
 use crate::tokenizer::Segmenter;
-use crate::vector::{EdgeVectorStore, ServerVectorStore, VectorPoint, VectorStore};
+use crate::vector::{best_per_chunk, EdgeVectorStore, ServerVectorStore, VectorPoint, VectorStore};
 use crate::{Hit, RetrievalMode, SearchOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -152,46 +152,75 @@ impl KnowledgeBase {
         Ok(pending.len())
     }
 
+    /// Retrieval unit texts of a chunk (whole chunk, then sentence probes).
+    fn units_of(&self, text: &str) -> Vec<String> {
+        unit_texts(text, self.settings.ingest.sentence_probes, self.settings.ingest.max_probes)
+    }
+
+    /// Embeds the units of many chunks in one length-sorted run; returns one vector per unit.
+    async fn embed_units(&self, items: Vec<(String, Vec<String>, Option<String>, Vec<String>)>, random: bool) -> Result<Vec<Vec<Vec<f32>>>, IndexError> {
+        // items: (doc title, heading path, article, unit texts)
+        let mut texts = Vec::new();
+        let mut counts = Vec::with_capacity(items.len());
+        for (title, heading, article, units) in &items {
+            counts.push(units.len());
+            for u in units {
+                texts.push(embedding_text(title, heading, article.as_deref(), u));
+            }
+        }
+        let flat = if random {
+            random_unit_vectors(texts.len(), self.embedder.dimension())
+        } else {
+            let embedder = self.embedder.clone();
+            tokio::task::spawn_blocking(move || embedder.embed_passages(&texts))
+                .await
+                .map_err(|e| IndexError::Embedding(e.to_string()))??
+        };
+        let mut it = flat.into_iter();
+        Ok(counts.into_iter().map(|n| it.by_ref().take(n).collect()).collect())
+    }
+
     /// Makes the vector and lexical entries of `doc_ids` equal to SQL, then clears their journal
-    /// rows. Idempotent: safe to repeat after a crash at any point.
-    async fn sync_documents(&self, doc_ids: &[i64], mut vectors_by_chunk: HashMap<i64, Vec<f32>>) -> Result<(), IndexError> {
+    /// rows. Idempotent: safe to repeat after a crash at any point. `vectors_by_chunk` holds
+    /// already computed unit vectors; the rest are embedded here.
+    async fn sync_documents(&self, doc_ids: &[i64], mut vectors_by_chunk: HashMap<i64, Vec<Vec<f32>>>) -> Result<(), IndexError> {
         let mut chunks = Vec::new();
         for id in doc_ids {
             chunks.extend(self.store.chunks_of_document(*id).await?.into_iter().filter(|c| c.enabled));
         }
-        let missing: Vec<usize> = (0..chunks.len()).filter(|&i| !vectors_by_chunk.contains_key(&chunks[i].id)).collect();
+        let units: Vec<Vec<String>> = chunks.iter().map(|c| self.units_of(&c.text)).collect();
+        let missing: Vec<usize> = (0..chunks.len())
+            .filter(|&i| vectors_by_chunk.get(&chunks[i].id).is_none_or(|v| v.len() != units[i].len()))
+            .collect();
         if !missing.is_empty() {
-            let texts: Vec<String> = missing
+            let items = missing
                 .iter()
-                .map(|&i| {
-                    let c = &chunks[i];
-                    embedding_text(&c.doc_title, &c.heading_path, c.article.as_deref(), &c.text)
-                })
+                .map(|&i| (chunks[i].doc_title.clone(), chunks[i].heading_path.clone(), chunks[i].article.clone(), units[i].clone()))
                 .collect();
-            let embedder = self.embedder.clone();
-            let vecs = tokio::task::spawn_blocking(move || embedder.embed_passages(&texts))
-                .await
-                .map_err(|e| IndexError::Embedding(e.to_string()))??;
+            let vecs = self.embed_units(items, false).await?;
             for (&i, v) in missing.iter().zip(vecs) {
                 vectors_by_chunk.insert(chunks[i].id, v);
             }
         }
-        let points: Vec<VectorPoint> = chunks
-            .iter()
-            .filter_map(|c| {
-                vectors_by_chunk.remove(&c.id).map(|vector| VectorPoint {
+        let mut points = Vec::new();
+        for c in &chunks {
+            for (k, vector) in vectors_by_chunk.remove(&c.id).unwrap_or_default().into_iter().enumerate() {
+                points.push(VectorPoint {
+                    point_id: point_id(c.id, k),
                     chunk_id: c.id,
                     doc_id: c.doc_id,
                     doc_type: c.doc_type.as_str().to_string(),
                     status: c.doc_status.as_str().to_string(),
                     org_scope: "public".into(),
                     vector,
-                })
-            })
-            .collect();
+                });
+            }
+        }
 
         self.vectors.delete_documents(doc_ids).await?;
-        self.vectors.upsert(points).await?;
+        for batch in points.chunks(512) {
+            self.vectors.upsert(batch.to_vec()).await?;
+        }
         self.vectors.flush().await?;
         failpoint("after_vectors");
 
@@ -199,7 +228,7 @@ impl KnowledgeBase {
         let ids = doc_ids.to_vec();
         tokio::task::spawn_blocking(move || {
             lexical.delete_documents(&ids)?;
-            lexical.add_chunks(&chunks)?;
+            lexical.add_chunks(&chunks, &units)?;
             lexical.commit()
         })
         .await
@@ -244,21 +273,13 @@ impl KnowledgeBase {
         }
 
         // Embed the whole batch at once (length-sorted inside) before touching any store.
-        let texts: Vec<String> = work
+        let items = work
             .iter()
             .flat_map(|(_, _, doc, drafts)| {
-                drafts.iter().map(|d| embedding_text(&doc.meta.title, &d.heading_path, d.article.as_deref(), &d.text))
+                drafts.iter().map(|d| (doc.meta.title.clone(), d.heading_path.clone(), d.article.clone(), self.units_of(&d.text)))
             })
             .collect();
-        let mut vectors = if random_vectors {
-            random_unit_vectors(texts.len(), self.embedder.dimension()).into_iter()
-        } else {
-            let embedder = self.embedder.clone();
-            tokio::task::spawn_blocking(move || embedder.embed_passages(&texts))
-                .await
-                .map_err(|e| IndexError::Embedding(e.to_string()))??
-                .into_iter()
-        };
+        let mut vectors = self.embed_units(items, random_vectors).await?.into_iter();
 
         let mut by_chunk = HashMap::new();
         let mut doc_ids = Vec::new();
@@ -362,7 +383,9 @@ impl KnowledgeBase {
             let v = tokio::task::spawn_blocking(move || embedder.embed_query(&text))
                 .await
                 .map_err(|e| IndexError::Embedding(e.to_string()))??;
-            vectors.search(v, candidates, &filter).await
+            // Units of one chunk compete for places; over-fetch, then keep each chunk's best.
+            let points = vectors.search(v, candidates * 4, &filter).await?;
+            Ok::<_, IndexError>(best_per_chunk(points, candidates))
         };
         let (bm25, dense) = tokio::join!(bm25_task, dense_task);
         let (bm25, dense) = (bm25?, dense?);

@@ -8,10 +8,9 @@ use dwt_core::StoredChunk;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value, STRING,
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STRING,
 };
-use tantivy::snippet::SnippetGenerator;
-use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 use crate::error::IndexError;
 use crate::query::AnalyzedQuery;
@@ -60,7 +59,7 @@ fn schema() -> (Schema, Fields) {
         doc_id: b.add_u64_field("doc_id", id_opts),
         title: b.add_text_field("title", text(false)),
         heading: b.add_text_field("heading", text(false)),
-        body: b.add_text_field("body", text(true)),
+        body: b.add_text_field("body", text(false)),
         article: b.add_text_field("article", STRING),
         doc_type: b.add_text_field("doc_type", STRING),
         status: b.add_text_field("status", STRING),
@@ -101,19 +100,23 @@ impl LexicalIndex {
         })
     }
 
-    pub fn add_chunks(&self, chunks: &[StoredChunk]) -> Result<(), IndexError> {
+    /// Adds each chunk as its retrieval units (`units[i]` = texts of `chunks[i]`; unit 0 is the
+    /// whole chunk). A chunk then scores by its best unit.
+    pub fn add_chunks(&self, chunks: &[StoredChunk], units: &[Vec<String>]) -> Result<(), IndexError> {
         self.with_writer(|w, f| {
-            for c in chunks {
-                w.add_document(doc!(
-                    f.chunk_id => c.id as u64,
-                    f.doc_id => c.doc_id as u64,
-                    f.title => c.doc_title.clone(),
-                    f.heading => c.heading_path.join(" "),
-                    f.body => c.text.clone(),
-                    f.article => c.article.clone().unwrap_or_default(),
-                    f.doc_type => c.doc_type.as_str(),
-                    f.status => c.doc_status.as_str(),
-                ))?;
+            for (c, texts) in chunks.iter().zip(units) {
+                for text in texts {
+                    w.add_document(doc!(
+                        f.chunk_id => c.id as u64,
+                        f.doc_id => c.doc_id as u64,
+                        f.title => c.doc_title.clone(),
+                        f.heading => c.heading_path.join(" "),
+                        f.body => text.clone(),
+                        f.article => c.article.clone().unwrap_or_default(),
+                        f.doc_type => c.doc_type.as_str(),
+                        f.status => c.doc_status.as_str(),
+                    ))?;
+                }
             }
             Ok(())
         })
@@ -183,12 +186,19 @@ impl LexicalIndex {
     pub fn search(&self, q: &AnalyzedQuery, limit: usize, boosts: Boosts, filter: &SearchFilter) -> Result<Vec<(i64, f32)>, IndexError> {
         let Some(query) = self.build_query(q, boosts, filter) else { return Ok(Vec::new()) };
         let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
-        let mut out = Vec::with_capacity(top.len());
+        // Units of one chunk compete; take enough to fill `limit` distinct chunks.
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1) * 4).order_by_score())?;
+        let mut out: Vec<(i64, f32)> = Vec::with_capacity(limit);
+        let mut seen = HashSet::new();
         for (score, addr) in top {
-            let d: TantivyDocument = searcher.doc(addr)?;
-            if let Some(id) = d.get_first(self.fields.chunk_id).and_then(|v| v.as_u64()) {
-                out.push((id as i64, score));
+            let col = searcher.segment_reader(addr.segment_ord).fast_fields().u64("chunk_id")?;
+            if let Some(id) = col.first(addr.doc_id) {
+                if seen.insert(id) {
+                    out.push((id as i64, score));
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
             }
         }
         Ok(out)
@@ -196,27 +206,8 @@ impl LexicalIndex {
 
     /// Highlighted snippet of `text` for the query terms (`<em>` around matches, HTML-escaped).
     pub fn snippet(&self, q: &AnalyzedQuery, text: &str, max_chars: usize) -> String {
-        let f = self.fields;
-        let terms: Vec<(Occur, Box<dyn Query>)> = q
-            .terms
-            .iter()
-            .map(|(t, _)| (Occur::Should, Box::new(TermQuery::new(Term::from_field_text(f.body, t), IndexRecordOption::WithFreqs)) as Box<dyn Query>))
-            .collect();
-        let query = BooleanQuery::new(terms);
-        let searcher = self.reader.searcher();
-        match SnippetGenerator::create(&searcher, &query, f.body) {
-            Ok(mut generator) => {
-                generator.set_max_num_chars(max_chars);
-                let mut snippet = generator.snippet(text);
-                snippet.set_snippet_prefix_postfix("<em>", "</em>");
-                if snippet.fragment().is_empty() {
-                    html_escape(&text.chars().take(max_chars).collect::<String>())
-                } else {
-                    snippet.to_html()
-                }
-            }
-            Err(_) => html_escape(&text.chars().take(max_chars).collect::<String>()),
-        }
+        let terms: Vec<&str> = q.terms.iter().map(|(t, _)| t.as_str()).collect();
+        highlight(text, &terms, max_chars)
     }
 
     pub fn num_chunks(&self) -> u64 {
@@ -243,6 +234,93 @@ impl LexicalIndex {
     }
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+
+/// Picks the sentence window that covers the most (and longest) query terms, then wraps every
+/// match in `<em>`. Written here because tantivy's snippet generator expects monotonic token
+/// offsets, which jieba's search mode (overlapping sub-words) does not give.
+pub fn highlight(text: &str, terms: &[&str], max_chars: usize) -> String {
+    let lower = text.to_lowercase();
+    let terms: Vec<String> = terms.iter().map(|t| t.to_lowercase()).filter(|t| !t.is_empty()).collect();
+    // Sentence spans (byte offsets), terminators kept.
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if matches!(c, '。' | '！' | '？' | '；' | '\n') {
+            spans.push((start, i + c.len_utf8()));
+            start = i + c.len_utf8();
+        }
+    }
+    if start < text.len() {
+        spans.push((start, text.len()));
+    }
+    let score = |(a, b): (usize, usize)| -> usize {
+        let s = lower.get(a..b).unwrap_or("");
+        terms.iter().filter(|t| s.contains(&t[..])).map(|t| t.chars().count()).sum()
+    };
+    let best = (0..spans.len()).max_by_key(|&i| (score(spans[i]), usize::MAX - i)).unwrap_or(0);
+    let (mut a, mut b) = spans.get(best).copied().unwrap_or((0, text.len()));
+    // Grow forward, then backward, while within the budget.
+    let chars = |a: usize, b: usize| text.get(a..b).map(|s| s.chars().count()).unwrap_or(0);
+    let mut next = best + 1;
+    while next < spans.len() && chars(a, spans[next].1) <= max_chars {
+        b = spans[next].1;
+        next += 1;
+    }
+    let mut prev = best;
+    while prev > 0 && chars(spans[prev - 1].0, b) <= max_chars {
+        prev -= 1;
+        a = spans[prev].0;
+    }
+    let window: String = text.get(a..b).unwrap_or("").trim().chars().take(max_chars).collect();
+    // Mark matched byte ranges in the window, longest terms first, no overlaps.
+    let wl = window.to_lowercase();
+    let mut marks = vec![false; window.len()];
+    let mut sorted = terms.clone();
+    sorted.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    if wl.len() == window.len() {
+        for t in &sorted {
+            for (pos, m) in wl.match_indices(t.as_str()) {
+                if !marks[pos..pos + m.len()].iter().any(|x| *x) {
+                    marks[pos..pos + m.len()].iter_mut().for_each(|x| *x = true);
+                }
+            }
+        }
+    }
+    let mut out = String::with_capacity(window.len() + 32);
+    let mut open = false;
+    for (i, c) in window.char_indices() {
+        let m = marks.get(i).copied().unwrap_or(false);
+        if m && !open {
+            out.push_str("<em>");
+            open = true;
+        } else if !m && open {
+            out.push_str("</em>");
+            open = false;
+        }
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    if open {
+        out.push_str("</em>");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::highlight;
+
+    #[test]
+    fn highlights_the_best_sentence_and_escapes() {
+        let text = "第七条 党员的党龄，从预备期满转为正式党员之日算起。预备党员的义务同正式党员一样。<script>";
+        let h = highlight(text, &["党龄", "算起"], 30);
+        assert!(h.starts_with("第七条 党员的<em>党龄</em>"), "{h}");
+        assert!(h.contains("<em>算起</em>"), "{h}");
+        let h = highlight("a<b>&c 党龄", &["党龄"], 100);
+        assert_eq!(h, "a&lt;b&gt;&amp;c <em>党龄</em>");
+    }
 }

@@ -9,4 +9,5 @@ mod structure;
 
 pub use error::IngestError;
 pub use loader::{collect_files, load_file, LoadOptions};
-pub use structure::{parse_text, split_sentences};
+pub use dwt_core::text::split_sentences;
+pub use structure::parse_text;

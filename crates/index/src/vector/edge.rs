@@ -95,7 +95,7 @@ impl VectorStore for EdgeVectorStore {
         self.blocking(move |shard| {
             let list = points
                 .into_iter()
-                .map(|p| PointStruct::new(PointId::NumId(p.chunk_id as u64), p.vector.clone(), payload_json(&p)).into())
+                .map(|p| PointStruct::new(PointId::NumId(p.point_id), p.vector.clone(), payload_json(&p)).into())
                 .collect();
             shard
                 .update(UpdateOperation::PointOperation(PointOperations::UpsertPoints(PointInsertOperations::PointsList(list))))
@@ -116,7 +116,7 @@ impl VectorStore for EdgeVectorStore {
         .await
     }
 
-    async fn search(&self, vector: Vec<f32>, limit: usize, filter: &SearchFilter) -> Result<Vec<(i64, f32)>, IndexError> {
+    async fn search(&self, vector: Vec<f32>, limit: usize, filter: &SearchFilter) -> Result<Vec<(u64, f32)>, IndexError> {
         let filter = filter_of(filter);
         self.blocking(move |shard| {
             let req = QueryRequest {
@@ -134,7 +134,7 @@ impl VectorStore for EdgeVectorStore {
             Ok(points
                 .into_iter()
                 .filter_map(|p| match p.id {
-                    PointId::NumId(n) => Some((n as i64, p.score)),
+                    PointId::NumId(n) => Some((n, p.score)),
                     _ => None,
                 })
                 .collect())
@@ -177,7 +177,7 @@ impl VectorStore for EdgeVectorStore {
                 let (records, next) = shard.scroll(req).map_err(verr)?;
                 for r in records {
                     if let PointId::NumId(n) = r.id {
-                        ids.insert(n as i64);
+                        ids.insert(crate::chunker::chunk_of_point(n));
                     }
                 }
                 match next {

@@ -14,6 +14,8 @@ use crate::SearchFilter;
 /// One chunk's vector and the payload filters need.
 #[derive(Debug, Clone)]
 pub struct VectorPoint {
+    /// `chunk_id << 8 | unit` (unit 0 = whole chunk, then sentence probes).
+    pub point_id: u64,
     pub chunk_id: i64,
     pub doc_id: i64,
     pub doc_type: String,
@@ -27,14 +29,31 @@ pub struct VectorPoint {
 pub trait VectorStore: Send + Sync {
     async fn upsert(&self, points: Vec<VectorPoint>) -> Result<(), IndexError>;
     async fn delete_documents(&self, doc_ids: &[i64]) -> Result<(), IndexError>;
-    /// (chunk id, cosine similarity), best first.
-    async fn search(&self, vector: Vec<f32>, limit: usize, filter: &SearchFilter) -> Result<Vec<(i64, f32)>, IndexError>;
+    /// (point id, cosine similarity), best first. Use [`best_per_chunk`] to rank chunks.
+    async fn search(&self, vector: Vec<f32>, limit: usize, filter: &SearchFilter) -> Result<Vec<(u64, f32)>, IndexError>;
     /// Makes writes durable.
     async fn flush(&self) -> Result<(), IndexError>;
     /// Builds search structures (HNSW) after bulk writes; cheap when nothing changed.
     async fn optimize(&self) -> Result<(), IndexError>;
     async fn count(&self) -> Result<u64, IndexError>;
+    /// Ids of the chunks that have at least one point.
     async fn chunk_ids(&self) -> Result<HashSet<i64>, IndexError>;
+}
+
+/// Collapses point hits to chunks (best unit wins), best first, at most `limit`.
+pub fn best_per_chunk(points: Vec<(u64, f32)>, limit: usize) -> Vec<(i64, f32)> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (p, score) in points {
+        let chunk = crate::chunker::chunk_of_point(p);
+        if seen.insert(chunk) {
+            out.push((chunk, score));
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    out
 }
 
 fn payload_json(p: &VectorPoint) -> serde_json::Value {

@@ -40,9 +40,9 @@ fn filter_of(filter: &SearchFilter) -> Option<Filter> {
     }
 }
 
-fn num_id(id: Option<qdrant_client::qdrant::PointId>) -> Option<i64> {
+fn num_id(id: Option<qdrant_client::qdrant::PointId>) -> Option<u64> {
     match id?.point_id_options? {
-        PointIdOptions::Num(n) => Some(n as i64),
+        PointIdOptions::Num(n) => Some(n),
         PointIdOptions::Uuid(_) => None,
     }
 }
@@ -84,7 +84,7 @@ impl VectorStore for ServerVectorStore {
         let mut list = Vec::with_capacity(points.len());
         for p in points {
             let payload = Payload::try_from(payload_json(&p)).map_err(verr)?;
-            list.push(PointStruct::new(p.chunk_id as u64, p.vector, payload));
+            list.push(PointStruct::new(p.point_id, p.vector, payload));
         }
         self.client.upsert_points(UpsertPointsBuilder::new(&self.collection, list).wait(true)).await.map_err(verr)?;
         Ok(())
@@ -99,7 +99,7 @@ impl VectorStore for ServerVectorStore {
         Ok(())
     }
 
-    async fn search(&self, vector: Vec<f32>, limit: usize, filter: &SearchFilter) -> Result<Vec<(i64, f32)>, IndexError> {
+    async fn search(&self, vector: Vec<f32>, limit: usize, filter: &SearchFilter) -> Result<Vec<(u64, f32)>, IndexError> {
         let mut q = QueryPointsBuilder::new(&self.collection).query(vector).limit(limit as u64);
         if let Some(f) = filter_of(filter) {
             q = q.filter(f);
@@ -134,7 +134,7 @@ impl VectorStore for ServerVectorStore {
             let res = self.client.scroll(req).await.map_err(verr)?;
             for p in res.result {
                 if let Some(id) = num_id(p.id) {
-                    ids.insert(id);
+                    ids.insert(crate::chunker::chunk_of_point(id));
                 }
             }
             match res.next_page_offset {
