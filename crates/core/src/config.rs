@@ -98,9 +98,20 @@ impl Default for VectorSettings {
     }
 }
 
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Fusion {
+    /// Weighted reciprocal rank fusion.
+    #[default]
+    Rrf,
+    /// Weighted sum of min-max normalised scores.
+    Convex,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct SearchSettings {
+    pub fusion: Fusion,
     /// Reciprocal rank fusion constant.
     pub rrf_k: f32,
     pub bm25_weight: f32,
@@ -118,6 +129,7 @@ pub struct SearchSettings {
 impl Default for SearchSettings {
     fn default() -> Self {
         Self {
+            fusion: Fusion::Rrf,
             rrf_k: 60.0,
             bm25_weight: 1.0,
             dense_weight: 1.0,

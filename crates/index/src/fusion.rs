@@ -45,6 +45,24 @@ pub fn rrf(bm25: &Ranking, dense: &Ranking, k: f32, w_bm25: f32, w_dense: f32) -
     out
 }
 
+/// Convex combination of min-max normalised scores: w_bm25·bm25' + w_dense·dense'. A chunk
+/// missing from a list gets 0 for it. Keeps score gaps that RRF throws away.
+pub fn convex(bm25: &Ranking, dense: &Ranking, w_bm25: f32, w_dense: f32) -> Vec<Fused> {
+    fn norm(list: &Ranking) -> HashMap<i64, f32> {
+        let max = list.iter().map(|x| x.1).fold(f32::MIN, f32::max);
+        let min = list.iter().map(|x| x.1).fold(f32::MAX, f32::min);
+        let span = (max - min).max(1e-6);
+        list.iter().map(|(id, s)| (*id, (s - min) / span)).collect()
+    }
+    let (nb, nd) = (norm(bm25), norm(dense));
+    let mut out = rrf(bm25, dense, 60.0, 1.0, 1.0);
+    for f in &mut out {
+        f.score = w_bm25 * nb.get(&f.chunk_id).copied().unwrap_or(0.0) + w_dense * nd.get(&f.chunk_id).copied().unwrap_or(0.0);
+    }
+    out.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.chunk_id.cmp(&b.chunk_id)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

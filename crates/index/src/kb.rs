@@ -390,7 +390,10 @@ impl KnowledgeBase {
         let (bm25, dense) = tokio::join!(bm25_task, dense_task);
         let (bm25, dense) = (bm25?, dense?);
 
-        let fused = rrf(&bm25, &dense, s.rrf_k, w_bm25, w_dense);
+        let fused = match s.fusion {
+            dwt_core::config::Fusion::Rrf => rrf(&bm25, &dense, s.rrf_k, w_bm25, w_dense),
+            dwt_core::config::Fusion::Convex => crate::fusion::convex(&bm25, &dense, w_bm25, w_dense),
+        };
         let top: Vec<_> = fused.into_iter().take(top_k).collect();
         let ids: Vec<i64> = top.iter().map(|f| f.chunk_id).collect();
         let chunks = self.store.chunks_by_ids(&ids).await?;
