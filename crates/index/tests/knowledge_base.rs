@@ -4,7 +4,8 @@ mod common;
 
 use std::collections::HashSet;
 
-use dwt_index::vector::{EdgeVectorStore, ServerVectorStore, VectorPoint, VectorStore};
+use dwt_index::chunker::point_id;
+use dwt_index::vector::{best_per_chunk, EdgeVectorStore, ServerVectorStore, VectorPoint, VectorStore};
 use dwt_index::{IngestOutcome, KnowledgeBase, RetrievalMode, SearchFilter, SearchOptions};
 use dwt_ingest::{load_file, LoadOptions};
 
@@ -87,8 +88,16 @@ async fn hybrid_search_finds_the_article_with_citation_data() {
     assert!(matches!(kb.search("  ", &SearchOptions::default()).await, Err(dwt_index::IndexError::EmptyQuery)));
 }
 
-fn point(chunk_id: i64, doc_id: i64, v: Vec<f32>) -> VectorPoint {
-    VectorPoint { chunk_id, doc_id, doc_type: "regulation".into(), status: "current".into(), org_scope: "public".into(), vector: v }
+fn point(chunk_id: i64, unit: usize, doc_id: i64, v: Vec<f32>) -> VectorPoint {
+    VectorPoint {
+        point_id: point_id(chunk_id, unit),
+        chunk_id,
+        doc_id,
+        doc_type: "regulation".into(),
+        status: "current".into(),
+        org_scope: "public".into(),
+        vector: v,
+    }
 }
 
 fn unit(dim: usize, hot: usize) -> Vec<f32> {
@@ -99,22 +108,34 @@ fn unit(dim: usize, hot: usize) -> Vec<f32> {
 
 /// The contract every VectorStore implementation must keep.
 async fn vector_store_contract(store: &dyn VectorStore) {
-    store.upsert(vec![point(1, 10, unit(384, 0)), point(2, 10, unit(384, 1)), point(3, 20, unit(384, 2))]).await.unwrap();
+    store
+        .upsert(vec![
+            point(1, 0, 10, unit(384, 0)),
+            point(1, 1, 10, unit(384, 3)),
+            point(2, 0, 10, unit(384, 1)),
+            point(3, 0, 20, unit(384, 2)),
+        ])
+        .await
+        .unwrap();
     store.flush().await.unwrap();
-    assert_eq!(store.count().await.unwrap(), 3);
+    assert_eq!(store.count().await.unwrap(), 4, "count is points (units)");
+    assert_eq!(store.chunk_ids().await.unwrap(), HashSet::from([1, 2, 3]));
     let hits = store.search(unit(384, 1), 2, &SearchFilter::default()).await.unwrap();
-    assert_eq!(hits[0].0, 2);
+    assert_eq!(hits[0].0, point_id(2, 0));
     assert!((hits[0].1 - 1.0).abs() < 1e-4, "cosine of identical vectors is 1: {}", hits[0].1);
+    // A sentence probe finds its chunk.
+    let hits = best_per_chunk(store.search(unit(384, 3), 4, &SearchFilter::default()).await.unwrap(), 2);
+    assert_eq!(hits[0].0, 1);
     let only20 = SearchFilter { doc_ids: vec![20], ..SearchFilter::default() };
     let hits = store.search(unit(384, 1), 3, &only20).await.unwrap();
-    assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![point_id(3, 0)]);
     store.delete_documents(&[10]).await.unwrap();
     store.flush().await.unwrap();
     assert_eq!(store.chunk_ids().await.unwrap(), HashSet::from([3]));
     // Upsert of an existing id replaces, not duplicates.
-    store.upsert(vec![point(3, 20, unit(384, 5))]).await.unwrap();
+    store.upsert(vec![point(3, 0, 20, unit(384, 5))]).await.unwrap();
     assert_eq!(store.count().await.unwrap(), 1);
-    assert_eq!(store.search(unit(384, 5), 1, &SearchFilter::default()).await.unwrap()[0].0, 3);
+    assert_eq!(store.search(unit(384, 5), 1, &SearchFilter::default()).await.unwrap()[0].0, point_id(3, 0));
 }
 
 #[tokio::test]
@@ -124,8 +145,10 @@ async fn edge_vector_store_keeps_the_contract_and_survives_reopen() {
         let store = EdgeVectorStore::open(tmp.path(), 384).unwrap();
         vector_store_contract(&store).await;
     }
-    let reopened = EdgeVectorStore::open(tmp.path(), 384).unwrap();
-    assert_eq!(reopened.chunk_ids().await.unwrap(), HashSet::from([3]));
+    {
+        let reopened = EdgeVectorStore::open(tmp.path(), 384).unwrap();
+        assert_eq!(reopened.chunk_ids().await.unwrap(), HashSet::from([3]));
+    }
     assert!(matches!(EdgeVectorStore::open(tmp.path(), 768), Err(dwt_index::IndexError::DimensionMismatch { .. })));
 }
 
