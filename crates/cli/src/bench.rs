@@ -127,6 +127,9 @@ pub async fn run(cmd: &BenchCommand, base: &Settings) -> anyhow::Result<ExitCode
                 "rss_peak_mb": rss_peak_mb(),
                 "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
                 "embedding_batch": settings.embedding.batch_size,
+                "embedded_texts": kb.embedder().stats.texts.load(std::sync::atomic::Ordering::Relaxed),
+                "embedding_s": ((kb.embedder().stats.nanos.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9) * 10.0).round() / 10.0,
+                "sentence_probes": settings.ingest.sentence_probes,
             }))?);
         }
         BenchCommand::Search { corpus, queries, concurrency, chunks: target, embed_sample, questions, work_dir } => {

@@ -124,6 +124,10 @@ pub struct SearchSettings {
     pub heading_boost: f32,
     /// Boost for chunks whose article label the question names ("第七条").
     pub article_boost: f32,
+    /// Weight of question-word coverage when reranking the fused head (0 = off).
+    pub coverage_weight: f32,
+    /// How many fused results the coverage rerank looks at.
+    pub rerank_depth: usize,
 }
 
 impl Default for SearchSettings {
@@ -138,6 +142,8 @@ impl Default for SearchSettings {
             title_boost: 1.5,
             heading_boost: 0.5,
             article_boost: 3.0,
+            coverage_weight: 0.0,
+            rerank_depth: 20,
         }
     }
 }
@@ -172,6 +178,8 @@ pub struct IngestSettings {
     pub sentence_probes: bool,
     /// At most this many probes per chunk (short neighbours are merged to stay within it).
     pub max_probes: usize,
+    /// Embed the whole chunk as well as its probes (BM25 always indexes both).
+    pub whole_chunk_vector: bool,
 }
 
 impl Default for IngestSettings {
@@ -182,6 +190,7 @@ impl Default for IngestSettings {
             commit_every_docs: 64,
             sentence_probes: true,
             max_probes: 24,
+            whole_chunk_vector: false,
         }
     }
 }
@@ -219,6 +228,9 @@ impl Settings {
         }
         if self.ingest.max_probes > 200 {
             return Err(ConfigError::Invalid("ingest.max_probes 不能超过 200".into()));
+        }
+        if !(0.0..=1.0).contains(&s.coverage_weight) {
+            return Err(ConfigError::Invalid("search.coverage_weight 必须在 0 到 1 之间".into()));
         }
         if self.embedding.batch_size == 0 {
             return Err(ConfigError::Invalid("embedding.batch_size 必须大于 0".into()));

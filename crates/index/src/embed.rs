@@ -15,7 +15,15 @@ use crate::error::IndexError;
 pub const QUERY_PREFIX: &str = "query: ";
 pub const PASSAGE_PREFIX: &str = "passage: ";
 
+/// Cumulative embedding work, for benchmarks and logs.
+#[derive(Debug, Default)]
+pub struct EmbedStats {
+    pub texts: std::sync::atomic::AtomicU64,
+    pub nanos: std::sync::atomic::AtomicU64,
+}
+
 pub struct Embedder {
+    pub stats: EmbedStats,
     model: Mutex<TextEmbedding>,
     tokenizer: Tokenizer,
     batch_size: usize,
@@ -132,6 +140,7 @@ impl Embedder {
         let _ = tokenizer.with_truncation(None);
         let _ = tokenizer.with_padding(None);
         let embedder = Self {
+            stats: EmbedStats::default(),
             model: Mutex::new(model),
             tokenizer,
             batch_size: settings.batch_size,
@@ -164,8 +173,14 @@ impl Embedder {
     }
 
     fn run(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, IndexError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = texts.len() as u64;
         let mut model = self.model.lock().map_err(|_| IndexError::Embedding("模型锁已损坏".into()))?;
-        model.embed(texts, Some(self.batch_size)).map_err(|e| IndexError::Embedding(e.to_string()))
+        let start = std::time::Instant::now();
+        let out = model.embed(texts, Some(self.batch_size)).map_err(|e| IndexError::Embedding(e.to_string()));
+        self.stats.nanos.fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
+        self.stats.texts.fetch_add(n, Relaxed);
+        out
     }
 
     pub fn embed_query(&self, query: &str) -> Result<Vec<f32>, IndexError> {

@@ -82,6 +82,25 @@ fn random_unit_vectors(n: usize, dim: usize) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// Content words of the question (original terms, not expansions), longest first.
+fn query_words(q: &crate::query::AnalyzedQuery) -> Vec<String> {
+    let mut words: Vec<String> = q.terms.iter().filter(|(_, w)| *w >= 1.0).map(|(t, _)| t.clone()).collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    words.dedup();
+    words
+}
+
+/// IDF-weighted share of the question's words that occur in the chunk (text or headings).
+fn coverage(words: &[String], idf: &[f32], c: &dwt_core::StoredChunk) -> f32 {
+    let total: f32 = idf.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let haystack = format!("{} {}", c.heading_path.join(" "), c.text).to_lowercase();
+    let found: f32 = words.iter().zip(idf).filter(|(w, _)| haystack.contains(w.as_str())).map(|(_, i)| *i).sum();
+    found / total
+}
+
 fn hash_text(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
@@ -157,16 +176,29 @@ impl KnowledgeBase {
         unit_texts(text, self.settings.ingest.sentence_probes, self.settings.ingest.max_probes)
     }
 
-    /// Embeds the units of many chunks in one length-sorted run; returns one vector per unit.
-    async fn embed_units(&self, items: Vec<(String, Vec<String>, Option<String>, Vec<String>)>, random: bool) -> Result<Vec<Vec<Vec<f32>>>, IndexError> {
+    /// Which units of a chunk get a dense vector: all of them, or only the sentence probes when
+    /// a chunk has some (the probes cover the same tokens again; the whole-chunk vector is then
+    /// optional — embedding cost is per token).
+    fn dense_units(&self, n_units: usize) -> std::ops::Range<usize> {
+        if n_units > 1 && !self.settings.ingest.whole_chunk_vector {
+            1..n_units
+        } else {
+            0..n_units
+        }
+    }
+
+    /// Embeds the dense units of many chunks in one length-sorted run; per chunk, returns
+    /// (unit number, vector) pairs.
+    async fn embed_units(&self, items: Vec<(String, Vec<String>, Option<String>, Vec<String>)>, random: bool) -> Result<Vec<Vec<(usize, Vec<f32>)>>, IndexError> {
         // items: (doc title, heading path, article, unit texts)
         let mut texts = Vec::new();
-        let mut counts = Vec::with_capacity(items.len());
+        let mut plan = Vec::with_capacity(items.len());
         for (title, heading, article, units) in &items {
-            counts.push(units.len());
-            for u in units {
+            let range = self.dense_units(units.len());
+            for u in &units[range.clone()] {
                 texts.push(embedding_text(title, heading, article.as_deref(), u));
             }
+            plan.push(range);
         }
         let flat = if random {
             random_unit_vectors(texts.len(), self.embedder.dimension())
@@ -177,20 +209,20 @@ impl KnowledgeBase {
                 .map_err(|e| IndexError::Embedding(e.to_string()))??
         };
         let mut it = flat.into_iter();
-        Ok(counts.into_iter().map(|n| it.by_ref().take(n).collect()).collect())
+        Ok(plan.into_iter().map(|range| range.zip(it.by_ref()).collect()).collect())
     }
 
     /// Makes the vector and lexical entries of `doc_ids` equal to SQL, then clears their journal
     /// rows. Idempotent: safe to repeat after a crash at any point. `vectors_by_chunk` holds
     /// already computed unit vectors; the rest are embedded here.
-    async fn sync_documents(&self, doc_ids: &[i64], mut vectors_by_chunk: HashMap<i64, Vec<Vec<f32>>>) -> Result<(), IndexError> {
+    async fn sync_documents(&self, doc_ids: &[i64], mut vectors_by_chunk: HashMap<i64, Vec<(usize, Vec<f32>)>>) -> Result<(), IndexError> {
         let mut chunks = Vec::new();
         for id in doc_ids {
             chunks.extend(self.store.chunks_of_document(*id).await?.into_iter().filter(|c| c.enabled));
         }
         let units: Vec<Vec<String>> = chunks.iter().map(|c| self.units_of(&c.text)).collect();
         let missing: Vec<usize> = (0..chunks.len())
-            .filter(|&i| vectors_by_chunk.get(&chunks[i].id).is_none_or(|v| v.len() != units[i].len()))
+            .filter(|&i| vectors_by_chunk.get(&chunks[i].id).is_none_or(|v| v.len() != self.dense_units(units[i].len()).len()))
             .collect();
         if !missing.is_empty() {
             let items = missing
@@ -204,7 +236,7 @@ impl KnowledgeBase {
         }
         let mut points = Vec::new();
         for c in &chunks {
-            for (k, vector) in vectors_by_chunk.remove(&c.id).unwrap_or_default().into_iter().enumerate() {
+            for (k, vector) in vectors_by_chunk.remove(&c.id).unwrap_or_default() {
                 points.push(VectorPoint {
                     point_id: point_id(c.id, k),
                     chunk_id: c.id,
@@ -394,13 +426,32 @@ impl KnowledgeBase {
             dwt_core::config::Fusion::Rrf => rrf(&bm25, &dense, s.rrf_k, w_bm25, w_dense),
             dwt_core::config::Fusion::Convex => crate::fusion::convex(&bm25, &dense, w_bm25, w_dense),
         };
-        let top: Vec<_> = fused.into_iter().take(top_k).collect();
-        let ids: Vec<i64> = top.iter().map(|f| f.chunk_id).collect();
+        // Rerank the head of the fused list by how much of the question's content the chunk
+        // covers (IDF-weighted), when configured: cheap, and sharp on short regulation texts.
+        let rerank_n = if s.coverage_weight > 0.0 { s.rerank_depth.max(top_k) } else { top_k };
+        let head: Vec<_> = fused.into_iter().take(rerank_n).collect();
+        let ids: Vec<i64> = head.iter().map(|f| f.chunk_id).collect();
         let chunks = self.store.chunks_by_ids(&ids).await?;
         let by_id: HashMap<i64, _> = chunks.into_iter().map(|c| (c.id, c)).collect();
-        let mut hits = Vec::with_capacity(top.len());
-        for f in top {
-            // A chunk deleted between retrieval and lookup is skipped, not an error.
+        let words = query_words(&analyzed);
+        let idf = self.lexical.idf(&words);
+        let max = head.iter().map(|f| f.score).fold(f32::MIN, f32::max);
+        let min = head.iter().map(|f| f.score).fold(f32::MAX, f32::min);
+        let span = (max - min).max(1e-9);
+        let mut scored: Vec<(f32, f32, crate::fusion::Fused)> = head
+            .into_iter()
+            .filter(|f| by_id.contains_key(&f.chunk_id))
+            .map(|f| {
+                let cov = by_id.get(&f.chunk_id).map(|c| coverage(&words, &idf, c)).unwrap_or(0.0);
+                let base = (f.score - min) / span;
+                let final_score = if s.coverage_weight > 0.0 { (1.0 - s.coverage_weight) * base + s.coverage_weight * cov } else { f.score };
+                (final_score, cov, f)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.2.chunk_id.cmp(&b.2.chunk_id)));
+        let mut hits = Vec::with_capacity(top_k);
+        for (score, cov, f) in scored.into_iter().take(top_k) {
+            // A chunk deleted between retrieval and lookup was filtered out above.
             let Some(c) = by_id.get(&f.chunk_id) else { continue };
             hits.push(Hit {
                 chunk_id: c.id,
@@ -412,7 +463,8 @@ impl KnowledgeBase {
                 heading_path: c.heading_path.clone(),
                 text: c.text.clone(),
                 snippet: self.lexical.snippet(&analyzed, &c.text, 160),
-                score: f.score,
+                score,
+                coverage: cov,
                 bm25_rank: f.bm25.map(|x| x.0),
                 bm25_score: f.bm25.map(|x| x.1),
                 dense_rank: f.dense.map(|x| x.0),

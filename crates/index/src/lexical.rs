@@ -210,6 +210,23 @@ impl LexicalIndex {
         highlight(text, &terms, max_chars)
     }
 
+    /// BM25 IDF of each term over the body field (0 for terms not in the index).
+    pub fn idf(&self, terms: &[String]) -> Vec<f32> {
+        let searcher = self.reader.searcher();
+        let n = searcher.num_docs() as f32;
+        terms
+            .iter()
+            .map(|t| {
+                let df = searcher.doc_freq(&Term::from_field_text(self.fields.body, t)).unwrap_or(0) as f32;
+                if df == 0.0 {
+                    0.0
+                } else {
+                    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+                }
+            })
+            .collect()
+    }
+
     pub fn num_chunks(&self) -> u64 {
         self.reader.searcher().num_docs()
     }

@@ -66,8 +66,10 @@ pub struct Hit {
     pub text: String,
     /// HTML with `<em>` around matched words; the rest is escaped.
     pub snippet: String,
-    /// Fused score (weighted RRF).
+    /// Final score: fused (weighted RRF or convex), reranked with coverage when configured.
     pub score: f32,
+    /// IDF-weighted share of the question's words found in the chunk.
+    pub coverage: f32,
     pub bm25_rank: Option<usize>,
     pub bm25_score: Option<f32>,
     pub dense_rank: Option<usize>,

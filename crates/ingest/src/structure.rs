@@ -195,6 +195,9 @@ pub fn parse_text(text: &str, structured: Option<bool>) -> ParsedText {
             b.blank();
             continue;
         }
+        if line.starts_with("<!--") && line.ends_with("-->") {
+            continue;
+        }
         if let Some(src) = line.strip_prefix("Source:").or_else(|| line.strip_prefix("来源：")) {
             out.origin = Some(src.trim().to_string());
             continue;
