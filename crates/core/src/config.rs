@@ -180,6 +180,20 @@ pub struct IngestSettings {
     pub max_probes: usize,
     /// Embed the whole chunk as well as its probes (BM25 always indexes both).
     pub whole_chunk_vector: bool,
+    /// Context put before a probe sentence when it is embedded.
+    pub probe_context: ProbeContext,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeContext {
+    /// Document title, headings and article label.
+    #[default]
+    Full,
+    /// Document title and article label.
+    Title,
+    /// The sentence alone.
+    None,
 }
 
 impl Default for IngestSettings {
@@ -191,6 +205,7 @@ impl Default for IngestSettings {
             sentence_probes: true,
             max_probes: 24,
             whole_chunk_vector: false,
+            probe_context: ProbeContext::Full,
         }
     }
 }

@@ -195,8 +195,13 @@ impl KnowledgeBase {
         let mut plan = Vec::with_capacity(items.len());
         for (title, heading, article, units) in &items {
             let range = self.dense_units(units.len());
-            for u in &units[range.clone()] {
-                texts.push(embedding_text(title, heading, article.as_deref(), u));
+            for (k, u) in units.iter().enumerate().skip(range.start).take(range.len()) {
+                let text = match (k, self.settings.ingest.probe_context) {
+                    (0, _) | (_, dwt_core::config::ProbeContext::Full) => embedding_text(title, heading, article.as_deref(), u),
+                    (_, dwt_core::config::ProbeContext::Title) => embedding_text(title, &[], article.as_deref(), u),
+                    (_, dwt_core::config::ProbeContext::None) => u.clone(),
+                };
+                texts.push(text);
             }
             plan.push(range);
         }
