@@ -126,7 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { what } => return bench::run(what, &settings).await,
         Command::Ingest { paths, source } => {
             let kb = KnowledgeBase::open(&settings).await?;
-            let report = pipeline::ingest_paths(&kb, paths, source, None).await?;
+            let report = pipeline::ingest_paths(&kb, paths, source).await?;
             out(&serde_json::to_string(&report)?);
             return Ok(if report.failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS });
         }

@@ -11,6 +11,8 @@ use dwt_store::DocumentRow;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+const KNOWLEDGE_SOURCE: &str = "knowledge";
+
 #[derive(Debug, Default, Serialize)]
 pub struct IngestReport {
     pub files: usize,
@@ -45,9 +47,9 @@ fn key_for(path: &Path, knowledge: Option<&Path>) -> String {
     abs.to_string_lossy().into_owned()
 }
 
-pub async fn ingest_paths(kb: &KnowledgeBase, paths: &[PathBuf], source: &str, _base: Option<&Path>) -> anyhow::Result<IngestReport> {
+pub async fn ingest_paths(kb: &KnowledgeBase, paths: &[PathBuf], source: &str) -> anyhow::Result<IngestReport> {
     let files = collect_files(paths)?;
-    let source_id = kb.store.ensure_source(source, if source == "knowledge" { "shipped" } else { "files" }).await?;
+    let source_id = kb.store.ensure_source(source, if source == KNOWLEDGE_SOURCE { "shipped" } else { "files" }).await?;
     let settings = kb.settings();
     let opts = LoadOptions { max_file_bytes: settings.ingest.max_file_bytes, key_base: None };
     let knowledge = knowledge_prefix(kb);
@@ -121,10 +123,11 @@ pub async fn ingest_paths(kb: &KnowledgeBase, paths: &[PathBuf], source: &str, _
     Ok(report)
 }
 
-/// Ingests the shipped `knowledge/` documents into a fresh data directory.
+/// Ingests the shipped `knowledge/` documents once per data directory (the `knowledge` source
+/// records that it happened, so documents an admin later removes are not brought back).
 pub async fn ensure_shipped_knowledge(kb: &KnowledgeBase) -> anyhow::Result<()> {
     let k = &kb.settings().knowledge;
-    if !k.auto_ingest || kb.store.count_documents().await? > 0 {
+    if !k.auto_ingest || kb.store.source_exists(KNOWLEDGE_SOURCE).await? {
         return Ok(());
     }
     let dirs: Vec<PathBuf> = k.document_dirs.iter().map(|d| k.dir.join(d)).filter(|d| d.is_dir()).collect();
@@ -133,7 +136,7 @@ pub async fn ensure_shipped_knowledge(kb: &KnowledgeBase) -> anyhow::Result<()> 
         return Ok(());
     }
     tracing::info!(dir = %k.dir.display(), "fresh data directory: ingesting shipped knowledge");
-    let report = ingest_paths(kb, &dirs, "knowledge", None).await?;
+    let report = ingest_paths(kb, &dirs, KNOWLEDGE_SOURCE).await?;
     tracing::info!(added = report.added, chunks = report.chunks, failed = report.failed, "shipped knowledge ingested");
     Ok(())
 }

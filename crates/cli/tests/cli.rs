@@ -88,6 +88,20 @@ fn bad_files_are_reported_and_do_not_stop_the_rest() {
     assert_eq!((report["added"].as_u64(), report["unchanged"].as_u64()), (Some(0), Some(1)));
     let o = run(dwt(&data).arg("check"));
     assert_ok(&o);
+
+    // remove deletes the document everywhere; the stores still agree.
+    let o = run(dwt(&data).args(["remove", "关于开展主题党日活动的通知"]));
+    assert_ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("已删除"));
+    let o = run(dwt(&data).args(["documents", "--json"]).env("DWT__KNOWLEDGE__AUTO_INGEST", "false"));
+    assert_ok(&o);
+    assert!(stdout_json_lines(&o).is_empty(), "no documents left");
+    let o = run(dwt(&data).arg("check").env("DWT__KNOWLEDGE__AUTO_INGEST", "false"));
+    assert_ok(&o);
+    assert_eq!(stdout_json_lines(&o)[0]["sql_chunks"], 0);
+    let o = run(dwt(&data).args(["remove", "不存在的文件"]).env("DWT__KNOWLEDGE__AUTO_INGEST", "false"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("没有找到文档"));
 }
 
 fn pending_journal(data: &Path) -> usize {

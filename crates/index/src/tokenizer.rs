@@ -55,18 +55,17 @@ impl Segmenter {
     /// Search-mode segmentation (long words plus their sub-words), meaningful tokens only,
     /// ASCII lower-cased.
     pub fn terms(&self, text: &str) -> Vec<String> {
-        self.jieba
-            .tokenize(text, TokenizeMode::Search, true)
-            .into_iter()
-            .filter(|t| is_meaningful(t.word))
-            .map(|t| t.word.to_ascii_lowercase())
-            .collect()
+        self.segment(text, TokenizeMode::Search)
     }
 
     /// Default-mode segmentation (no overlapping sub-words), meaningful tokens only.
     pub fn words(&self, text: &str) -> Vec<String> {
+        self.segment(text, TokenizeMode::Default)
+    }
+
+    fn segment(&self, text: &str, mode: TokenizeMode) -> Vec<String> {
         self.jieba
-            .tokenize(text, TokenizeMode::Default, true)
+            .tokenize(text, mode, true)
             .into_iter()
             .filter(|t| is_meaningful(t.word))
             .map(|t| t.word.to_ascii_lowercase())

@@ -111,6 +111,11 @@ impl KnowledgeStore {
         Ok(sqlx::query_scalar("SELECT id FROM sources WHERE name = ?").bind(name).fetch_one(&self.pool).await?)
     }
 
+    pub async fn source_exists(&self, name: &str) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sources WHERE name = ?").bind(name).fetch_one(&self.pool).await?;
+        Ok(n > 0)
+    }
+
     pub async fn document_by_key(&self, key: &str) -> Result<Option<DocumentRow>, StoreError> {
         let row = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE doc_key = ?"))
             .bind(key)
@@ -147,46 +152,32 @@ impl KnowledgeStore {
         chunks: &[NewChunk],
     ) -> Result<(i64, Vec<i64>), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let existing: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM documents WHERE doc_key = ?").bind(key).fetch_optional(&mut *tx).await?;
-        let doc_id = match existing {
-            Some(id) => {
-                sqlx::query(
-                    "UPDATE documents SET source_id = COALESCE(?, source_id), title = ?, doc_type = ?, issuer = ?, effective_date = ?, version = ?, status = ?, origin_url = ?, content_hash = ?, chunk_count = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-                )
-                .bind(source_id)
-                .bind(&meta.title)
-                .bind(meta.doc_type.as_str())
-                .bind(&meta.issuer)
-                .bind(&meta.effective_date)
-                .bind(&meta.version)
-                .bind(meta.status.as_str())
-                .bind(&meta.origin_url)
-                .bind(content_hash)
-                .bind(chunks.len() as i64)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM chunks WHERE doc_id = ?").bind(id).execute(&mut *tx).await?;
-                id
-            }
-            None => sqlx::query_scalar(
-                "INSERT INTO documents (source_id, doc_key, title, doc_type, issuer, effective_date, version, status, origin_url, content_hash, chunk_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(source_id)
-            .bind(key)
-            .bind(&meta.title)
-            .bind(meta.doc_type.as_str())
-            .bind(&meta.issuer)
-            .bind(&meta.effective_date)
-            .bind(&meta.version)
-            .bind(meta.status.as_str())
-            .bind(&meta.origin_url)
-            .bind(content_hash)
-            .bind(chunks.len() as i64)
-            .fetch_one(&mut *tx)
-            .await?,
-        };
+        // One upsert keeps the document id stable across re-ingests.
+        let doc_id: i64 = sqlx::query_scalar(
+            "INSERT INTO documents (source_id, doc_key, title, doc_type, issuer, effective_date, version, status, origin_url, content_hash, chunk_count)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(doc_key) DO UPDATE SET
+                source_id = COALESCE(excluded.source_id, documents.source_id), title = excluded.title,
+                doc_type = excluded.doc_type, issuer = excluded.issuer, effective_date = excluded.effective_date,
+                version = excluded.version, status = excluded.status, origin_url = excluded.origin_url,
+                content_hash = excluded.content_hash, chunk_count = excluded.chunk_count,
+                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             RETURNING id",
+        )
+        .bind(source_id)
+        .bind(key)
+        .bind(&meta.title)
+        .bind(meta.doc_type.as_str())
+        .bind(&meta.issuer)
+        .bind(&meta.effective_date)
+        .bind(&meta.version)
+        .bind(meta.status.as_str())
+        .bind(&meta.origin_url)
+        .bind(content_hash)
+        .bind(chunks.len() as i64)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM chunks WHERE doc_id = ?").bind(doc_id).execute(&mut *tx).await?;
         let mut ids = Vec::with_capacity(chunks.len());
         for c in chunks {
             let heading = serde_json::to_string(&c.heading_path).unwrap_or_else(|_| "[]".into());
