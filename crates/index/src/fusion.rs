@@ -86,6 +86,21 @@ mod tests {
     }
 
     #[test]
+    fn convex_keeps_score_gaps() {
+        // BM25 barely prefers 1 over 2; dense strongly prefers 2.
+        let bm25 = vec![(1, 10.0), (2, 9.9), (3, 0.0)];
+        let dense = vec![(2, 0.90), (1, 0.70), (3, 0.69)];
+        let f = convex(&bm25, &dense, 1.0, 1.0);
+        assert_eq!(f[0].chunk_id, 2);
+        let expected = 9.9 / 10.0 + 1.0;
+        assert!((f[0].score - expected).abs() < 1e-5, "{}", f[0].score);
+        assert_eq!(f[0].bm25, Some((2, 9.9)), "ranks are kept for explanation");
+        // RRF sees only ranks and ties them.
+        let r = rrf(&bm25, &dense, 60.0, 1.0, 1.0);
+        assert!((r[0].score - r[1].score).abs() < 1e-6);
+    }
+
+    #[test]
     fn duplicates_in_a_list_count_once() {
         let f = rrf(&vec![(7, 1.0), (7, 0.5)], &vec![], 10.0, 1.0, 1.0);
         assert_eq!(f.len(), 1);
