@@ -207,7 +207,7 @@ pub async fn run(cmd: &BenchCommand, base: &Settings) -> anyhow::Result<ExitCode
             out(&serde_json::to_string(&json!({
                 "bench": "search",
                 "chunks": shipped,
-                "corpus_rounds": round + 1,
+                "corpus_rounds": round,
                 "dense_note": format!("{} chunks carry real embeddings (shipped knowledge + {} corpus chunks); the other {} corpus chunks carry random unit vectors. BM25 indexes all real text.", shipped.saturating_sub(total) + embedded, embedded, total.saturating_sub(embedded)),
                 "index_build_s": r(build_secs),
                 "queries": lat.len(),

@@ -48,7 +48,7 @@ fn fresh_data_dir_answers_from_shipped_knowledge() {
 
     // --batch: one line per input, ids carried over, model loaded once.
     let batch = tmp.path().join("q.jsonl");
-    std::fs::write(&batch, "{\"id\":\"a\",\"question\":\"入党要年满多少岁\"}\n{\"id\":7,\"question\":\"党徽是什么样子的\"}\n").unwrap();
+    std::fs::write(&batch, "{\"id\":\"a\",\"question\":\"入党要年满多少岁\"}\n{\"id\":7,\"question\":\"党徽由什么图案组成\"}\n").unwrap();
     let o = run(dwt(tmp.path()).args(["search", "--json", "--batch"]).arg(&batch));
     assert_ok(&o);
     let lines = stdout_json_lines(&o);
@@ -86,11 +86,11 @@ fn bad_files_are_reported_and_do_not_stop_the_rest() {
     assert_ok(&o);
     let report = &stdout_json_lines(&o)[0];
     assert_eq!((report["added"].as_u64(), report["unchanged"].as_u64()), (Some(0), Some(1)));
-    let o = run(dwt(&data).arg("check"));
+    let o = run(dwt(&data).arg("check").env("DWT__KNOWLEDGE__AUTO_INGEST", "false"));
     assert_ok(&o);
 
     // remove deletes the document everywhere; the stores still agree.
-    let o = run(dwt(&data).args(["remove", "关于开展主题党日活动的通知"]));
+    let o = run(dwt(&data).args(["remove", "关于开展主题党日活动的通知"]).env("DWT__KNOWLEDGE__AUTO_INGEST", "false"));
     assert_ok(&o);
     assert!(String::from_utf8_lossy(&o.stdout).contains("已删除"));
     let o = run(dwt(&data).args(["documents", "--json"]).env("DWT__KNOWLEDGE__AUTO_INGEST", "false"));
