@@ -181,6 +181,8 @@ pub struct IngestSettings {
     pub sentence_probes: bool,
     /// At most this many probes per chunk (short neighbours are merged to stay within it).
     pub max_probes: usize,
+    /// Chunks shorter than this (characters) get no probes.
+    pub probe_min_chars: usize,
     /// Embed the whole chunk as well as its probes (BM25 always indexes both).
     pub whole_chunk_vector: bool,
     /// Context put before a probe sentence when it is embedded.
@@ -207,6 +209,7 @@ impl Default for IngestSettings {
             commit_every_docs: 64,
             sentence_probes: true,
             max_probes: 24,
+            probe_min_chars: 80,
             whole_chunk_vector: false,
             probe_context: ProbeContext::Full,
         }

@@ -64,10 +64,11 @@ pub fn probes(text: &str, max: usize) -> Vec<String> {
     }
 }
 
-/// Texts of a chunk's retrieval units: unit 0 is the whole chunk, then its probes.
-pub fn unit_texts(text: &str, sentence_probes: bool, max_probes: usize) -> Vec<String> {
+/// Texts of a chunk's retrieval units: unit 0 is the whole chunk, then its probes (only for
+/// chunks of at least `min_chars`: a short chunk is already as focused as its sentences).
+pub fn unit_texts(text: &str, sentence_probes: bool, max_probes: usize, min_chars: usize) -> Vec<String> {
     let mut units = vec![text.to_string()];
-    if sentence_probes {
+    if sentence_probes && text.chars().count() >= min_chars {
         units.extend(probes(text, max_probes.min((1 << UNIT_BITS) - 1)));
     }
     units

@@ -173,7 +173,7 @@ impl KnowledgeBase {
 
     /// Retrieval unit texts of a chunk (whole chunk, then sentence probes).
     fn units_of(&self, text: &str) -> Vec<String> {
-        unit_texts(text, self.settings.ingest.sentence_probes, self.settings.ingest.max_probes)
+        unit_texts(text, self.settings.ingest.sentence_probes, self.settings.ingest.max_probes, self.settings.ingest.probe_min_chars)
     }
 
     /// Which units of a chunk get a dense vector: all of them, or only the sentence probes when
