@@ -1,4 +1,5 @@
 //! End-to-end tests of the `dangwutong` binary: real SQLite, Qdrant Edge, tantivy and e5 model.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -241,7 +241,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let s = &self.search;
-        if !(s.rrf_k > 0.0) {
+        if s.rrf_k.is_nan() || s.rrf_k <= 0.0 {
             return Err(ConfigError::Invalid("search.rrf_k 必须大于 0".into()));
         }
         if s.bm25_weight < 0.0 || s.dense_weight < 0.0 || s.bm25_weight + s.dense_weight <= 0.0 {
@@ -264,6 +264,7 @@ impl Settings {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
 mod tests {
     use super::*;
 

@@ -70,6 +70,9 @@ fn failpoint(name: &str) {
     }
 }
 
+/// (document title, heading path, article label, unit texts) of one chunk.
+type UnitSource = (String, Vec<String>, Option<String>, Vec<String>);
+
 fn random_unit_vectors(n: usize, dim: usize) -> Vec<Vec<f32>> {
     use rand::Rng;
     let mut rng = rand::rng();
@@ -189,8 +192,7 @@ impl KnowledgeBase {
 
     /// Embeds the dense units of many chunks in one length-sorted run; per chunk, returns
     /// (unit number, vector) pairs.
-    async fn embed_units(&self, items: Vec<(String, Vec<String>, Option<String>, Vec<String>)>, random: bool) -> Result<Vec<Vec<(usize, Vec<f32>)>>, IndexError> {
-        // items: (doc title, heading path, article, unit texts)
+    async fn embed_units(&self, items: Vec<UnitSource>, random: bool) -> Result<Vec<Vec<(usize, Vec<f32>)>>, IndexError> {
         let mut texts = Vec::new();
         let mut plan = Vec::with_capacity(items.len());
         for (title, heading, article, units) in &items {

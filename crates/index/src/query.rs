@@ -57,7 +57,7 @@ impl QueryAnalyzer {
     pub fn new(synonyms: Vec<(String, Vec<String>)>) -> Self {
         let mut synonyms = synonyms;
         // Longest keys first so "三会一课" wins over a shorter key inside it.
-        synonyms.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()));
+        synonyms.sort_by_key(|s| std::cmp::Reverse(s.0.chars().count()));
         Self { synonyms, expansion_weight: 0.6 }
     }
 

@@ -1,6 +1,6 @@
 //! Shared set-up: settings pointing at a scratch data dir, the repo's knowledge/ and the model
 //! from `DWT__EMBEDDING__MODEL_DIR` (scripts/test.sh exports it).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 

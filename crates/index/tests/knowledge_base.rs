@@ -1,4 +1,5 @@
 //! The knowledge base against real SQLite, Qdrant Edge, tantivy and the e5 model.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 
