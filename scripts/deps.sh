@@ -39,6 +39,11 @@ MODEL="${DWT__EMBEDDING__MODEL_DIR:-}"
 if [ -z "$MODEL" ] && [ -x "$ROOT/../shared/tools/model-e5/build.sh" ]; then
   MODEL="$("$ROOT/../shared/tools/model-e5/build.sh" | tail -n1)"
 fi
+# A model built earlier on this machine (same cache as build.sh) is reused without ../shared.
+CACHED="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/dangwutong/models/multilingual-e5-small"
+if [ -z "$MODEL" ] && [ -f "$CACHED/model.onnx" ] && [ -f "$CACHED/.verified" ]; then
+  MODEL="$CACHED"
+fi
 
 echo "export ORT_DYLIB_PATH='$ORT'"
 if [ -n "$MODEL" ]; then echo "export DWT__EMBEDDING__MODEL_DIR='$MODEL'"; fi
