@@ -2,7 +2,6 @@
 //! index journal, and hybrid search over them.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 
 use dwt_core::{ParsedDocument, Settings};
@@ -159,10 +158,6 @@ impl KnowledgeBase {
         &self.settings
     }
 
-    pub fn segmenter(&self) -> &Segmenter {
-        &self.segmenter
-    }
-
     /// Re-synchronises documents journaled by a write that did not finish.
     pub async fn recover(&self) -> Result<usize, IndexError> {
         let _guard = self.write_lock.lock().await;
@@ -294,16 +289,12 @@ impl KnowledgeBase {
         let _guard = self.write_lock.lock().await;
         let mut outcomes = vec![IngestOutcome::Unchanged; docs.len()];
         let mut work = Vec::new();
+        let chunker = Chunker::new(self.embedder.tokenizer(), self.embedder.max_tokens(), self.settings.ingest.text_chunk_tokens);
         for (i, doc) in docs.into_iter().enumerate() {
             let existing = self.store.document_by_key(&doc.key).await?;
             if existing.as_ref().is_some_and(|e| e.content_hash == doc.content_hash) {
                 continue;
             }
-            let chunker = Chunker::new(
-                self.embedder.tokenizer(),
-                self.embedder.max_tokens(),
-                self.settings.ingest.text_chunk_tokens,
-            );
             let drafts = chunker.chunk(&doc);
             work.push((i, existing.is_some(), doc, drafts));
         }
@@ -361,11 +352,6 @@ impl KnowledgeBase {
     /// Builds vector search structures after bulk ingest.
     pub async fn optimize(&self) -> Result<(), IndexError> {
         self.vectors.optimize().await
-    }
-
-    /// Picks up index changes committed by another process (e.g. a separate ingest).
-    pub fn reload(&self) -> Result<(), IndexError> {
-        self.lexical.reload()
     }
 
     pub async fn consistency(&self) -> Result<ConsistencyReport, IndexError> {
@@ -481,7 +467,4 @@ impl KnowledgeBase {
         Ok(hits)
     }
 
-    pub fn data_dir(&self) -> &Path {
-        &self.settings.storage.data_dir
-    }
 }

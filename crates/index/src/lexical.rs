@@ -132,11 +132,6 @@ impl LexicalIndex {
         Ok(())
     }
 
-    pub fn reload(&self) -> Result<(), IndexError> {
-        self.reader.reload()?;
-        Ok(())
-    }
-
     fn build_query(&self, q: &AnalyzedQuery, boosts: Boosts, filter: &SearchFilter) -> Option<Box<dyn Query>> {
         let f = self.fields;
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();

@@ -137,10 +137,6 @@ impl KnowledgeStore {
         rows.iter().map(doc_from_row).collect()
     }
 
-    pub async fn count_documents(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM documents").fetch_one(&self.pool).await?)
-    }
-
     /// Inserts or replaces a document and all its chunks in one transaction, and journals the
     /// document for index synchronisation. Returns the document id and the new chunk ids.
     pub async fn replace_document(
