@@ -10,4 +10,4 @@ cargo build --release --quiet -p dangwutong
 if [ "$#" -eq 0 ]; then
   set -- search "党龄从什么时候开始计算"
 fi
-exec target/release/dangwutong "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/dangwutong" "$@"
