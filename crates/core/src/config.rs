@@ -65,7 +65,7 @@ impl Default for EmbeddingSettings {
             model_dir: None,
             ort_dylib_path: None,
             // Measured on 2 cores: small length-sorted batches are fastest and lightest.
-            batch_size: 4,
+            batch_size: 16,
             max_tokens: 512,
             threads: 0,
             dimension: 384,

@@ -111,7 +111,9 @@ impl Embedder {
                     tokenizer_config_file: read_model_file(dir, "tokenizer_config.json")?,
                 };
                 let user = UserDefinedEmbeddingModel::new(onnx, files).with_pooling(Pooling::Mean);
-                let opts = InitOptionsUserDefined::new().with_max_length(settings.max_tokens).with_intra_threads(threads);
+                let opts = InitOptionsUserDefined::new()
+                    .with_max_length(settings.max_tokens)
+                    .with_intra_threads(threads);
                 let model = TextEmbedding::try_new_from_user_defined(user, opts)
                     .map_err(|e| IndexError::ModelBroken { dir: dir.display().to_string(), detail: e.to_string() })?;
                 (model, tokenizer_file, dir.clone())
@@ -177,7 +179,19 @@ impl Embedder {
         let n = texts.len() as u64;
         let mut model = self.model.lock().map_err(|_| IndexError::Embedding("模型锁已损坏".into()))?;
         let start = std::time::Instant::now();
-        let out = model.embed(texts, Some(self.batch_size)).map_err(|e| IndexError::Embedding(e.to_string()));
+        // One ONNX batch per call: fastembed keeps every batch's full hidden states until the
+        // call returns, so a single call over thousands of passages held hundreds of MB.
+        let mut out = Ok(Vec::with_capacity(texts.len()));
+        for batch in texts.chunks(self.batch_size.max(1)) {
+            match (&mut out, model.embed(batch, None)) {
+                (Ok(acc), Ok(v)) => acc.extend(v),
+                (_, Err(e)) => {
+                    out = Err(IndexError::Embedding(e.to_string()));
+                    break;
+                }
+                (Err(_), Ok(_)) => break,
+            }
+        }
         self.stats.nanos.fetch_add(start.elapsed().as_nanos() as u64, Relaxed);
         self.stats.texts.fetch_add(n, Relaxed);
         out
