@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
+use dwt_assistant::Assistant;
 use dwt_index::{Hit, KnowledgeBase, RetrievalMode, SearchOptions};
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,18 @@ pub struct EvalLine {
     /// The sentence that answers; scored as "top-1 chunk contains it".
     #[serde(default)]
     pub evidence: Option<String>,
+    /// Text the answer must contain (normalised), scored with `--answers`.
+    #[serde(default)]
+    pub answer: Option<String>,
+    /// "refuse": the assistant must decline this question.
+    #[serde(default)]
+    pub expect: Option<String>,
+}
+
+impl EvalLine {
+    fn expects_refusal(&self) -> bool {
+        self.expect.as_deref() == Some("refuse")
+    }
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -43,6 +56,39 @@ pub struct Summary {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub mode: RetrievalMode,
+    /// With `--answers`: share of `answer` lines whose answer text contains it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_hit: Option<f64>,
+    /// With `--answers`: share of `expect: refuse` lines the assistant refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal_rate: Option<f64>,
+    /// With `--answers`: share of the other lines the assistant answered (did not refuse).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_rate: Option<f64>,
+}
+
+/// Answer-level outcomes of one eval run (`--answers`).
+#[derive(Debug, Default)]
+pub struct AnswerScores {
+    pub answer_hits: Vec<bool>,
+    pub refused_when_expected: Vec<bool>,
+    pub answered_when_expected: Vec<bool>,
+}
+
+fn share(v: &[bool]) -> Option<f64> {
+    if v.is_empty() {
+        None
+    } else {
+        Some(((v.iter().filter(|x| **x).count() as f64 / v.len() as f64) * 10000.0).round() / 10000.0)
+    }
+}
+
+impl AnswerScores {
+    pub fn apply(&self, s: &mut Summary) {
+        s.answer_hit = share(&self.answer_hits);
+        s.refusal_rate = share(&self.refused_when_expected);
+        s.answered_rate = share(&self.answered_when_expected);
+    }
 }
 
 /// A hit answers a gold entry when its document title contains `doc` and its article label
@@ -86,23 +132,63 @@ pub fn summarize(ranks: &[Option<usize>], evidence: &[bool], mut latencies: Vec<
         p50_ms: round(percentile(&latencies, 50.0)),
         p99_ms: round(percentile(&latencies, 99.0)),
         mode,
+        answer_hit: None,
+        refusal_rate: None,
+        answered_rate: None,
     }
 }
 
-pub async fn run(kb: &KnowledgeBase, file: &Path, mode: RetrievalMode, verbose: bool) -> anyhow::Result<Summary> {
+pub struct EvalOptions<'a> {
+    pub mode: RetrievalMode,
+    pub verbose: bool,
+    /// Also answer each question with the assistant and score answers and refusals.
+    pub assistant: Option<&'a Assistant>,
+    /// Write one JSON line of refusal evidence per question here (for calibration).
+    pub features: Option<&'a Path>,
+}
+
+pub async fn run(kb: &KnowledgeBase, file: &Path, o: EvalOptions<'_>) -> anyhow::Result<Summary> {
     let text = std::fs::read_to_string(file).with_context(|| format!("无法读取评测文件 {}", file.display()))?;
     let mut lines = Vec::new();
     for (i, l) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let line: EvalLine = serde_json::from_str(l).with_context(|| format!("评测文件第 {} 行格式错误", i + 1))?;
         lines.push(line);
     }
-    let opts = SearchOptions { top_k: Some(10), mode, ..SearchOptions::default() };
+    let opts = SearchOptions { top_k: Some(10), mode: o.mode, ..SearchOptions::default() };
     // Warm-up so that the first measured query does not pay one-time costs.
     let _ = kb.search("党员", &opts).await?;
     let mut ranks = Vec::new();
     let mut evidence = Vec::new();
     let mut latencies = Vec::new();
+    let mut scores = AnswerScores::default();
+    let mut features = Vec::new();
     for line in &lines {
+        if let Some(assistant) = o.assistant {
+            let (_, answer, done, ev) = assistant.answer_question(&line.question).await?;
+            if line.expects_refusal() {
+                scores.refused_when_expected.push(done.refused);
+            } else {
+                scores.answered_when_expected.push(!done.refused);
+            }
+            if let Some(expected) = &line.answer {
+                scores.answer_hits.push(!done.refused && normalize(&answer).contains(&normalize(expected)));
+            }
+            if o.features.is_some() {
+                features.push(serde_json::json!({
+                    "id": line.id, "question": line.question, "refuse": line.expects_refusal(),
+                    "dense": ev.dense, "coverage": ev.coverage, "agree": ev.agree, "known": ev.known,
+                    "confidence": done.confidence, "refused": done.refused,
+                }));
+            }
+            if o.verbose && line.expects_refusal() != done.refused {
+                let what = if done.refused { "误拒答" } else { "未拒答" };
+                out(&format!("{what} {}: {} | 置信度 {:.3}", line.id, line.question, done.confidence));
+            }
+        }
+        // Retrieval metrics count only lines that name gold articles.
+        if line.gold.is_empty() {
+            continue;
+        }
         let start = Instant::now();
         let hits: Vec<Hit> = kb.search(&line.question, &opts).await?;
         latencies.push(start.elapsed().as_secs_f64() * 1000.0);
@@ -113,13 +199,21 @@ pub async fn run(kb: &KnowledgeBase, file: &Path, mode: RetrievalMode, verbose: 
             let ok = hits.first().is_some_and(|h| normalize(&h.text).contains(&normalize(ev)));
             evidence.push(ok);
         }
-        if verbose && rank != Some(1) {
+        if o.verbose && rank != Some(1) {
             let top = hits.first().map(|h| format!("《{}》{}", h.doc_title, h.article.clone().unwrap_or_default())).unwrap_or_default();
             let gold: Vec<String> = line.gold.iter().map(|g| format!("{}{}", g.doc, g.article)).collect();
             out(&format!("未命中首位 {}: {} | 期望 {} | 排名 {:?} | 首位 {}", line.id, line.question, gold.join("/"), rank, top));
         }
     }
-    Ok(summarize(&ranks, &evidence, latencies, mode))
+    if let Some(path) = o.features {
+        let body: String = features.iter().map(|f| format!("{f}\n")).collect();
+        std::fs::write(path, body).with_context(|| format!("无法写入 {}", path.display()))?;
+    }
+    let mut summary = summarize(&ranks, &evidence, latencies, o.mode);
+    if o.assistant.is_some() {
+        scores.apply(&mut summary);
+    }
+    Ok(summary)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod pipeline;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -52,6 +53,15 @@ enum Command {
     },
     /// Hybrid search for a question.
     Search(SearchArgs),
+    /// Start the HTTP service (chat API, regulation library, web pages).
+    Serve {
+        /// Port to listen on. Env: DWT__SERVER__PORT.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Address to bind. Env: DWT__SERVER__HOST.
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// Retrieval quality on a JSONL eval set.
     Eval {
         file: PathBuf,
@@ -59,6 +69,12 @@ enum Command {
         json: bool,
         #[arg(long, default_value = "hybrid")]
         mode: String,
+        /// Also answer every question and score answers (`answer`) and refusals (`expect: refuse`).
+        #[arg(long)]
+        answers: bool,
+        /// With --answers: write per-question refusal evidence (JSONL) for calibration.
+        #[arg(long)]
+        features: Option<PathBuf>,
     },
     /// Check that SQL, vectors and the lexical index agree (exit 1 when not).
     Check,
@@ -101,7 +117,35 @@ fn overrides(cli: &Cli) -> Figment {
     if let Some(m) = &cli.model_dir {
         f = f.merge(Serialized::default("embedding.model_dir", m));
     }
+    if let Command::Serve { port, host } = &cli.command {
+        if let Some(p) = port {
+            f = f.merge(Serialized::default("server.port", p));
+        }
+        if let Some(h) = host {
+            f = f.merge(Serialized::default("server.host", h));
+        }
+    }
     f
+}
+
+/// Resolves on Ctrl-C or SIGTERM, for graceful shutdown.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
 }
 
 fn parse_mode(s: &str) -> anyhow::Result<RetrievalMode> {
@@ -135,6 +179,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let kb = KnowledgeBase::open(&settings).await?;
     pipeline::ensure_shipped_knowledge(&kb).await?;
     match cli.command {
+        Command::Serve { .. } => {
+            let assistant = Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)));
+            let state = dwt_server::AppState { assistant };
+            dwt_server::serve(state, &settings.server, shutdown_signal()).await.context("服务启动失败")?;
+        }
         Command::Remove { document } => {
             let doc = pipeline::find_document(&kb, &document).await?;
             kb.remove_document(doc.id).await?;
@@ -176,9 +225,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Eval { file, json, mode } => {
+        Command::Eval { file, json, mode, answers, features } => {
             let mode = parse_mode(&mode)?;
-            let summary = eval::run(&kb, &file, mode, !json).await?;
+            let kb = Arc::new(kb);
+            let assistant = answers.then(|| dwt_assistant::Assistant::new(kb.clone()));
+            let o = eval::EvalOptions { mode, verbose: !json, assistant: assistant.as_ref(), features: features.as_deref() };
+            let summary = eval::run(&kb, &file, o).await?;
             out(&serde_json::to_string(&summary)?);
         }
         Command::Check => {

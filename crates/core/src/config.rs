@@ -27,6 +27,69 @@ pub struct Settings {
     pub search: SearchSettings,
     pub knowledge: KnowledgeSettings,
     pub ingest: IngestSettings,
+    pub assistant: AssistantSettings,
+    pub server: ServerSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Largest accepted request body.
+    pub body_limit_bytes: usize,
+    /// Non-streaming requests taking longer than this fail with 503.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self { host: "127.0.0.1".into(), port: 8080, body_limit_bytes: 64 * 1024, request_timeout_secs: 30 }
+    }
+}
+
+/// How the assistant answers: evidence selection and when to refuse.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AssistantSettings {
+    /// Hits retrieved per question.
+    pub retrieve_k: usize,
+    /// At most this many sources are quoted or given to the LLM.
+    pub max_sources: usize,
+    /// At most this many sentences quoted from one source in an extractive answer.
+    pub max_sentences_per_source: usize,
+    /// Answer only when the calibrated confidence reaches this (0–1); below it, refuse and
+    /// suggest a human answer. Calibrated on eval/ (see eval/README.md).
+    pub min_confidence: f32,
+    /// Longest accepted question, in characters.
+    pub max_question_chars: usize,
+    /// Logistic model turning retrieval evidence into a confidence (see `dwt_assistant::confidence`).
+    pub confidence: ConfidenceModel,
+}
+
+/// confidence = sigmoid(bias + dense·top cosine + coverage·top coverage + agree·[both retrievers
+/// rank the top chunk in their top 3] + known·share of question words the corpus contains).
+/// Fitted by logistic regression on eval/ in-scope and out-of-scope dev questions.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ConfidenceModel {
+    pub bias: f32,
+    pub dense: f32,
+    pub coverage: f32,
+    pub agree: f32,
+    pub known: f32,
+}
+
+impl Default for ConfidenceModel {
+    fn default() -> Self {
+        Self { bias: -57.6, dense: 60.04, coverage: 2.0, agree: 1.23, known: 3.63 }
+    }
+}
+
+impl Default for AssistantSettings {
+    fn default() -> Self {
+        Self { retrieve_k: 5, max_sources: 3, max_sentences_per_source: 3, min_confidence: 0.5, max_question_chars: 500, confidence: ConfidenceModel::default() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

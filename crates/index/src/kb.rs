@@ -158,6 +158,20 @@ impl KnowledgeBase {
         &self.settings
     }
 
+    /// The SQL store (documents, chunks) behind the indexes, for read-only listings.
+    pub fn store(&self) -> &KnowledgeStore {
+        &self.store
+    }
+
+    /// The question's content words with their IDF in the lexical index (0 for unknown words),
+    /// longest first: what answer selection and refusal weigh sentences by.
+    pub fn weighted_terms(&self, question: &str) -> Vec<(String, f32)> {
+        let analyzed = self.analyzer.analyze(question, &self.segmenter);
+        let words = query_words(&analyzed);
+        let idf = self.lexical.idf(&words);
+        words.into_iter().zip(idf).collect()
+    }
+
     /// Re-synchronises documents journaled by a write that did not finish.
     pub async fn recover(&self) -> Result<usize, IndexError> {
         let _guard = self.write_lock.lock().await;

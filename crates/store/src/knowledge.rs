@@ -14,7 +14,7 @@ pub struct KnowledgeStore {
     pool: SqlitePool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DocumentRow {
     pub id: i64,
     pub key: String,

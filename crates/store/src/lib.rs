@@ -1,8 +1,10 @@
 //! SQL persistence (sqlx). SQLite is the embedded default; SQL is the source of truth that the
 //! vector and lexical indexes are rebuilt from.
 
+mod conversations;
 mod knowledge;
 
+pub use conversations::{AssistantTurn, ConversationStore, MessageRow};
 pub use knowledge::{DocumentRow, KnowledgeStore, NewChunk};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,71 @@
+//! One JSON error shape everywhere: `{"code": "...", "message": "中文说明"}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dwt_assistant::AssistantError;
+use dwt_index::IndexError;
+use dwt_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self { status, code: code.to_string(), message: message.into() }
+    }
+
+    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = %self.code, message = %self.message, "request failed");
+        }
+        (self.status, Json(ErrorBody { code: self.code, message: self.message })).into_response()
+    }
+}
+
+impl From<AssistantError> for ApiError {
+    fn from(e: AssistantError) -> Self {
+        let status = match &e {
+            AssistantError::ConversationNotFound => StatusCode::NOT_FOUND,
+            e if e.is_client_error() => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.code(), "服务暂时不可用，请稍后再试")
+    }
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> Self {
+        match e {
+            IndexError::EmptyQuery => Self::bad_request("search.empty_query", "请输入要查询的内容"),
+            other => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "search.failed", format!("查询失败：{other}")),
+        }
+    }
+}

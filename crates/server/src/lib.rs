@@ -1,0 +1,263 @@
+//! The HTTP service: JSON and SSE API over the assistant, the embedded web pages, and health.
+//! Thin by design: it parses requests, calls `dwt-assistant`, and renders results.
+
+mod error;
+mod web;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use dwt_assistant::{AnswerEvent, Assistant, ChatRequest};
+use dwt_core::config::ServerSettings;
+use dwt_index::{RetrievalMode, SearchOptions};
+use serde::{Deserialize, Serialize};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ErrorBody};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub assistant: Arc<Assistant>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// All routes. Streaming chat is exempt from the request timeout (answers may take a while);
+/// everything else gets `request_timeout_secs`.
+pub fn router(state: AppState, settings: &ServerSettings) -> Router {
+    let timed = Router::new()
+        .route("/api/conversations/{id}", get(conversation))
+        .route("/api/messages/{id}/feedback", post(feedback))
+        .route("/api/documents", get(documents))
+        .route("/api/documents/{id}", get(document))
+        .route("/api/documents/{id}/articles/{label}", get(article))
+        .route("/api/search/text", get(search_text))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(settings.request_timeout_secs.max(1))));
+    Router::new()
+        .route("/api/chat", post(chat))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .merge(timed)
+        .fallback(web::static_file)
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    state: AppState,
+    settings: &ServerSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr: SocketAddr = format!("{}:{}", settings.host, settings.port)
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("监听地址无效：{e}")))?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, router(state, settings)).with_graceful_shutdown(shutdown).await
+}
+
+/// A body that is not the expected JSON, or is too large.
+fn rejected(e: JsonRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "请求内容过大");
+    }
+    ApiError::bad_request("request.invalid_json", format!("请求格式错误：{}", e.body_text()))
+}
+
+async fn ready(State(s): State<AppState>) -> Response {
+    match s.assistant.knowledge_base().store().list_documents().await {
+        Ok(docs) if !docs.is_empty() => (StatusCode::OK, Json(serde_json::json!({"status": "ready", "documents": docs.len()}))).into_response(),
+        Ok(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "server.no_knowledge", "知识库为空").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ChatBody {
+    question: String,
+    #[serde(default)]
+    conversation_id: Option<String>,
+}
+
+/// `POST /api/chat` → SSE: `meta`, `sources`, `delta`…, `done` (or `error`).
+async fn chat(State(s): State<AppState>, body: Result<Json<ChatBody>, JsonRejection>) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(rejected)?;
+    // Reject bad input before the stream starts, with a proper status code.
+    s.assistant.validate(&body.question)?;
+    if let Some(id) = &body.conversation_id {
+        if s.assistant.conversations().messages(id).await?.is_none() {
+            return Err(ApiError::not_found("chat.conversation_not_found", "找不到这个对话，请开始新对话"));
+        }
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<AnswerEvent>(64);
+    let assistant = s.assistant.clone();
+    tokio::spawn(async move {
+        let req = ChatRequest { question: body.question, conversation_id: body.conversation_id };
+        if let Err(e) = assistant.chat(req, Some(tx.clone())).await {
+            tracing::warn!(code = e.code(), error = %e, "chat failed");
+            let _ = tx.send(AnswerEvent::Error { code: e.code().into(), message: e.to_string() }).await;
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        let ev = rx.recv().await?;
+        let event = Event::default().event(ev.name()).data(ev.data().to_string());
+        Some((Ok::<_, Infallible>(event), rx))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+}
+
+async fn conversation(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let messages = s
+        .assistant
+        .conversations()
+        .messages(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("chat.conversation_not_found", "找不到这个对话"))?;
+    Ok(Json(serde_json::json!({"conversation_id": id, "messages": messages})).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedbackBody {
+    /// "up" (👍) or "down" (👎).
+    rating: String,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn feedback(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    body: Result<Json<FeedbackBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(rejected)?;
+    let up = match body.rating.as_str() {
+        "up" => true,
+        "down" => false,
+        _ => return Err(ApiError::bad_request("feedback.invalid_rating", "评价只能是 up（有帮助）或 down（没帮助）")),
+    };
+    if body.comment.chars().count() > 1000 {
+        return Err(ApiError::bad_request("feedback.comment_too_long", "意见请控制在 1000 字以内"));
+    }
+    if !s.assistant.conversations().set_feedback(id, up, body.comment.trim()).await? {
+        return Err(ApiError::not_found("feedback.message_not_found", "找不到这条回答"));
+    }
+    Ok(Json(serde_json::json!({"ok": true})).into_response())
+}
+
+async fn documents(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let docs = s.assistant.knowledge_base().store().list_documents().await?;
+    Ok(Json(serde_json::json!({"documents": docs})).into_response())
+}
+
+#[derive(Debug, Serialize)]
+struct ArticleNode {
+    chunk_ids: Vec<i64>,
+    article: Option<String>,
+    heading_path: Vec<String>,
+    text: String,
+}
+
+/// Chunks of a document merged back into articles, in document order.
+async fn article_nodes(s: &AppState, doc_id: i64) -> Result<Vec<ArticleNode>, ApiError> {
+    let chunks = s.assistant.knowledge_base().store().chunks_of_document(doc_id).await?;
+    let mut nodes: Vec<ArticleNode> = Vec::new();
+    for c in chunks.into_iter().filter(|c| c.enabled) {
+        match nodes.last_mut() {
+            // Pieces of one long article (and 总纲 paragraphs under one heading) join up again.
+            Some(last) if last.article.is_some() && last.article == c.article && last.heading_path == c.heading_path => {
+                last.text.push('\n');
+                last.text.push_str(&c.text);
+                last.chunk_ids.push(c.id);
+            }
+            _ => nodes.push(ArticleNode { chunk_ids: vec![c.id], article: c.article, heading_path: c.heading_path, text: c.text }),
+        }
+    }
+    Ok(nodes)
+}
+
+async fn document(State(s): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    let doc = s
+        .assistant
+        .knowledge_base()
+        .store()
+        .document_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("document.not_found", "找不到这份文件"))?;
+    let articles = article_nodes(&s, id).await?;
+    Ok(Json(serde_json::json!({"document": doc, "articles": articles})).into_response())
+}
+
+async fn article(State(s): State<AppState>, Path((id, label)): Path<(i64, String)>) -> Result<Response, ApiError> {
+    let doc = s
+        .assistant
+        .knowledge_base()
+        .store()
+        .document_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("document.not_found", "找不到这份文件"))?;
+    // "第七条", "第7条" and a bare "7" all name the same article; "总纲" passes through.
+    let label = dwt_core::numerals::normalize_article_label(&label)
+        .or_else(|| dwt_core::numerals::normalize_article_label(&format!("第{label}条")))
+        .unwrap_or(label);
+    let node = article_nodes(&s, id)
+        .await?
+        .into_iter()
+        .filter(|n| n.article.as_deref() == Some(label.as_str()))
+        .reduce(|mut a, b| {
+            a.text.push('\n');
+            a.text.push_str(&b.text);
+            a.chunk_ids.extend(b.chunk_ids);
+            a
+        })
+        .ok_or_else(|| ApiError::not_found("document.article_not_found", format!("《{}》中没有{label}", doc.title)))?;
+    Ok(Json(serde_json::json!({"document": doc, "article": node})).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct TextQuery {
+    q: String,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// 政策法规库原文查询: keyword (BM25) search with highlighted snippets.
+async fn search_text(State(s): State<AppState>, Query(q): Query<TextQuery>) -> Result<Response, ApiError> {
+    let query = q.q.trim();
+    if query.is_empty() {
+        return Err(ApiError::bad_request("search.empty_query", "请输入要查询的内容"));
+    }
+    if query.chars().count() > 200 {
+        return Err(ApiError::bad_request("search.query_too_long", "查询内容请控制在 200 字以内"));
+    }
+    let opts = SearchOptions { top_k: Some(q.limit.unwrap_or(20).clamp(1, 50)), mode: RetrievalMode::Bm25, ..Default::default() };
+    let hits = s.assistant.knowledge_base().search(query, &opts).await?;
+    let hits: Vec<serde_json::Value> = hits
+        .into_iter()
+        .map(|h| {
+            serde_json::json!({
+                "doc_id": h.doc_id, "doc_title": h.doc_title, "article": h.article, "heading_path": h.heading_path,
+                "chunk_id": h.chunk_id, "snippet": h.snippet, "score": h.score,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({"hits": hits})).into_response())
+}

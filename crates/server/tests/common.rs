@@ -1,0 +1,100 @@
+//! Shared set-up: settings pointing at a scratch data dir, the repo's knowledge/ and the model
+//! from `DWT__EMBEDDING__MODEL_DIR` (scripts/test.sh exports it).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use dwt_core::Settings;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+pub fn settings(data_dir: &std::path::Path) -> Settings {
+    let mut s = Settings::default();
+    s.storage.data_dir = data_dir.to_path_buf();
+    s.knowledge.dir = repo_root().join("knowledge");
+    s.embedding.model_dir = std::env::var_os("DWT__EMBEDDING__MODEL_DIR").map(PathBuf::from);
+    s
+}
+
+pub fn model_dir() -> PathBuf {
+    std::env::var_os("DWT__EMBEDDING__MODEL_DIR")
+        .map(PathBuf::from)
+        .expect("DWT__EMBEDDING__MODEL_DIR must point at multilingual-e5-small (run the tests through scripts/test.sh)")
+}
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use dwt_ingest::{load_file, LoadOptions};
+use tower::ServiceExt;
+
+/// A router over a fresh knowledge base holding the shipped regulations.
+/// Returns the temp dir first so that it is dropped last (after the stores flush).
+pub async fn app() -> (tempfile::TempDir, Router) {
+    let tmp = tempfile::tempdir().unwrap();
+    let settings = settings(tmp.path());
+    let kb = dwt_index::KnowledgeBase::open(&settings).await.unwrap();
+    let dir = repo_root().join("knowledge/regulations");
+    let opts = LoadOptions { key_base: Some(dir.clone()), ..LoadOptions::default() };
+    let docs = ["dangzhang-2017.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
+    kb.ingest_batch(docs, None).await.unwrap();
+    let assistant = Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)));
+    (tmp, dwt_server::router(dwt_server::AppState { assistant }, &settings.server))
+}
+
+pub async fn call(app: &Router, method: &str, uri: &str, body: Option<serde_json::Value>) -> (StatusCode, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    let body = match body {
+        Some(b) => {
+            req = req.header("content-type", "application/json");
+            Body::from(b.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 16 * 1024 * 1024).await.unwrap();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+pub async fn get_json(app: &Router, uri: &str) -> (StatusCode, serde_json::Value) {
+    let (s, b) = call(app, "GET", uri, None).await;
+    (s, serde_json::from_str(&b).unwrap_or(serde_json::Value::Null))
+}
+
+/// Parses an SSE body into (event, data) pairs.
+pub fn sse_events(body: &str) -> Vec<(String, serde_json::Value)> {
+    body.split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .filter_map(|block| {
+            let mut event = String::from("message");
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(e) = line.strip_prefix("event:") {
+                    event = e.trim().to_string();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            (!data.is_empty()).then(|| (event, serde_json::from_str(&data).unwrap()))
+        })
+        .collect()
+}
+
+pub async fn chat(app: &Router, question: &str, conversation_id: Option<&str>) -> Vec<(String, serde_json::Value)> {
+    let (status, body) = call(app, "POST", "/api/chat", Some(serde_json::json!({"question": question, "conversation_id": conversation_id}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    sse_events(&body)
+}
+
+pub fn event<'a>(events: &'a [(String, serde_json::Value)], name: &str) -> &'a serde_json::Value {
+    &events.iter().find(|(e, _)| e == name).unwrap_or_else(|| panic!("no {name} event in {events:?}")).1
+}
+
+pub fn answer_text(events: &[(String, serde_json::Value)]) -> String {
+    events.iter().filter(|(e, _)| e == "delta").map(|(_, d)| d["text"].as_str().unwrap()).collect()
+}

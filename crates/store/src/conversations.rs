@@ -1,0 +1,171 @@
+//! Conversations, messages and feedback.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{Row, SqlitePool};
+
+use crate::StoreError;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessageRow {
+    pub id: i64,
+    pub conversation_id: String,
+    pub role: String,
+    pub content: String,
+    pub standalone: Option<String>,
+    pub mode: Option<String>,
+    pub confidence: Option<f64>,
+    pub handoff_suggested: bool,
+    /// JSON array of the sources shown with an assistant answer.
+    pub sources: serde_json::Value,
+    pub notice: Option<String>,
+    pub created_at: String,
+}
+
+/// What an assistant turn stores beside its text.
+#[derive(Debug, Clone, Default)]
+pub struct AssistantTurn {
+    pub content: String,
+    pub mode: String,
+    pub confidence: f64,
+    pub handoff_suggested: bool,
+    pub sources: serde_json::Value,
+    pub notice: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationStore {
+    pool: SqlitePool,
+}
+
+fn new_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex::encode(bytes)
+}
+
+impl ConversationStore {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Returns `id` when that conversation exists, or a new conversation's id when `id` is None.
+    /// An unknown id is an error so that a client cannot append to someone else's guess.
+    pub async fn open_or_create(&self, id: Option<&str>, title: &str) -> Result<Option<String>, StoreError> {
+        match id {
+            Some(id) => {
+                let found = sqlx::query("SELECT id FROM conversations WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+                Ok(found.map(|r| r.get::<String, _>(0)))
+            }
+            None => {
+                let id = new_id();
+                let title: String = title.chars().take(40).collect();
+                sqlx::query("INSERT INTO conversations (id, title) VALUES (?, ?)").bind(&id).bind(title).execute(&self.pool).await?;
+                Ok(Some(id))
+            }
+        }
+    }
+
+    pub async fn add_user_message(&self, conversation_id: &str, content: &str, standalone: &str) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (conversation_id, role, content, standalone) VALUES (?, 'user', ?, ?) RETURNING id",
+        )
+        .bind(conversation_id)
+        .bind(content)
+        .bind(standalone)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE conversations SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Reserves the assistant message id before streaming starts (so the client can refer to it),
+    /// then [`Self::finish_assistant_message`] fills it in one statement when the answer is complete.
+    pub async fn start_assistant_message(&self, conversation_id: &str) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar("INSERT INTO messages (conversation_id, role, content) VALUES (?, 'assistant', '') RETURNING id")
+            .bind(conversation_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn finish_assistant_message(&self, message_id: i64, turn: &AssistantTurn) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE messages SET content = ?, mode = ?, confidence = ?, handoff_suggested = ?, sources_json = ?, notice = ? WHERE id = ?",
+        )
+        .bind(&turn.content)
+        .bind(&turn.mode)
+        .bind(turn.confidence)
+        .bind(turn.handoff_suggested)
+        .bind(turn.sources.to_string())
+        .bind(&turn.notice)
+        .bind(message_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Messages of a conversation, oldest first; `None` when the conversation does not exist.
+    pub async fn messages(&self, conversation_id: &str) -> Result<Option<Vec<MessageRow>>, StoreError> {
+        let exists = sqlx::query("SELECT 1 FROM conversations WHERE id = ?").bind(conversation_id).fetch_optional(&self.pool).await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let rows = sqlx::query(
+            "SELECT id, conversation_id, role, content, standalone, mode, confidence, handoff_suggested, sources_json, notice, created_at
+             FROM messages WHERE conversation_id = ? ORDER BY id",
+        )
+        .bind(conversation_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let sources: String = r.get("sources_json");
+            out.push(MessageRow {
+                id: r.get("id"),
+                conversation_id: r.get("conversation_id"),
+                role: r.get("role"),
+                content: r.get("content"),
+                standalone: r.get("standalone"),
+                mode: r.get("mode"),
+                confidence: r.get("confidence"),
+                handoff_suggested: r.get::<i64, _>("handoff_suggested") != 0,
+                sources: serde_json::from_str(&sources).map_err(|e| StoreError::Corrupt(format!("messages.sources_json: {e}")))?,
+                notice: r.get("notice"),
+                created_at: r.get("created_at"),
+            });
+        }
+        Ok(Some(out))
+    }
+
+    /// Records (or replaces) the member's vote on an assistant message. False when there is no
+    /// such assistant message.
+    pub async fn set_feedback(&self, message_id: i64, up: bool, comment: &str) -> Result<bool, StoreError> {
+        let is_assistant = sqlx::query("SELECT 1 FROM messages WHERE id = ? AND role = 'assistant'")
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if is_assistant.is_none() {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO feedback (message_id, rating, comment) VALUES (?, ?, ?)
+             ON CONFLICT(message_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment,
+             created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        )
+        .bind(message_id)
+        .bind(if up { "up" } else { "down" })
+        .bind(comment)
+        .execute(&self.pool)
+        .await?;
+        Ok(true)
+    }
+
+    pub async fn feedback_of(&self, message_id: i64) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT rating, comment FROM feedback WHERE message_id = ?").bind(message_id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+}
