@@ -127,7 +127,7 @@ impl Default for EmbeddingSettings {
         Self {
             model_dir: None,
             ort_dylib_path: None,
-            // Measured on 2 cores: small length-sorted batches are fastest and lightest.
+            // Measured on 2 cores with the int8 model: 16 length-sorted texts per run beat 4 and 32.
             batch_size: 16,
             max_tokens: 512,
             threads: 0,
