@@ -194,26 +194,23 @@ async fn article_nodes(s: &AppState, doc_id: i64) -> Result<Vec<ArticleNode>, Ap
     Ok(nodes)
 }
 
-async fn document(State(s): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    let doc = s
-        .assistant
+async fn find_document(s: &AppState, id: i64) -> Result<dwt_store::DocumentRow, ApiError> {
+    s.assistant
         .knowledge_base()
         .store()
         .document_by_id(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("document.not_found", "找不到这份文件"))?;
+        .ok_or_else(|| ApiError::not_found("document.not_found", "找不到这份文件"))
+}
+
+async fn document(State(s): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    let doc = find_document(&s, id).await?;
     let articles = article_nodes(&s, id).await?;
     Ok(Json(serde_json::json!({"document": doc, "articles": articles})).into_response())
 }
 
 async fn article(State(s): State<AppState>, Path((id, label)): Path<(i64, String)>) -> Result<Response, ApiError> {
-    let doc = s
-        .assistant
-        .knowledge_base()
-        .store()
-        .document_by_id(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("document.not_found", "找不到这份文件"))?;
+    let doc = find_document(&s, id).await?;
     // "第七条", "第7条" and a bare "7" all name the same article; "总纲" passes through.
     let label = dwt_core::numerals::normalize_article_label(&label)
         .or_else(|| dwt_core::numerals::normalize_article_label(&format!("第{label}条")))
