@@ -104,7 +104,7 @@ async fn chat(State(s): State<AppState>, body: Result<Json<ChatBody>, JsonReject
     // Reject bad input before the stream starts, with a proper status code.
     s.assistant.validate(&body.question)?;
     if let Some(id) = &body.conversation_id {
-        if s.assistant.conversations().messages(id).await?.is_none() {
+        if !s.assistant.conversations().exists(id).await? {
             return Err(ApiError::not_found("chat.conversation_not_found", "找不到这个对话，请开始新对话"));
         }
     }

@@ -51,10 +51,7 @@ impl ConversationStore {
     /// An unknown id is an error so that a client cannot append to someone else's guess.
     pub async fn open_or_create(&self, id: Option<&str>, title: &str) -> Result<Option<String>, StoreError> {
         match id {
-            Some(id) => {
-                let found = sqlx::query("SELECT id FROM conversations WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
-                Ok(found.map(|r| r.get::<String, _>(0)))
-            }
+            Some(id) => Ok(self.exists(id).await?.then(|| id.to_string())),
             None => {
                 let id = new_id();
                 let title: String = title.chars().take(40).collect();
@@ -108,10 +105,14 @@ impl ConversationStore {
         Ok(())
     }
 
+    pub async fn exists(&self, conversation_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM conversations WHERE id = ?").bind(conversation_id).fetch_optional(&self.pool).await?;
+        Ok(row.is_some())
+    }
+
     /// Messages of a conversation, oldest first; `None` when the conversation does not exist.
     pub async fn messages(&self, conversation_id: &str) -> Result<Option<Vec<MessageRow>>, StoreError> {
-        let exists = sqlx::query("SELECT 1 FROM conversations WHERE id = ?").bind(conversation_id).fetch_optional(&self.pool).await?;
-        if exists.is_none() {
+        if !self.exists(conversation_id).await? {
             return Ok(None);
         }
         let rows = sqlx::query(
