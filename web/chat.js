@@ -159,7 +159,10 @@ async function ask(question) {
         a.messageId = data.message_id; a.mode = data.mode;
         if (!conversationId) { conversationId = data.conversation_id; saveHistory(conversationId, question); }
       } else if (event === "sources") {
+        // Generated answers send their sources after the text (numbered as cited): re-render
+        // so the [n] markers already shown become citation buttons.
         a.sources = data;
+        if (a.text) renderAnswer(a.bubble, a.text, a.sources);
       } else if (event === "delta") {
         a.text += data.text;
         renderAnswer(a.bubble, a.text, a.sources);

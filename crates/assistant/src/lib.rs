@@ -1,20 +1,28 @@
 //! The answering logic: follow-up rewriting, retrieval, confidence and refusal, extractive
 //! answers with citations, and conversation persistence. The server streams what this emits.
 
+pub mod citations;
 pub mod confidence;
 pub mod extractive;
+pub mod faq;
+pub mod llm;
+pub mod prompts;
 pub mod rewrite;
 
 use std::sync::Arc;
 
-use dwt_core::config::AssistantSettings;
+use dwt_core::config::{AssistantSettings, LlmSettings};
 use dwt_index::{Hit, IndexError, KnowledgeBase, SearchOptions};
-use dwt_store::{AssistantTurn, ConversationStore, StoreError};
-use serde::Serialize;
+use dwt_store::{AssistantTurn, ConversationStore, QaStore, StoreError};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::citations::{CheckSource, CitationChecker, Flag};
 use crate::confidence::Evidence;
 use crate::extractive::{cite_label, quote, select, sentences, term_coverage, ScoredSentence};
+use crate::faq::{FaqError, FaqMatch, FaqMatcher};
+use crate::llm::{LlmClient, LlmError, LlmEvent, LlmMessage};
+use crate::prompts::{PromptError, PromptSource, PromptTurn, Prompts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AssistantError {
@@ -28,6 +36,12 @@ pub enum AssistantError {
     Index(#[from] IndexError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Faq(#[from] FaqError),
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    #[error(transparent)]
+    LlmConfig(#[from] LlmError),
 }
 
 impl AssistantError {
@@ -39,6 +53,9 @@ impl AssistantError {
             Self::ConversationNotFound => "chat.conversation_not_found",
             Self::Index(_) => "chat.retrieval_failed",
             Self::Store(_) => "chat.storage_failed",
+            Self::Faq(_) => "chat.faq_failed",
+            Self::Prompt(_) => "chat.prompt_invalid",
+            Self::LlmConfig(_) => "chat.llm_config",
         }
     }
 
@@ -103,6 +120,9 @@ pub struct Usage {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Done {
+    /// How the answer was finally produced (differs from `meta.mode` when the LLM failed and
+    /// the answer was quoted instead).
+    pub mode: AnswerMode,
     pub confidence: f32,
     /// Offer 申请人工答复: the knowledge base could not answer well.
     pub handoff_suggested: bool,
@@ -111,6 +131,12 @@ pub struct Done {
     pub usage: Usage,
     /// Shown to the member, e.g. when the LLM failed and the answer is quoted instead.
     pub notice: Option<String>,
+    /// What the citation post-check changed in a generated answer.
+    pub flags: Vec<Flag>,
+    /// The curated pair answered with (mode `faq`).
+    pub faq_id: Option<i64>,
+    /// Why the LLM was not used when it should have been (stable code, e.g. `llm.timeout`).
+    pub llm_error: Option<String>,
 }
 
 /// What the assistant streams, in order: `Meta`, `Sources`, `Delta`…, then `Done` (or `Error`).
@@ -141,10 +167,23 @@ impl AnswerEvent {
     }
 }
 
+/// A previous turn supplied by a stateless client (OpenAI-compatible API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ChatRequest {
     pub question: String,
+    /// Continue a stored conversation (its history drives follow-up rewriting).
     pub conversation_id: Option<String>,
+    /// History from a stateless client; used when `conversation_id` is None.
+    pub history: Vec<Turn>,
+    /// Store the turns (web chat). Stateless API calls are not stored.
+    pub persist: bool,
 }
 
 /// The whole answer, for non-streaming callers (eval, OpenAI non-stream).
@@ -159,11 +198,20 @@ pub struct Answer {
 
 pub const REFUSAL_TEXT: &str = "抱歉，知识库中没有找到能够回答这个问题的内容。您可以换个说法再问，或者申请人工答复，由党务工作人员为您解答。";
 pub const EXTRACTIVE_NOTE: &str = "（以上内容摘自原文，未作改写。）";
+/// The system prompt tells the model to answer exactly this when the sources do not answer.
+pub const LLM_REFUSAL_PHRASE: &str = "知识库中没有找到能够回答这个问题的内容。";
+pub const LLM_FALLBACK_NOTICE: &str = "智能生成服务暂时不可用，以下内容直接摘自原文。";
+const FAQ_LABEL: &str = "官方答复";
 
 pub struct Assistant {
     kb: Arc<KnowledgeBase>,
     conversations: ConversationStore,
+    qa: QaStore,
+    faq: Option<FaqMatcher>,
+    llm: Option<LlmClient>,
+    prompts: Prompts,
     settings: AssistantSettings,
+    llm_settings: LlmSettings,
 }
 
 fn library_url(doc_id: i64, article: Option<&str>) -> String {
@@ -173,11 +221,72 @@ fn library_url(doc_id: i64, article: Option<&str>) -> String {
     }
 }
 
+fn source_of(index: usize, h: &Hit) -> Source {
+    Source {
+        index,
+        chunk_id: h.chunk_id,
+        doc_id: h.doc_id,
+        doc_title: h.doc_title.clone(),
+        article: h.article.clone(),
+        heading_path: h.heading_path.clone(),
+        snippet: h.snippet.clone(),
+        text: h.text.clone(),
+        url: library_url(h.doc_id, h.article.as_deref()),
+    }
+}
+
+/// Sends events to the client when there is one; a closed channel (client gone) is ignored so
+/// the answer is still finished and stored.
+#[derive(Clone)]
+struct Sink(Option<mpsc::Sender<AnswerEvent>>);
+
+impl Sink {
+    async fn send(&self, ev: AnswerEvent) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(ev).await;
+        }
+    }
+
+    async fn text(&self, text: &str) {
+        for piece in stream_pieces(text) {
+            self.send(AnswerEvent::Delta { text: piece }).await;
+        }
+    }
+}
+
+/// Where a turn is recorded (nothing for stateless callers).
+struct Record {
+    conversation_id: String,
+    message_id: i64,
+}
+
+/// An answer before it is streamed and stored.
+struct Composed {
+    mode: AnswerMode,
+    sources: Vec<Source>,
+    text: String,
+    done: Done,
+    evidence: Evidence,
+}
+
 impl Assistant {
-    pub fn new(kb: Arc<KnowledgeBase>) -> Self {
+    /// Loads the prompt templates, the curated Q&A matcher (seeded pairs must already be
+    /// imported) and, when `llm.base_url` is set, the LLM client.
+    pub async fn new(kb: Arc<KnowledgeBase>) -> Result<Self, AssistantError> {
         let conversations = ConversationStore::new(kb.store().pool().clone());
+        let qa = QaStore::new(kb.store().pool().clone());
         let settings = kb.settings().assistant.clone();
-        Self { kb, conversations, settings }
+        let llm_settings = kb.settings().llm.clone();
+        let prompts = Prompts::load(&llm_settings.prompts_dir)?;
+        let llm = if llm_settings.enabled() { Some(LlmClient::new(&llm_settings)?) } else { None };
+        let faq_settings = kb.settings().faq.clone();
+        let faq = if faq_settings.enabled { Some(FaqMatcher::load(kb.clone(), qa.clone(), faq_settings).await?) } else { None };
+        if let Some(l) = &llm {
+            tracing::info!(model = l.model(), "answers are generated by the configured LLM");
+        } else {
+            tracing::info!("no LLM configured: answers are quoted from the sources (extractive)");
+        }
+        Ok(Self { kb, conversations, qa, faq, llm, prompts, settings, llm_settings })
     }
 
     pub fn knowledge_base(&self) -> &Arc<KnowledgeBase> {
@@ -186,6 +295,19 @@ impl Assistant {
 
     pub fn conversations(&self) -> &ConversationStore {
         &self.conversations
+    }
+
+    pub fn qa_store(&self) -> &QaStore {
+        &self.qa
+    }
+
+    pub fn faq(&self) -> Option<&FaqMatcher> {
+        self.faq.as_ref()
+    }
+
+    /// True when answers are generated by an LLM (else quoted).
+    pub fn generates(&self) -> bool {
+        self.llm.is_some()
     }
 
     pub fn validate(&self, question: &str) -> Result<String, AssistantError> {
@@ -200,31 +322,85 @@ impl Assistant {
         Ok(q.to_string())
     }
 
-    /// The question retrieval should use, given the conversation so far.
-    async fn standalone(&self, question: &str, conversation_id: Option<&str>) -> Result<String, AssistantError> {
-        let Some(id) = conversation_id else { return Ok(question.to_string()) };
-        let history = self.conversations.messages(id).await?.ok_or(AssistantError::ConversationNotFound)?;
-        let previous = history.iter().rev().find(|m| m.role == "user").and_then(|m| m.standalone.clone());
-        let terms = self.kb.weighted_terms(question);
-        Ok(match previous {
-            Some(prev) => {
-                let prev_terms = self.kb.weighted_terms(&prev);
-                rewrite::rewrite(question, &terms, Some((&prev, &prev_terms)))
+    /// The conversation so far as (role, content, standalone) for follow-up rewriting.
+    async fn history(&self, req: &ChatRequest) -> Result<Vec<(String, String, Option<String>)>, AssistantError> {
+        match req.conversation_id.as_deref() {
+            Some(id) => {
+                let messages = self.conversations.messages(id).await?.ok_or(AssistantError::ConversationNotFound)?;
+                Ok(messages.into_iter().map(|m| (m.role, m.content, m.standalone)).collect())
             }
-            None => question.to_string(),
-        })
+            None => Ok(req.history.iter().map(|t| (t.role.clone(), t.content.clone(), None)).collect()),
+        }
     }
 
-    /// Answers without persisting anything: retrieval, confidence, extractive text.
+    /// The question retrieval should use, given the conversation so far: rewritten by the LLM
+    /// when configured (falling back to the rule on any failure), by the rule otherwise.
+    async fn standalone(&self, question: &str, history: &[(String, String, Option<String>)]) -> String {
+        // The previous user turn's standalone form: stored for web conversations, rebuilt turn
+        // by turn (by rule) for stateless clients.
+        let mut previous: Option<String> = None;
+        for (role, content, standalone) in history {
+            if role != "user" {
+                continue;
+            }
+            previous = Some(match standalone {
+                Some(s) => s.clone(),
+                None => {
+                    let terms = self.kb.weighted_terms(content);
+                    match &previous {
+                        Some(p) => rewrite::rewrite(content, &terms, Some((p, &self.kb.weighted_terms(p)))),
+                        None => content.clone(),
+                    }
+                }
+            });
+        }
+        let Some(prev) = previous else { return question.to_string() };
+        let terms = self.kb.weighted_terms(question);
+        if !rewrite::looks_like_follow_up(question, terms.len()) {
+            return question.to_string();
+        }
+        if let (Some(llm), true) = (&self.llm, self.llm_settings.rewrite_followups) {
+            match self.rewrite_with_llm(llm, question, history).await {
+                Ok(q) => return q,
+                Err(e) => tracing::warn!(code = e.code(), error = %e, "LLM follow-up rewrite failed; using the rule"),
+            }
+        }
+        rewrite::rewrite(question, &terms, Some((&prev, &self.kb.weighted_terms(&prev))))
+    }
+
+    async fn rewrite_with_llm(&self, llm: &LlmClient, question: &str, history: &[(String, String, Option<String>)]) -> Result<String, LlmError> {
+        let turns = recent_turns(history, 6);
+        let system = self.prompts.render("rewrite.system.j2", minijinja::context! {}).map_err(|e| LlmError::Config(e.to_string()))?;
+        let user = self.prompts.render("rewrite.user.j2", minijinja::context! { history => turns, question => question }).map_err(|e| LlmError::Config(e.to_string()))?;
+        let text = llm.complete(&[LlmMessage::system(system), LlmMessage::user(user)], 128).await?;
+        // One line, no quotes or labels; anything longer than a question is not a rewrite.
+        let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+        let line = line.trim_start_matches("改写后的完整问题：").trim_matches(['"', '“', '”', '「', '」']).trim();
+        if line.is_empty() || line.chars().count() > self.settings.max_question_chars {
+            return Err(LlmError::Malformed("改写结果为空或过长".into()));
+        }
+        Ok(line.to_string())
+    }
+
+    /// Answers one question without history or persistence (eval, hit-testing).
     pub async fn answer_question(&self, question: &str) -> Result<(Vec<Source>, String, Done, Evidence), AssistantError> {
         let question = self.validate(question)?;
-        self.compose(&question, &question).await
+        let c = self.compose(&question, &question, &[], &Sink(None)).await?;
+        Ok((c.sources, c.text, c.done, c.evidence))
     }
 
-    /// `standalone` drives retrieval and the confidence decision; `focus` (the member's own
-    /// words) picks the sentences to quote, so that terms carried over from the previous turn
-    /// find the right article without pulling the quote back to the previous topic.
-    async fn compose(&self, standalone: &str, focus: &str) -> Result<(Vec<Source>, String, Done, Evidence), AssistantError> {
+    /// Curated pair, else retrieval → refusal, generated answer, or quoted answer. Text is
+    /// streamed into `sink` as it is produced only for generated answers; the others are
+    /// complete at once and streamed by the caller.
+    async fn compose(&self, standalone: &str, focus: &str, history: &[(String, String, Option<String>)], sink: &Sink) -> Result<Composed, AssistantError> {
+        if let Some(faq) = &self.faq {
+            if let Some(m) = faq.match_question(standalone).await? {
+                if m.accepted {
+                    return self.faq_answer(m).await;
+                }
+                tracing::debug!(score = m.score, threshold = faq.threshold(), pair = m.pair.id, "curated pair below threshold");
+            }
+        }
         let opts = SearchOptions { top_k: Some(self.settings.retrieve_k.max(1)), ..Default::default() };
         let hits = match self.kb.search(standalone, &opts).await {
             Ok(h) => h,
@@ -236,14 +412,135 @@ impl Assistant {
         let terms = self.kb.weighted_terms(standalone);
         let evidence = Evidence::from_hits(&hits, &terms);
         let confidence = evidence.confidence(&self.settings.confidence);
+        let mode = if self.llm.is_some() { AnswerMode::Rag } else { AnswerMode::Extractive };
         if hits.is_empty() || confidence < self.settings.min_confidence {
-            let done = Done { confidence, handoff_suggested: true, refused: true, usage: Usage::default(), notice: None };
-            return Ok((Vec::new(), REFUSAL_TEXT.to_string(), done, evidence));
+            let done = Done { mode, confidence, handoff_suggested: true, refused: true, ..done_default() };
+            return Ok(Composed { mode, sources: Vec::new(), text: REFUSAL_TEXT.to_string(), done, evidence });
         }
         let focus_terms = if focus == standalone { terms.clone() } else { self.kb.weighted_terms(focus) };
+        if let Some(llm) = &self.llm {
+            let top: Vec<&Hit> = hits.iter().take(self.settings.max_sources.max(1)).collect();
+            match self.generate(llm, focus, history, &top, sink).await {
+                Ok((sources, text, refused, flags, usage)) => {
+                    let done = Done { mode, confidence, handoff_suggested: refused, refused, usage, flags, ..done_default() };
+                    return Ok(Composed { mode, sources, text, done, evidence });
+                }
+                Err((emitted, e)) => {
+                    tracing::warn!(code = e.code(), error = %e, "LLM generation failed; answering by quoting the sources");
+                    let (sources, quoted) = self.extract(focus, &focus_terms, &hits).await?;
+                    // Text already shown stays (it passed the citation check); the quote follows.
+                    let text = if emitted.trim().is_empty() {
+                        sink.text(&quoted).await;
+                        quoted
+                    } else {
+                        let rest = format!("\n\n{LLM_FALLBACK_NOTICE}\n\n{quoted}");
+                        sink.text(&rest).await;
+                        format!("{emitted}{rest}")
+                    };
+                    let done = Done {
+                        mode: AnswerMode::Extractive,
+                        confidence,
+                        notice: Some(LLM_FALLBACK_NOTICE.to_string()),
+                        llm_error: Some(e.code().to_string()),
+                        ..done_default()
+                    };
+                    return Ok(Composed { mode: AnswerMode::Extractive, sources, text, done, evidence });
+                }
+            }
+        }
         let (sources, text) = self.extract(focus, &focus_terms, &hits).await?;
-        let done = Done { confidence, handoff_suggested: false, refused: false, usage: Usage::default(), notice: None };
-        Ok((sources, text, done, evidence))
+        let done = Done { mode, confidence, ..done_default() };
+        Ok(Composed { mode, sources, text, done, evidence })
+    }
+
+    async fn faq_answer(&self, m: FaqMatch) -> Result<Composed, AssistantError> {
+        // Each source reference becomes a source chip linking to the article, when the
+        // document is in the knowledge base.
+        let mut sources = Vec::new();
+        let docs = self.kb.store().list_documents().await?;
+        for r in &m.pair.source_refs {
+            let Some(doc) = docs.iter().find(|d| d.title == r.doc) else { continue };
+            let chunks = self.kb.store().chunks_of_document(doc.id).await?;
+            let label = r.article.as_deref().and_then(dwt_core::numerals::normalize_article_label).or_else(|| r.article.clone());
+            let text: Vec<&str> = chunks.iter().filter(|c| c.article.is_some() && c.article == label).map(|c| c.text.as_str()).collect();
+            let first = chunks.iter().find(|c| c.article.is_some() && c.article == label);
+            let index = sources.len() + 1;
+            sources.push(Source {
+                index,
+                chunk_id: first.map(|c| c.id).unwrap_or(0),
+                doc_id: doc.id,
+                doc_title: doc.title.clone(),
+                article: label.clone(),
+                heading_path: first.map(|c| c.heading_path.clone()).unwrap_or_default(),
+                snippet: String::new(),
+                text: text.join("\n"),
+                url: library_url(doc.id, label.as_deref()),
+            });
+        }
+        let cites: String = sources.iter().map(|s| format!("{}[{}]", cite_label(&s.doc_title, s.article.as_deref()), s.index)).collect::<Vec<_>>().join("、");
+        let text = if cites.is_empty() { format!("{}\n\n（{FAQ_LABEL}）", m.pair.answer.trim()) } else { format!("{}\n\n（{FAQ_LABEL}，依据：{cites}）", m.pair.answer.trim()) };
+        let done = Done { mode: AnswerMode::Faq, confidence: m.score, faq_id: Some(m.pair.id), ..done_default() };
+        let evidence = Evidence::default();
+        Ok(Composed { mode: AnswerMode::Faq, sources, text, done, evidence })
+    }
+
+    /// Streams a generated answer through the citation post-check. On failure returns the text
+    /// already shown and the error.
+    #[allow(clippy::type_complexity)]
+    async fn generate(
+        &self,
+        llm: &LlmClient,
+        question: &str,
+        history: &[(String, String, Option<String>)],
+        hits: &[&Hit],
+        sink: &Sink,
+    ) -> Result<(Vec<Source>, String, bool, Vec<Flag>, Usage), (String, LlmError)> {
+        let fail = |e: LlmError| (String::new(), e);
+        let prompt_sources: Vec<PromptSource> = hits
+            .iter()
+            .enumerate()
+            .map(|(i, h)| PromptSource { index: i + 1, doc_title: &h.doc_title, article: h.article.as_deref(), heading: h.heading_path.join(" / "), text: &h.text })
+            .collect();
+        let turns = recent_turns(history, 4);
+        let system = self
+            .prompts
+            .render("answer.system.j2", minijinja::context! { refusal_phrase => LLM_REFUSAL_PHRASE, max_chars => 600 })
+            .map_err(|e| fail(LlmError::Config(e.to_string())))?;
+        let user = self
+            .prompts
+            .render("answer.user.j2", minijinja::context! { sources => prompt_sources, history => turns, question => question })
+            .map_err(|e| fail(LlmError::Config(e.to_string())))?;
+        let mut stream = llm.stream(&[LlmMessage::system(system), LlmMessage::user(user)]).await.map_err(fail)?;
+        let mut checker = CitationChecker::new(hits.iter().map(|h| CheckSource { article: h.article.clone(), text: h.text.clone() }).collect());
+        let mut usage = Usage::default();
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(LlmEvent::Text(t)) => {
+                    let out = checker.push(&t);
+                    if !out.is_empty() {
+                        sink.send(AnswerEvent::Delta { text: out }).await;
+                    }
+                }
+                Ok(LlmEvent::Usage(u)) => usage = Usage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens },
+                Ok(LlmEvent::Finished(_)) => {}
+                // Whatever the checker still holds was never shown and is dropped.
+                Err(e) => return Err((checker.text().to_string(), e)),
+            }
+        }
+        let tail = checker.finish();
+        if !tail.is_empty() {
+            sink.send(AnswerEvent::Delta { text: tail }).await;
+        }
+        let text = checker.text().to_string();
+        if text.trim().is_empty() {
+            return Err((String::new(), LlmError::Empty));
+        }
+        let refused = text.contains(LLM_REFUSAL_PHRASE.trim_end_matches('。'));
+        // Sources in the order first cited, numbered as the checked text numbers them; an
+        // answer that cites nothing keeps all sources it was given.
+        let order: Vec<usize> = if checker.cited_order().is_empty() && !refused { (1..=hits.len()).collect() } else { checker.cited_order().to_vec() };
+        let sources = order.iter().enumerate().filter_map(|(k, &i)| hits.get(i - 1).map(|h| source_of(k + 1, h))).collect();
+        Ok((sources, text, refused, checker.flags().to_vec(), usage))
     }
 
     /// Quotes the best sentences of the top sources. The top source is always quoted; others
@@ -296,69 +593,120 @@ impl Assistant {
             }
             let index = sources.len() + 1;
             parts.push(format!("根据{}：{}[{index}]", cite_label(&h.doc_title, h.article.as_deref()), quote(&chosen)));
-            sources.push(Source {
-                index,
-                chunk_id: h.chunk_id,
-                doc_id: h.doc_id,
-                doc_title: h.doc_title.clone(),
-                article: h.article.clone(),
-                heading_path: h.heading_path.clone(),
-                snippet: h.snippet.clone(),
-                text: h.text.clone(),
-                url: library_url(h.doc_id, h.article.as_deref()),
-            });
+            sources.push(source_of(index, h));
         }
         let text = format!("{}\n\n{EXTRACTIVE_NOTE}", parts.join("\n\n"));
         Ok((sources, text))
     }
 
-    /// Answers one chat turn, streaming events into `tx` and persisting both turns. Returns the
-    /// whole answer. A closed `tx` (client gone) does not stop the answer from being stored.
+    /// Answers one chat turn, streaming events into `tx` and (when `req.persist`) storing both
+    /// turns. Returns the whole answer. A closed `tx` (client gone) does not stop the answer
+    /// from being finished and stored.
     pub async fn chat(&self, req: ChatRequest, tx: Option<mpsc::Sender<AnswerEvent>>) -> Result<Answer, AssistantError> {
+        let sink = Sink(tx);
         let question = self.validate(&req.question)?;
-        let standalone = self.standalone(&question, req.conversation_id.as_deref()).await?;
-        let conversation_id = self
-            .conversations
-            .open_or_create(req.conversation_id.as_deref(), &question)
-            .await?
-            .ok_or(AssistantError::ConversationNotFound)?;
-        self.conversations.add_user_message(&conversation_id, &question, &standalone).await?;
-        let message_id = self.conversations.start_assistant_message(&conversation_id).await?;
-        let result = self.compose(&standalone, &question).await;
-        let (sources, text, done, evidence) = match result {
-            Ok(r) => r,
+        let history = self.history(&req).await?;
+        let standalone = self.standalone(&question, &history).await;
+        let record = if req.persist {
+            let conversation_id =
+                self.conversations.open_or_create(req.conversation_id.as_deref(), &question).await?.ok_or(AssistantError::ConversationNotFound)?;
+            self.conversations.add_user_message(&conversation_id, &question, &standalone).await?;
+            let message_id = self.conversations.start_assistant_message(&conversation_id).await?;
+            Some(Record { conversation_id, message_id })
+        } else {
+            None
+        };
+        let meta_for = |mode: AnswerMode| Meta {
+            conversation_id: record.as_ref().map(|r| r.conversation_id.clone()).unwrap_or_default(),
+            message_id: record.as_ref().map(|r| r.message_id).unwrap_or(0),
+            mode,
+            standalone_question: standalone.clone(),
+        };
+        // Generated answers stream while they are produced, so `meta` must go first; a sink
+        // that sends `meta` lazily on the first generated delta keeps that order.
+        let (gen_tx, mut gen_rx) = mpsc::channel::<AnswerEvent>(64);
+        let forward = {
+            let sink = sink.clone();
+            let meta = meta_for(AnswerMode::Rag);
+            async move {
+                let mut sent_meta = false;
+                while let Some(ev) = gen_rx.recv().await {
+                    if !sent_meta {
+                        sink.send(AnswerEvent::Meta(meta.clone())).await;
+                        sent_meta = true;
+                    }
+                    sink.send(ev).await;
+                }
+                sent_meta
+            }
+        };
+        let gen_sink = Sink(Some(gen_tx));
+        let (composed, meta_sent) = tokio::join!(
+            async {
+                let r = self.compose(&standalone, &question, &history, &gen_sink).await;
+                drop(gen_sink);
+                r
+            },
+            forward
+        );
+        let c = match composed {
+            Ok(c) => c,
             Err(e) => {
-                let turn = AssistantTurn { content: String::new(), mode: "extractive".into(), notice: Some(e.to_string()), ..Default::default() };
-                let _ = self.conversations.finish_assistant_message(message_id, &turn).await;
+                if let Some(r) = &record {
+                    let turn = AssistantTurn { content: String::new(), mode: "extractive".into(), notice: Some(e.to_string()), ..Default::default() };
+                    let _ = self.conversations.finish_assistant_message(r.message_id, &turn).await;
+                }
                 return Err(e);
             }
         };
-        let meta = Meta { conversation_id, message_id, mode: AnswerMode::Extractive, standalone_question: standalone };
-        let send = |ev: AnswerEvent| {
-            let tx = tx.clone();
-            async move {
-                if let Some(tx) = tx {
-                    let _ = tx.send(ev).await;
-                }
-            }
-        };
-        send(AnswerEvent::Meta(meta.clone())).await;
-        send(AnswerEvent::Sources(sources.clone())).await;
-        for piece in stream_pieces(&text) {
-            send(AnswerEvent::Delta { text: piece }).await;
+        let streamed = meta_sent;
+        let meta = meta_for(if streamed { AnswerMode::Rag } else { c.mode });
+        if !streamed {
+            sink.send(AnswerEvent::Meta(meta.clone())).await;
+            sink.send(AnswerEvent::Sources(c.sources.clone())).await;
+            sink.text(&c.text).await;
+        } else {
+            // Generated text went out as it came; its sources follow, numbered as cited.
+            sink.send(AnswerEvent::Sources(c.sources.clone())).await;
         }
-        let turn = AssistantTurn {
-            content: text.clone(),
-            mode: if done.refused { "refusal".into() } else { meta.mode.as_str().into() },
-            confidence: f64::from(done.confidence),
-            handoff_suggested: done.handoff_suggested,
-            sources: serde_json::to_value(&sources).unwrap_or_default(),
-            notice: done.notice.clone(),
-        };
-        self.conversations.finish_assistant_message(message_id, &turn).await?;
-        send(AnswerEvent::Done(done.clone())).await;
-        Ok(Answer { meta, sources, text, done, evidence })
+        if let Some(r) = &record {
+            let turn = AssistantTurn {
+                content: c.text.clone(),
+                mode: if c.done.refused { "refusal".into() } else { c.mode.as_str().into() },
+                confidence: f64::from(c.done.confidence),
+                handoff_suggested: c.done.handoff_suggested,
+                sources: serde_json::to_value(&c.sources).unwrap_or_default(),
+                notice: c.done.notice.clone(),
+            };
+            self.conversations.finish_assistant_message(r.message_id, &turn).await?;
+        }
+        sink.send(AnswerEvent::Done(c.done.clone())).await;
+        Ok(Answer { meta, sources: c.sources, text: c.text, done: c.done, evidence: c.evidence })
     }
+}
+
+fn done_default() -> Done {
+    Done {
+        mode: AnswerMode::Extractive,
+        confidence: 0.0,
+        handoff_suggested: false,
+        refused: false,
+        usage: Usage::default(),
+        notice: None,
+        flags: Vec::new(),
+        faq_id: None,
+        llm_error: None,
+    }
+}
+
+/// The last `n` turns as the prompts show them.
+fn recent_turns(history: &[(String, String, Option<String>)], n: usize) -> Vec<PromptTurn<'_>> {
+    let start = history.len().saturating_sub(n);
+    history[start..]
+        .iter()
+        .filter(|(_, content, _)| !content.is_empty())
+        .map(|(role, content, _)| PromptTurn { role: if role == "user" { "党员" } else { "助手" }, content: content.as_str() })
+        .collect()
 }
 
 /// Splits an already complete answer into small deltas (at punctuation) so clients render it

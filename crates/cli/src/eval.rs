@@ -257,3 +257,102 @@ mod tests {
         assert!(normalize("第七条 党员的党龄，从预备期满转为正式党员之日算起。").contains(&normalize("党员的党龄,从预备期满转为正式党员之日算起")));
     }
 }
+
+#[derive(Debug, Deserialize)]
+struct QaEvalLine {
+    id: serde_json::Value,
+    question: String,
+    /// The curated question this one should match, or null when none should.
+    expect_qa: Option<String>,
+}
+
+/// FAQ-first matching quality: whether the best pair is right and clears the threshold.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct QaSummary {
+    pub n: usize,
+    pub threshold: f32,
+    /// Share of lines decided right (right pair accepted, or nothing accepted for `null`).
+    pub accuracy: f64,
+    /// Of accepted answers, the share that were the right pair.
+    pub precision: f64,
+    /// Of lines that should match, the share answered with the right pair.
+    pub recall: f64,
+    /// Lines answered with a curated pair they should not get.
+    pub wrong_answers: usize,
+    /// Threshold that maximises accuracy on this set, and that accuracy (for calibration).
+    pub best_threshold: f32,
+    pub best_accuracy: f64,
+}
+
+/// Decisions at `t` over (score, right pair?, should match?).
+fn qa_counts(rows: &[(f32, bool, bool)], t: f32) -> (usize, usize, usize, usize) {
+    let (mut correct, mut accepted, mut accepted_right, mut wrong) = (0, 0, 0, 0);
+    for &(score, right_pair, should) in rows {
+        let accept = score >= t;
+        if accept {
+            accepted += 1;
+            if should && right_pair {
+                accepted_right += 1;
+                correct += 1;
+            } else {
+                wrong += 1;
+            }
+        } else if !should {
+            correct += 1;
+        }
+    }
+    (correct, accepted, accepted_right, wrong)
+}
+
+pub async fn run_qa(matcher: &dwt_assistant::faq::FaqMatcher, file: &Path, verbose: bool) -> anyhow::Result<QaSummary> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("无法读取评测文件 {}", file.display()))?;
+    let mut rows = Vec::new();
+    for (i, l) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let line: QaEvalLine = serde_json::from_str(l).with_context(|| format!("评测文件第 {} 行格式错误", i + 1))?;
+        let m = matcher.match_question(&line.question).await?;
+        let (score, best) = m.as_ref().map(|m| (m.score, m.pair.question.clone())).unwrap_or((0.0, String::new()));
+        let right_pair = line.expect_qa.as_deref() == Some(best.as_str());
+        let should = line.expect_qa.is_some();
+        if verbose && ((score >= matcher.threshold()) != should || (should && !right_pair)) {
+            let detail = m.as_ref().map(|m| format!("dense {:.3} lexical {:.3}", m.dense, m.lexical)).unwrap_or_default();
+            out(&format!("{} {}: {} | 最佳 {best} | 得分 {score:.3}（{detail}）| 期望 {:?}", if should { "漏配" } else { "误配" }, line.id, line.question, line.expect_qa));
+        }
+        rows.push((score, right_pair, should));
+    }
+    anyhow::ensure!(!rows.is_empty(), "评测文件中没有数据：{}", file.display());
+    let n = rows.len();
+    let t = matcher.threshold();
+    let (correct, accepted, accepted_right, wrong) = qa_counts(&rows, t);
+    let should_n = rows.iter().filter(|r| r.2).count().max(1);
+    let mut best = (t, correct);
+    for step in 0..=100 {
+        let cand = step as f32 / 100.0;
+        let (c, ..) = qa_counts(&rows, cand);
+        if c > best.1 {
+            best = (cand, c);
+        }
+    }
+    Ok(QaSummary {
+        n,
+        threshold: t,
+        accuracy: correct as f64 / n as f64,
+        precision: if accepted == 0 { 1.0 } else { accepted_right as f64 / accepted as f64 },
+        recall: accepted_right as f64 / should_n as f64,
+        wrong_answers: wrong,
+        best_threshold: best.0,
+        best_accuracy: best.1 as f64 / n as f64,
+    })
+}
+
+#[cfg(test)]
+mod qa_tests {
+    use super::*;
+
+    #[test]
+    fn qa_decisions_count_wrong_pairs_as_wrong_answers() {
+        // (score, right pair, should match)
+        let rows = [(0.9, true, true), (0.9, false, true), (0.5, true, true), (0.9, false, false), (0.2, false, false)];
+        assert_eq!(qa_counts(&rows, 0.8), (2, 3, 1, 2));
+        assert_eq!(qa_counts(&rows, 0.95), (2, 0, 0, 0));
+    }
+}

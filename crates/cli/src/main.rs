@@ -78,10 +78,37 @@ enum Command {
     },
     /// Check that SQL, vectors and the lexical index agree (exit 1 when not).
     Check,
+    /// Curated Q&A pairs (常用问答).
+    Qa {
+        #[command(subcommand)]
+        what: QaCommand,
+    },
     /// Speed and memory benchmarks (release build recommended).
     Bench {
         #[command(subcommand)]
         what: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum QaCommand {
+    /// Import pairs from a .jsonl, .csv or .xlsx file (columns: question, similar, answer,
+    /// category, source_refs). Existing questions are updated unless --insert-only.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        insert_only: bool,
+        /// Recorded as the editor of the imported rows.
+        #[arg(long, default_value = "import")]
+        by: String,
+    },
+    /// Show which curated pair a question matches and its score (hit-testing).
+    Match { question: String },
+    /// Matching quality on a JSONL set of {"question", "expect_qa": question or null}.
+    Eval {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -177,11 +204,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     let kb = KnowledgeBase::open(&settings).await?;
-    pipeline::ensure_shipped_knowledge(&kb).await?;
+    pipeline::ensure_shipped(&kb).await?;
     match cli.command {
         Command::Serve { .. } => {
-            let assistant = Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)));
-            let state = dwt_server::AppState { assistant };
+            let assistant = Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)).await?);
+            let state = dwt_server::AppState::new(assistant);
             dwt_server::serve(state, &settings.server, shutdown_signal()).await.context("服务启动失败")?;
         }
         Command::Remove { document } => {
@@ -228,7 +255,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval { file, json, mode, answers, features } => {
             let mode = parse_mode(&mode)?;
             let kb = Arc::new(kb);
-            let assistant = answers.then(|| dwt_assistant::Assistant::new(kb.clone()));
+            let assistant = if answers { Some(dwt_assistant::Assistant::new(kb.clone()).await?) } else { None };
             let o = eval::EvalOptions { mode, verbose: !json, assistant: assistant.as_ref(), features: features.as_deref() };
             let summary = eval::run(&kb, &file, o).await?;
             out(&serde_json::to_string(&summary)?);
@@ -240,6 +267,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::Qa { what } => match what {
+            QaCommand::Import { file, insert_only, by } => {
+                let report = pipeline::import_qa(&kb, &file, &by, !insert_only).await?;
+                out(&serde_json::to_string(&report)?);
+                if report.failed > 0 {
+                    return Ok(ExitCode::from(2));
+                }
+            }
+            QaCommand::Match { question } => {
+                let store = dwt_store::QaStore::new(kb.store.pool().clone());
+                let matcher = dwt_assistant::faq::FaqMatcher::load(Arc::new(kb), store, settings.faq.clone()).await?;
+                let m = matcher.match_question(&question).await?;
+                out(&serde_json::to_string(&serde_json::json!({"threshold": matcher.threshold(), "best": m}))?);
+            }
+            QaCommand::Eval { file, json } => {
+                let store = dwt_store::QaStore::new(kb.store.pool().clone());
+                let matcher = dwt_assistant::faq::FaqMatcher::load(Arc::new(kb), store, settings.faq.clone()).await?;
+                let summary = eval::run_qa(&matcher, &file, !json).await?;
+                out(&serde_json::to_string(&summary)?);
+            }
+        },
         Command::Ingest { .. } | Command::Bench { .. } => {}
     }
     Ok(ExitCode::SUCCESS)

@@ -141,6 +141,12 @@ pub async fn ensure_shipped_knowledge(kb: &KnowledgeBase) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Shipped documents (first start only) and the FAQ seed (new pairs on every start).
+pub async fn ensure_shipped(kb: &KnowledgeBase) -> anyhow::Result<()> {
+    ensure_shipped_knowledge(kb).await?;
+    ensure_seed_qa(kb).await
+}
+
 pub async fn find_document(kb: &KnowledgeBase, needle: &str) -> anyhow::Result<DocumentRow> {
     if let Ok(id) = needle.parse::<i64>() {
         if let Some(d) = kb.store.document_by_id(id).await? {
@@ -157,4 +163,58 @@ pub async fn find_document(kb: &KnowledgeBase, needle: &str) -> anyhow::Result<D
         0 => anyhow::bail!("没有找到文档：{needle}（可用 dangwutong documents 查看 id）"),
         n => anyhow::bail!("有 {n} 个文档匹配“{needle}”，请改用 id"),
     }
+}
+
+/// What `qa import` did.
+#[derive(Debug, Default, Serialize)]
+pub struct QaImportReport {
+    pub rows: usize,
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Existing questions left as they were (insert-only imports, e.g. the shipped seed).
+    pub kept: usize,
+    pub failed: usize,
+    pub errors: Vec<dwt_ingest::qa::RowError>,
+}
+
+/// Imports a curated Q&A file (JSONL/CSV/XLSX). Good rows are written in one transaction;
+/// bad rows are reported by row number and nothing is written for them.
+pub async fn import_qa(kb: &KnowledgeBase, path: &Path, updated_by: &str, overwrite: bool) -> anyhow::Result<QaImportReport> {
+    let file = dwt_ingest::qa::read_qa_file(path).map_err(|e| anyhow::anyhow!("{e}（{}）", e.code()))?;
+    let pairs: Vec<dwt_store::NewQaPair> = file.pairs.iter().map(|(_, p)| p.clone()).collect();
+    let store = dwt_store::QaStore::new(kb.store.pool().clone());
+    let outcomes = store.upsert_all(&pairs, updated_by, overwrite).await?;
+    let mut report = QaImportReport { rows: file.pairs.len() + file.errors.len(), failed: file.errors.len(), errors: file.errors, ..Default::default() };
+    for o in outcomes {
+        match o {
+            dwt_store::UpsertOutcome::Inserted => report.inserted += 1,
+            dwt_store::UpsertOutcome::Updated => report.updated += 1,
+            dwt_store::UpsertOutcome::Unchanged => report.unchanged += 1,
+            dwt_store::UpsertOutcome::Kept => report.kept += 1,
+        }
+    }
+    Ok(report)
+}
+
+/// Imports the shipped FAQ seed, insert-only: pairs curated or edited since are never
+/// overwritten, and a restart adds only seed pairs that are new.
+pub async fn ensure_seed_qa(kb: &KnowledgeBase) -> anyhow::Result<()> {
+    let s = kb.settings();
+    if !s.faq.enabled || !s.knowledge.auto_ingest {
+        return Ok(());
+    }
+    let path = s.knowledge.dir.join(&s.faq.seed_file);
+    if !path.is_file() {
+        tracing::warn!(file = %path.display(), "no curated Q&A seed found");
+        return Ok(());
+    }
+    let report = import_qa(kb, &path, "seed", false).await?;
+    if report.inserted > 0 || report.failed > 0 {
+        tracing::info!(inserted = report.inserted, failed = report.failed, "curated Q&A seed imported");
+    }
+    for e in &report.errors {
+        tracing::warn!(row = e.row, problem = %e.message, "seed Q&A row skipped");
+    }
+    Ok(())
 }

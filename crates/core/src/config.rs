@@ -1,5 +1,6 @@
 //! Layered configuration: defaults < `dangwutong.toml` < env `DWT__SECTION__KEY` < CLI flags.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -28,7 +29,79 @@ pub struct Settings {
     pub knowledge: KnowledgeSettings,
     pub ingest: IngestSettings,
     pub assistant: AssistantSettings,
+    pub faq: FaqSettings,
+    pub llm: LlmSettings,
     pub server: ServerSettings,
+}
+
+/// Curated Q&A pairs answered first (官方答复).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct FaqSettings {
+    pub enabled: bool,
+    /// A curated pair answers when its match score reaches this (0–1). Calibrated on
+    /// eval/qa-match-dev.jsonl for precision first: a wrong 官方答复 is worse than a RAG answer.
+    pub threshold: f32,
+    /// Weight of the dense (e5 cosine) part of the match score; the rest is lexical agreement.
+    pub dense_weight: f32,
+    /// Seed pairs imported (insert-only, never overwriting curated edits) on first start.
+    pub seed_file: PathBuf,
+}
+
+impl Default for FaqSettings {
+    fn default() -> Self {
+        Self { enabled: true, threshold: 0.80, dense_weight: 0.6, seed_file: PathBuf::from("qa/seed.jsonl") }
+    }
+}
+
+/// An OpenAI-compatible chat endpoint (DeepSeek, Qwen/DashScope, vLLM, Ollama…). Without a
+/// `base_url` the assistant answers extractively.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LlmSettings {
+    /// e.g. https://api.deepseek.com/v1 or http://127.0.0.1:11434/v1; empty = no LLM.
+    pub base_url: Option<String>,
+    pub model: String,
+    /// Also read from `DWT__LLM__API_KEY`; never logged.
+    pub api_key: Option<String>,
+    pub connect_timeout_secs: u64,
+    /// The first token must arrive within this, or the answer falls back to quoting.
+    pub first_token_timeout_secs: u64,
+    /// Longest silence between two streamed chunks.
+    pub idle_timeout_secs: u64,
+    /// Longest whole generation.
+    pub total_timeout_secs: u64,
+    pub temperature: f32,
+    pub max_tokens: u32,
+    /// Rewrite follow-up questions with the LLM (rule-based otherwise).
+    pub rewrite_followups: bool,
+    /// Folder with the prompt templates (minijinja), read at start so wording can be tuned
+    /// without a rebuild; the copies built into the binary stand in for any file missing there.
+    pub prompts_dir: PathBuf,
+}
+
+impl Default for LlmSettings {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            model: "deepseek-chat".into(),
+            api_key: None,
+            connect_timeout_secs: 5,
+            first_token_timeout_secs: 20,
+            idle_timeout_secs: 20,
+            total_timeout_secs: 120,
+            temperature: 0.2,
+            max_tokens: 1024,
+            rewrite_followups: true,
+            prompts_dir: PathBuf::from("./prompts"),
+        }
+    }
+}
+
+impl LlmSettings {
+    pub fn enabled(&self) -> bool {
+        self.base_url.as_deref().is_some_and(|u| !u.trim().is_empty())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -192,6 +265,13 @@ pub struct SearchSettings {
     pub coverage_weight: f32,
     /// How many fused results the coverage rerank looks at.
     pub rerank_depth: usize,
+    /// Added to a hit's score by document type, in units of the score spread of the candidates
+    /// (党章 > 党内法规 > laws, notices, news). Keys: constitution, regulation, law, notice,
+    /// news, other.
+    pub doc_type_priority: BTreeMap<String, f32>,
+    /// Subtracted for documents that are no longer in force (current over repealed).
+    pub repealed_penalty: f32,
+    pub withdrawn_penalty: f32,
 }
 
 impl Default for SearchSettings {
@@ -210,6 +290,12 @@ impl Default for SearchSettings {
             article_boost: 3.0,
             coverage_weight: 0.0,
             rerank_depth: 20,
+            doc_type_priority: [("constitution", 0.06), ("regulation", 0.04), ("law", 0.0), ("notice", 0.0), ("news", -0.02), ("other", -0.02)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            repealed_penalty: 0.3,
+            withdrawn_penalty: 0.5,
         }
     }
 }
@@ -318,6 +404,17 @@ impl Settings {
         }
         if self.embedding.batch_size == 0 {
             return Err(ConfigError::Invalid("embedding.batch_size 必须大于 0".into()));
+        }
+        if !(0.0..=1.0).contains(&self.faq.threshold) || !(0.0..=1.0).contains(&self.faq.dense_weight) {
+            return Err(ConfigError::Invalid("faq.threshold 与 faq.dense_weight 必须在 0 到 1 之间".into()));
+        }
+        for key in s.doc_type_priority.keys() {
+            if crate::types::DocType::parse(key).is_none() {
+                return Err(ConfigError::Invalid(format!("search.doc_type_priority 中的文档类型“{key}”无效")));
+            }
+        }
+        if self.llm.enabled() && self.llm.model.trim().is_empty() {
+            return Err(ConfigError::Invalid("配置了 llm.base_url 时必须配置 llm.model".into()));
         }
         if self.vector.backend == VectorBackend::Server && self.vector.url.is_none() {
             return Err(ConfigError::Invalid("vector.backend = \"server\" 时必须配置 vector.url".into()));

@@ -205,9 +205,19 @@ impl Embedder {
     /// Embeds passages (prefix added here). Texts are sorted by length so that each ONNX batch
     /// pads little; results come back in input order.
     pub fn embed_passages(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, IndexError> {
+        self.embed_prefixed(PASSAGE_PREFIX, texts)
+    }
+
+    /// Embeds several questions at once (query prefix): for question-to-question similarity,
+    /// as when matching curated Q&A pairs.
+    pub fn embed_queries(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, IndexError> {
+        self.embed_prefixed(QUERY_PREFIX, texts)
+    }
+
+    fn embed_prefixed(&self, prefix: &str, texts: &[String]) -> Result<Vec<Vec<f32>>, IndexError> {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
-        let sorted: Vec<String> = order.iter().map(|&i| format!("{PASSAGE_PREFIX}{}", texts[i])).collect();
+        let sorted: Vec<String> = order.iter().map(|&i| format!("{prefix}{}", texts[i])).collect();
         let vectors = self.run(sorted)?;
         if vectors.len() != texts.len() {
             return Err(IndexError::Embedding(format!("向量数量不符：{} != {}", vectors.len(), texts.len())));

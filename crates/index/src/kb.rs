@@ -451,8 +451,13 @@ impl KnowledgeBase {
             .map(|f| {
                 let cov = by_id.get(&f.chunk_id).map(|c| coverage(&words, &idf, c)).unwrap_or(0.0);
                 let base = (f.score - min) / span;
-                let final_score = if s.coverage_weight > 0.0 { (1.0 - s.coverage_weight) * base + s.coverage_weight * cov } else { f.score };
-                (final_score, cov, f)
+                let fused = if s.coverage_weight > 0.0 { (1.0 - s.coverage_weight) * base + s.coverage_weight * cov } else { f.score };
+                // Priority and status shift a hit by a share of the candidates' score spread,
+                // so they break near-ties (党章 over a law saying the same) without overriding
+                // a clearly better match.
+                let scale = if s.coverage_weight > 0.0 { 1.0 } else { span };
+                let adjust = by_id.get(&f.chunk_id).map(|c| priority_adjustment(s, c.doc_type, c.doc_status)).unwrap_or(0.0);
+                (fused + adjust * scale, cov, f)
             })
             .collect();
         scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.2.chunk_id.cmp(&b.2.chunk_id)));
@@ -481,4 +486,15 @@ impl KnowledgeBase {
         Ok(hits)
     }
 
+}
+
+/// Score shift for a document's type and status (see `SearchSettings::doc_type_priority`).
+pub fn priority_adjustment(s: &dwt_core::config::SearchSettings, doc_type: dwt_core::DocType, status: dwt_core::DocStatus) -> f32 {
+    let priority = s.doc_type_priority.get(doc_type.as_str()).copied().unwrap_or(0.0);
+    let penalty = match status {
+        dwt_core::DocStatus::Current => 0.0,
+        dwt_core::DocStatus::Repealed => s.repealed_penalty,
+        dwt_core::DocStatus::Withdrawn => s.withdrawn_penalty,
+    };
+    priority - penalty
 }

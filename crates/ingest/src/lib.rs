@@ -5,6 +5,7 @@
 mod error;
 mod html;
 mod loader;
+pub mod qa;
 mod structure;
 
 pub use error::IngestError;

@@ -2,6 +2,9 @@
 //! Thin by design: it parses requests, calls `dwt-assistant`, and renders results.
 
 mod error;
+pub mod metrics;
+pub mod openai;
+mod openapi;
 mod web;
 
 use std::convert::Infallible;
@@ -30,6 +33,13 @@ pub use error::{ApiError, ErrorBody};
 #[derive(Clone)]
 pub struct AppState {
     pub assistant: Arc<Assistant>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(assistant: Arc<Assistant>) -> Self {
+        Self { assistant, metrics: Arc::new(metrics::Metrics::new()) }
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -44,12 +54,18 @@ pub fn router(state: AppState, settings: &ServerSettings) -> Router {
         .route("/api/documents/{id}", get(document))
         .route("/api/documents/{id}/articles/{label}", get(article))
         .route("/api/search/text", get(search_text))
+        .route("/v1/models", get(openai::models))
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics::endpoint))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(settings.request_timeout_secs.max(1))));
+    let track = axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track);
     Router::new()
         .route("/api/chat", post(chat))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(ready))
         .merge(timed)
+        .route_layer(track)
         .fallback(web::static_file)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
@@ -76,13 +92,21 @@ pub async fn serve(
 }
 
 /// A body that is not the expected JSON, or is too large.
-fn rejected(e: JsonRejection) -> ApiError {
+pub(crate) fn rejected(e: JsonRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "请求内容过大");
     }
     ApiError::bad_request("request.invalid_json", format!("请求格式错误：{}", e.body_text()))
 }
 
+/// Liveness: the process serves requests (it listens only once the knowledge base is open).
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the knowledge base holds documents.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "Ready"), (status = 503, description = "Knowledge base empty", body = ErrorBody)))]
 async fn ready(State(s): State<AppState>) -> Response {
     match s.assistant.knowledge_base().store().list_documents().await {
         Ok(docs) if !docs.is_empty() => (StatusCode::OK, Json(serde_json::json!({"status": "ready", "documents": docs.len()}))).into_response(),
@@ -91,14 +115,22 @@ async fn ready(State(s): State<AppState>) -> Response {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct ChatBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct ChatBody {
+    /// The member's question (1–500 characters).
     question: String,
+    /// Continue this conversation (from an earlier `meta` event).
     #[serde(default)]
     conversation_id: Option<String>,
 }
 
-/// `POST /api/chat` → SSE: `meta`, `sources`, `delta`…, `done` (or `error`).
+/// `POST /api/chat` → SSE: `meta`, `sources`, `delta`…, `done` (or `error`). Generated (rag)
+/// answers send `sources` after the text, numbered as cited. See README "Chat API".
+#[utoipa::path(post, path = "/api/chat", tag = "chat", request_body = ChatBody,
+    responses((status = 200, description = "text/event-stream of meta, sources, delta, done, error events (JSON data)"),
+              (status = 400, description = "Empty or too long question, bad JSON", body = ErrorBody),
+              (status = 404, description = "Unknown conversation", body = ErrorBody),
+              (status = 413, description = "Body too large", body = ErrorBody)))]
 async fn chat(State(s): State<AppState>, body: Result<Json<ChatBody>, JsonRejection>) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(rejected)?;
     // Reject bad input before the stream starts, with a proper status code.
@@ -110,21 +142,35 @@ async fn chat(State(s): State<AppState>, body: Result<Json<ChatBody>, JsonReject
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<AnswerEvent>(64);
     let assistant = s.assistant.clone();
+    let metrics = s.metrics.clone();
     tokio::spawn(async move {
-        let req = ChatRequest { question: body.question, conversation_id: body.conversation_id };
-        if let Err(e) = assistant.chat(req, Some(tx.clone())).await {
-            tracing::warn!(code = e.code(), error = %e, "chat failed");
-            let _ = tx.send(AnswerEvent::Error { code: e.code().into(), message: e.to_string() }).await;
+        let req = ChatRequest { question: body.question, conversation_id: body.conversation_id, history: Vec::new(), persist: true };
+        match assistant.chat(req, Some(tx.clone())).await {
+            Ok(answer) => metrics.answer(&answer.done),
+            Err(e) => {
+                metrics.answer_error();
+                tracing::warn!(code = e.code(), error = %e, "chat failed");
+                let _ = tx.send(AnswerEvent::Error { code: e.code().into(), message: e.to_string() }).await;
+            }
         }
     });
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        let ev = rx.recv().await?;
-        let event = Event::default().event(ev.name()).data(ev.data().to_string());
-        Some((Ok::<_, Infallible>(event), rx))
+    let started = std::time::Instant::now();
+    let metrics = s.metrics.clone();
+    let stream = futures::stream::unfold((rx, true), move |(mut rx, first)| {
+        let metrics = metrics.clone();
+        async move {
+            let ev = rx.recv().await?;
+            if first {
+                metrics.first_event.observe(started.elapsed().as_secs_f64());
+            }
+            let event = Event::default().event(ev.name()).data(ev.data().to_string());
+            Some((Ok::<_, Infallible>(event), (rx, false)))
+        }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
+#[utoipa::path(get, path = "/api/conversations/{id}", tag = "chat", params(("id" = String, Path, description = "conversation id")), responses((status = 200, description = "Messages of the conversation"), (status = 404, description = "Unknown conversation", body = ErrorBody)))]
 async fn conversation(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let messages = s
         .assistant
@@ -135,14 +181,15 @@ async fn conversation(State(s): State<AppState>, Path(id): Path<String>) -> Resu
     Ok(Json(serde_json::json!({"conversation_id": id, "messages": messages})).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-struct FeedbackBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct FeedbackBody {
     /// "up" (👍) or "down" (👎).
     rating: String,
     #[serde(default)]
     comment: String,
 }
 
+#[utoipa::path(post, path = "/api/messages/{id}/feedback", tag = "chat", params(("id" = i64, Path, description = "assistant message id")), request_body = FeedbackBody, responses((status = 200, description = "Stored"), (status = 400, description = "Bad rating or comment", body = ErrorBody), (status = 404, description = "Unknown message", body = ErrorBody)))]
 async fn feedback(
     State(s): State<AppState>,
     Path(id): Path<i64>,
@@ -163,6 +210,7 @@ async fn feedback(
     Ok(Json(serde_json::json!({"ok": true})).into_response())
 }
 
+#[utoipa::path(get, path = "/api/documents", tag = "library", responses((status = 200, description = "Documents with version and status")))]
 async fn documents(State(s): State<AppState>) -> Result<Response, ApiError> {
     let docs = s.assistant.knowledge_base().store().list_documents().await?;
     Ok(Json(serde_json::json!({"documents": docs})).into_response())
@@ -203,12 +251,14 @@ async fn find_document(s: &AppState, id: i64) -> Result<dwt_store::DocumentRow, 
         .ok_or_else(|| ApiError::not_found("document.not_found", "找不到这份文件"))
 }
 
+#[utoipa::path(get, path = "/api/documents/{id}", tag = "library", params(("id" = i64, Path, description = "document id")), responses((status = 200, description = "Document and its article tree"), (status = 404, description = "Unknown document", body = ErrorBody)))]
 async fn document(State(s): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let doc = find_document(&s, id).await?;
     let articles = article_nodes(&s, id).await?;
     Ok(Json(serde_json::json!({"document": doc, "articles": articles})).into_response())
 }
 
+#[utoipa::path(get, path = "/api/documents/{id}/articles/{label}", tag = "library", params(("id" = i64, Path, description = "document id"), ("label" = String, Path, description = "第七条, 第7条 or 7")), responses((status = 200, description = "The article text"), (status = 404, description = "Unknown document or article", body = ErrorBody)))]
 async fn article(State(s): State<AppState>, Path((id, label)): Path<(i64, String)>) -> Result<Response, ApiError> {
     let doc = find_document(&s, id).await?;
     // "第七条", "第7条" and a bare "7" all name the same article; "总纲" passes through.
@@ -237,6 +287,7 @@ struct TextQuery {
 }
 
 /// 政策法规库原文查询: keyword (BM25) search with highlighted snippets.
+#[utoipa::path(get, path = "/api/search/text", tag = "library", params(("q" = String, Query, description = "keywords or phrase"), ("limit" = Option<usize>, Query, description = "1–50, default 20")), responses((status = 200, description = "Hits with highlighted snippets (<em>)"), (status = 400, description = "Empty or too long query", body = ErrorBody)))]
 async fn search_text(State(s): State<AppState>, Query(q): Query<TextQuery>) -> Result<Response, ApiError> {
     let query = q.q.trim();
     if query.is_empty() {
@@ -258,3 +309,8 @@ async fn search_text(State(s): State<AppState>, Query(q): Query<TextQuery>) -> R
         .collect();
     Ok(Json(serde_json::json!({"hits": hits})).into_response())
 }
+
+/// Documents `/metrics` (served by `metrics::endpoint`) in the OpenAPI document.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text exposition")))]
+#[allow(dead_code)]
+async fn metrics_doc() {}

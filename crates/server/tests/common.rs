@@ -24,8 +24,8 @@ pub async fn app() -> (tempfile::TempDir, Router) {
     let opts = LoadOptions { key_base: Some(dir.clone()), ..LoadOptions::default() };
     let docs = ["dangzhang-2017.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
     kb.ingest_batch(docs, None).await.unwrap();
-    let assistant = Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)));
-    (tmp, dwt_server::router(dwt_server::AppState { assistant }, &settings.server))
+    let assistant = Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)).await.unwrap());
+    (tmp, dwt_server::router(dwt_server::AppState::new(assistant), &settings.server))
 }
 
 pub async fn call(app: &Router, method: &str, uri: &str, body: Option<serde_json::Value>) -> (StatusCode, String) {

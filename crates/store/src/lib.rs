@@ -3,9 +3,11 @@
 
 mod conversations;
 mod knowledge;
+mod qa;
 
 pub use conversations::{AssistantTurn, ConversationStore, MessageRow};
 pub use knowledge::{DocumentRow, KnowledgeStore, NewChunk};
+pub use qa::{NewQaPair, QaPair, QaStore, SourceRef, UpsertOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,0 +1,196 @@
+//! FAQ-first matching: a member's question against every published curated question and its
+//! similar phrasings, by e5 cosine (query-to-query) and IDF-weighted word agreement. The pairs
+//! are few (hundreds to thousands), so the matcher holds them in memory and is rebuilt on
+//! `reload` (after an import or an edit).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use dwt_core::config::FaqSettings;
+use dwt_index::{IndexError, KnowledgeBase};
+use dwt_store::{QaPair, QaStore, StoreError};
+use serde::Serialize;
+
+/// e5 cosines between any two Chinese questions rarely fall below this; the dense part of the
+/// score maps [DENSE_FLOOR, 1] onto [0, 1].
+const DENSE_FLOOR: f32 = 0.75;
+/// Weight of a question word the knowledge base has never seen (IDF 0 there): such words are
+/// rare by definition and decide what the question is about ("天气", a person's name).
+const UNKNOWN_WORD_WEIGHT: f32 = 8.0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FaqError {
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The best curated pair for a question, with the parts of its score (for hit-testing).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FaqMatch {
+    pub pair: QaPair,
+    /// The phrasing that matched best (the question or one of its similar phrasings).
+    pub phrasing: String,
+    pub score: f32,
+    pub dense: f32,
+    pub lexical: f32,
+    /// True when `score` reaches the configured threshold: answer with this pair.
+    pub accepted: bool,
+}
+
+struct Phrasing {
+    pair: usize,
+    text: String,
+    vector: Vec<f32>,
+    terms: HashMap<String, f32>,
+}
+
+#[derive(Default)]
+struct Snapshot {
+    pairs: Vec<QaPair>,
+    phrasings: Vec<Phrasing>,
+}
+
+pub struct FaqMatcher {
+    kb: Arc<KnowledgeBase>,
+    store: QaStore,
+    settings: FaqSettings,
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+fn weights(terms: &[(String, f32)]) -> HashMap<String, f32> {
+    terms.iter().map(|(t, idf)| (t.clone(), if *idf > 0.0 { *idf } else { UNKNOWN_WORD_WEIGHT })).collect()
+}
+
+/// Weighted F1 of the two word sets: both the question's words found in the phrasing and the
+/// phrasing's words found in the question count, so a question asking something extra (预备期
+/// 内能否参加选举 vs 预备期多长) loses as much as one asking less.
+fn lexical_agreement(q: &HashMap<String, f32>, p: &HashMap<String, f32>) -> f32 {
+    let qw: f32 = q.values().sum();
+    let pw: f32 = p.values().sum();
+    if qw <= 0.0 || pw <= 0.0 {
+        return 0.0;
+    }
+    let shared: f32 = q.iter().filter(|(t, _)| p.contains_key(*t)).map(|(_, w)| *w).sum();
+    let shared_p: f32 = p.iter().filter(|(t, _)| q.contains_key(*t)).map(|(_, w)| *w).sum();
+    let recall = shared / qw;
+    let precision = shared_p / pw;
+    if recall + precision <= 0.0 {
+        return 0.0;
+    }
+    2.0 * recall * precision / (recall + precision)
+}
+
+impl FaqMatcher {
+    /// Builds the matcher from the published pairs in `store`.
+    pub async fn load(kb: Arc<KnowledgeBase>, store: QaStore, settings: FaqSettings) -> Result<Self, FaqError> {
+        let m = Self { kb, store, settings, snapshot: RwLock::new(Arc::new(Snapshot::default())) };
+        m.reload().await?;
+        Ok(m)
+    }
+
+    /// Re-reads the published pairs and re-embeds their phrasings; matching continues on the
+    /// old snapshot until the new one is ready.
+    pub async fn reload(&self) -> Result<usize, FaqError> {
+        let pairs = self.store.published().await?;
+        let mut texts = Vec::new();
+        let mut owners = Vec::new();
+        for (i, p) in pairs.iter().enumerate() {
+            let mut seen: Vec<&str> = Vec::new();
+            for t in std::iter::once(&p.question).chain(p.similar.iter()) {
+                let t = t.trim();
+                if !t.is_empty() && !seen.contains(&t) {
+                    seen.push(t);
+                    texts.push(t.to_string());
+                    owners.push(i);
+                }
+            }
+        }
+        let kb = self.kb.clone();
+        let to_embed = texts.clone();
+        let vectors = tokio::task::spawn_blocking(move || kb.embedder().embed_queries(&to_embed))
+            .await
+            .map_err(|e| IndexError::Embedding(e.to_string()))??;
+        let phrasings = texts
+            .into_iter()
+            .zip(vectors)
+            .zip(owners)
+            .map(|((text, vector), pair)| {
+                let terms = weights(&self.kb.weighted_terms(&text));
+                Phrasing { pair, text, vector, terms }
+            })
+            .collect::<Vec<_>>();
+        let n = pairs.len();
+        let snapshot = Arc::new(Snapshot { pairs, phrasings });
+        if let Ok(mut guard) = self.snapshot.write() {
+            *guard = snapshot;
+        }
+        tracing::info!(pairs = n, "curated Q&A matcher ready");
+        Ok(n)
+    }
+
+    pub fn len(&self) -> usize {
+        self.snapshot.read().map(|s| s.pairs.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn threshold(&self) -> f32 {
+        self.settings.threshold
+    }
+
+    /// The best-scoring pair for a question whose e5 query vector is `qv`, whether or not it
+    /// reaches the threshold (`accepted` says). None when there are no pairs.
+    pub fn best(&self, question: &str, qv: &[f32]) -> Option<FaqMatch> {
+        let snapshot = self.snapshot.read().ok()?.clone();
+        if snapshot.phrasings.is_empty() {
+            return None;
+        }
+        let q_terms = weights(&self.kb.weighted_terms(question));
+        let wd = self.settings.dense_weight;
+        let mut best: Option<(f32, f32, f32, &Phrasing)> = None;
+        for p in &snapshot.phrasings {
+            let cos: f32 = p.vector.iter().zip(qv).map(|(a, b)| a * b).sum();
+            let dense = ((cos - DENSE_FLOOR) / (1.0 - DENSE_FLOOR)).clamp(0.0, 1.0);
+            let lexical = lexical_agreement(&q_terms, &p.terms);
+            let score = wd * dense + (1.0 - wd) * lexical;
+            if best.as_ref().is_none_or(|b| score > b.0) {
+                best = Some((score, dense, lexical, p));
+            }
+        }
+        let (score, dense, lexical, p) = best?;
+        let pair = snapshot.pairs.get(p.pair)?.clone();
+        Some(FaqMatch { pair, phrasing: p.text.clone(), score, dense, lexical, accepted: score >= self.settings.threshold })
+    }
+
+    /// Embeds `question` and matches it.
+    pub async fn match_question(&self, question: &str) -> Result<Option<FaqMatch>, FaqError> {
+        let kb = self.kb.clone();
+        let q = question.to_string();
+        let qv = tokio::task::spawn_blocking(move || kb.embedder().embed_query(&q)).await.map_err(|e| IndexError::Embedding(e.to_string()))??;
+        Ok(self.best(question, &qv))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(words: &[(&str, f32)]) -> HashMap<String, f32> {
+        words.iter().map(|(t, x)| (t.to_string(), *x)).collect()
+    }
+
+    #[test]
+    fn lexical_agreement_penalises_extra_and_missing_words() {
+        let faq = w(&[("预备期", 4.0), ("多长", 2.0)]);
+        assert!((lexical_agreement(&faq, &faq) - 1.0).abs() < 1e-6);
+        let extra = w(&[("预备期", 4.0), ("参加", 2.0), ("选举", 4.0)]);
+        let partial = lexical_agreement(&extra, &faq);
+        assert!(partial > 0.0 && partial < 0.7, "{partial}");
+        assert_eq!(lexical_agreement(&w(&[("天气", 8.0)]), &faq), 0.0);
+        assert_eq!(lexical_agreement(&HashMap::new(), &faq), 0.0);
+    }
+}

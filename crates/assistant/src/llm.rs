@@ -1,0 +1,252 @@
+//! OpenAI-compatible chat endpoint through async-openai (DeepSeek, Qwen/DashScope, vLLM,
+//! Ollama…). Always streams; every wait is bounded (connect, first token, idle gap, total), so a
+//! slow or broken endpoint costs at most those timeouts before the answer falls back to quoting.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::Client;
+use dwt_core::config::LlmSettings;
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum LlmError {
+    #[error("大模型服务响应超时（{0}）")]
+    Timeout(&'static str),
+    #[error("大模型服务返回错误：{0}")]
+    Api(String),
+    #[error("大模型服务返回的数据无法解析：{0}")]
+    Malformed(String),
+    #[error("无法连接大模型服务：{0}")]
+    Connect(String),
+    #[error("大模型没有返回内容")]
+    Empty,
+    #[error("大模型配置无效：{0}")]
+    Config(String),
+}
+
+impl LlmError {
+    /// Stable code, logged and reported in `done.llm_error`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Timeout(_) => "llm.timeout",
+            Self::Api(_) => "llm.api_error",
+            Self::Malformed(_) => "llm.malformed",
+            Self::Connect(_) => "llm.unreachable",
+            Self::Empty => "llm.empty",
+            Self::Config(_) => "llm.config",
+        }
+    }
+}
+
+fn map_error(e: OpenAIError) -> LlmError {
+    match e {
+        OpenAIError::ApiError(api) => LlmError::Api(api.message),
+        OpenAIError::JSONDeserialize(err, _) => LlmError::Malformed(err.to_string()),
+        OpenAIError::Reqwest(err) if err.is_connect() || err.is_timeout() => LlmError::Connect(err.to_string()),
+        OpenAIError::Reqwest(err) => LlmError::Api(err.to_string()),
+        OpenAIError::StreamError(err) => {
+            let text = err.to_string();
+            // reqwest-eventsource reports a dropped connection as a transport error and a
+            // non-SSE body as an invalid content type.
+            if text.contains("Transport") || text.contains("error sending request") || text.contains("connect") {
+                LlmError::Connect(text)
+            } else {
+                LlmError::Malformed(text)
+            }
+        }
+        other => LlmError::Api(other.to_string()),
+    }
+}
+
+/// One message to the model.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LlmMessage {
+    pub role: &'static str,
+    pub content: String,
+}
+
+impl LlmMessage {
+    pub fn system(content: impl Into<String>) -> Self {
+        Self { role: "system", content: content.into() }
+    }
+    pub fn user(content: impl Into<String>) -> Self {
+        Self { role: "user", content: content.into() }
+    }
+}
+
+/// Lenient view of a streamed chunk: vendors differ in which fields they send, and only the
+/// text, the finish reason and the usage matter here.
+#[derive(Debug, Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+    #[serde(default)]
+    usage: Option<ChunkUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChunkChoice {
+    #[serde(default)]
+    delta: Option<ChunkDelta>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChunkDelta {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkUsage {
+    #[serde(default)]
+    pub prompt_tokens: u32,
+    #[serde(default)]
+    pub completion_tokens: u32,
+}
+
+/// What the model streamed so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LlmEvent {
+    Text(String),
+    Usage(ChunkUsage),
+    /// The model said it stopped (e.g. `stop`, `length`).
+    Finished(String),
+}
+
+type ChunkStream = Pin<Box<dyn Stream<Item = Result<Chunk, OpenAIError>> + Send>>;
+
+pub struct LlmClient {
+    client: Client<OpenAIConfig>,
+    settings: LlmSettings,
+}
+
+impl LlmClient {
+    pub fn new(settings: &LlmSettings) -> Result<Self, LlmError> {
+        let base = settings.base_url.clone().unwrap_or_default();
+        let base = base.trim().trim_end_matches('/').to_string();
+        if base.is_empty() {
+            return Err(LlmError::Config("未配置 llm.base_url".into()));
+        }
+        let mut config = OpenAIConfig::new().with_api_base(base);
+        // Local servers (vLLM, Ollama) accept any key; async-openai would otherwise read
+        // OPENAI_API_KEY from the environment.
+        config = config.with_api_key(settings.api_key.clone().unwrap_or_else(|| "none".into()));
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)))
+            .build()
+            .map_err(|e| LlmError::Config(e.to_string()))?;
+        Ok(Self { client: Client::with_config(config).with_http_client(http), settings: settings.clone() })
+    }
+
+    pub fn model(&self) -> &str {
+        &self.settings.model
+    }
+
+    /// Starts a streamed completion.
+    pub async fn stream(&self, messages: &[LlmMessage]) -> Result<LlmStream, LlmError> {
+        self.stream_with(messages, self.settings.max_tokens).await
+    }
+
+    async fn stream_with(&self, messages: &[LlmMessage], max_tokens: u32) -> Result<LlmStream, LlmError> {
+        let request = serde_json::json!({
+            "model": self.settings.model,
+            "messages": messages,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+            "temperature": self.settings.temperature,
+            "max_tokens": max_tokens,
+        });
+        let started = Instant::now();
+        let total = Duration::from_secs(self.settings.total_timeout_secs.max(1));
+        let first = Duration::from_secs(self.settings.first_token_timeout_secs.max(1));
+        let opened = tokio::time::timeout(first, self.client.chat().create_stream_byot::<_, Chunk>(request)).await;
+        let inner: ChunkStream = match opened {
+            Err(_) => return Err(LlmError::Timeout("首个响应")),
+            Ok(Err(e)) => return Err(map_error(e)),
+            Ok(Ok(s)) => s,
+        };
+        Ok(LlmStream {
+            inner: Some(inner),
+            deadline: started + total,
+            first_token: first,
+            idle: Duration::from_secs(self.settings.idle_timeout_secs.max(1)),
+            got_text: false,
+            pending: std::collections::VecDeque::new(),
+        })
+    }
+
+    /// Runs a short completion and returns its whole text (used for follow-up rewriting).
+    pub async fn complete(&self, messages: &[LlmMessage], max_tokens: u32) -> Result<String, LlmError> {
+        let mut s = self.stream_with(messages, max_tokens).await?;
+        let mut text = String::new();
+        while let Some(ev) = s.next().await {
+            if let LlmEvent::Text(t) = ev? {
+                text.push_str(&t);
+            }
+        }
+        if text.trim().is_empty() {
+            return Err(LlmError::Empty);
+        }
+        Ok(text)
+    }
+}
+
+/// A streamed completion with its timeouts applied per read.
+pub struct LlmStream {
+    inner: Option<ChunkStream>,
+    deadline: Instant,
+    first_token: Duration,
+    idle: Duration,
+    got_text: bool,
+    pending: std::collections::VecDeque<LlmEvent>,
+}
+
+impl LlmStream {
+    /// The next event; `None` at the end. After an error the stream is closed (dropping it
+    /// stops async-openai's reader, so a broken connection is not silently re-requested).
+    pub async fn next(&mut self) -> Option<Result<LlmEvent, LlmError>> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Some(Ok(ev));
+            }
+            let inner = self.inner.as_mut()?;
+            let wait = if self.got_text { self.idle } else { self.first_token };
+            let limit = wait.min(self.deadline.saturating_duration_since(Instant::now()));
+            let item = match tokio::time::timeout(limit, inner.next()).await {
+                Err(_) => {
+                    self.inner = None;
+                    let what = if Instant::now() >= self.deadline { "生成总时长" } else if self.got_text { "生成中断" } else { "首个字" };
+                    return Some(Err(LlmError::Timeout(what)));
+                }
+                Ok(None) => {
+                    self.inner = None;
+                    return None;
+                }
+                Ok(Some(Err(e))) => {
+                    self.inner = None;
+                    return Some(Err(map_error(e)));
+                }
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            if let Some(u) = item.usage {
+                self.pending.push_back(LlmEvent::Usage(u));
+            }
+            for c in item.choices {
+                if let Some(t) = c.delta.and_then(|d| d.content).filter(|t| !t.is_empty()) {
+                    self.got_text = true;
+                    self.pending.push_back(LlmEvent::Text(t));
+                }
+                if let Some(r) = c.finish_reason {
+                    self.pending.push_back(LlmEvent::Finished(r));
+                }
+            }
+        }
+    }
+}

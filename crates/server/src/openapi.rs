@@ -1,0 +1,25 @@
+//! The OpenAPI document of the HTTP API (`GET /api/openapi.json`), generated from the
+//! handlers' annotations so it cannot drift from the routes silently (a test compares them).
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "党务通 API", description = "党务知识问答、政策法规库原文查询与 OpenAI 兼容接口。错误统一为 {\"code\", \"message\"}，code 稳定，message 为中文。"),
+    paths(
+        crate::chat, crate::conversation, crate::feedback, crate::documents, crate::document, crate::article, crate::search_text,
+        crate::healthz, crate::ready, crate::openapi::document, crate::metrics_doc,
+        crate::openai::chat_completions, crate::openai::models,
+    ),
+    components(schemas(crate::ErrorBody, crate::ChatBody, crate::FeedbackBody, crate::openai::CompletionRequest, crate::openai::CompletionMessage, crate::openai::Reference)),
+    tags((name = "chat", description = "问答"), (name = "library", description = "政策法规库"), (name = "openai", description = "OpenAI 兼容接口"), (name = "ops", description = "运维"))
+)]
+pub struct ApiDoc;
+
+/// `GET /api/openapi.json`.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "ops", responses((status = 200, description = "This OpenAPI document")))]
+pub async fn document() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}

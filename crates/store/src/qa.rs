@@ -1,0 +1,227 @@
+//! Curated Q&A pairs (常用问答): the rows the FAQ-first matcher answers from.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{Row, SqlitePool};
+
+use crate::StoreError;
+
+/// Where a curated answer comes from in the regulations.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SourceRef {
+    pub doc: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<String>,
+}
+
+/// A pair as written by an importer or an editor.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct NewQaPair {
+    pub question: String,
+    #[serde(default)]
+    pub similar: Vec<String>,
+    pub answer: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub source_refs: Vec<SourceRef>,
+}
+
+impl NewQaPair {
+    /// Hash of everything a re-import could change, so unchanged rows are left untouched.
+    pub fn content_hash(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [self.question.as_str(), self.answer.as_str(), self.category.as_str()] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        for s in &self.similar {
+            h.update(s.as_bytes());
+            h.update([1]);
+        }
+        for r in &self.source_refs {
+            h.update(r.doc.as_bytes());
+            h.update([2]);
+            h.update(r.article.as_deref().unwrap_or("").as_bytes());
+            h.update([3]);
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct QaPair {
+    pub id: i64,
+    pub question: String,
+    pub similar: Vec<String>,
+    pub answer: String,
+    pub category: String,
+    pub status: String,
+    pub source_refs: Vec<SourceRef>,
+    pub updated_by: String,
+    pub updated_at: String,
+}
+
+/// What an import did to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpsertOutcome {
+    Inserted,
+    Updated,
+    Unchanged,
+    /// Insert-only mode and the question already exists (a curated edit is never overwritten).
+    Kept,
+}
+
+#[derive(Debug, Clone)]
+pub struct QaStore {
+    pool: SqlitePool,
+}
+
+impl QaStore {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Writes all pairs in one transaction keyed by question: a crash or a retry leaves either
+    /// the old rows or all the new ones. With `overwrite = false` existing questions are kept.
+    pub async fn upsert_all(&self, pairs: &[NewQaPair], updated_by: &str, overwrite: bool) -> Result<Vec<UpsertOutcome>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(pairs.len());
+        for p in pairs {
+            let hash = p.content_hash();
+            let existing = sqlx::query("SELECT id, content_hash FROM qa_pairs WHERE question = ?").bind(&p.question).fetch_optional(&mut *tx).await?;
+            let similar = serde_json::to_string(&p.similar).unwrap_or_else(|_| "[]".into());
+            let refs = serde_json::to_string(&p.source_refs).unwrap_or_else(|_| "[]".into());
+            let outcome = match existing {
+                Some(row) => {
+                    let id: i64 = row.try_get("id")?;
+                    let old: String = row.try_get("content_hash")?;
+                    if old == hash {
+                        UpsertOutcome::Unchanged
+                    } else if !overwrite {
+                        UpsertOutcome::Kept
+                    } else {
+                        sqlx::query(
+                            "UPDATE qa_pairs SET similar_json = ?, answer = ?, category = ?, source_refs_json = ?, updated_by = ?, \
+                             content_hash = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                        )
+                        .bind(&similar)
+                        .bind(&p.answer)
+                        .bind(&p.category)
+                        .bind(&refs)
+                        .bind(updated_by)
+                        .bind(&hash)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                        UpsertOutcome::Updated
+                    }
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO qa_pairs (question, similar_json, answer, category, status, source_refs_json, updated_by, content_hash) \
+                         VALUES (?, ?, ?, ?, 'published', ?, ?, ?)",
+                    )
+                    .bind(&p.question)
+                    .bind(&similar)
+                    .bind(&p.answer)
+                    .bind(&p.category)
+                    .bind(&refs)
+                    .bind(updated_by)
+                    .bind(&hash)
+                    .execute(&mut *tx)
+                    .await?;
+                    UpsertOutcome::Inserted
+                }
+            };
+            out.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn published(&self) -> Result<Vec<QaPair>, StoreError> {
+        self.select("WHERE status = 'published'").await
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<QaPair>, StoreError> {
+        let sql = format!("{} WHERE id = ?", SELECT);
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| to_pair(&r)).transpose()
+    }
+
+    pub async fn count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM qa_pairs").fetch_one(&self.pool).await?)
+    }
+
+    pub async fn set_status(&self, id: i64, status: &str, updated_by: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE qa_pairs SET status = ?, updated_by = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
+            .bind(status)
+            .bind(updated_by)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn select(&self, filter: &str) -> Result<Vec<QaPair>, StoreError> {
+        let sql = format!("{SELECT} {filter} ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(to_pair).collect()
+    }
+}
+
+const SELECT: &str = "SELECT id, question, similar_json, answer, category, status, source_refs_json, updated_by, updated_at FROM qa_pairs";
+
+fn to_pair(r: &sqlx::sqlite::SqliteRow) -> Result<QaPair, StoreError> {
+    let similar: String = r.try_get("similar_json")?;
+    let refs: String = r.try_get("source_refs_json")?;
+    Ok(QaPair {
+        id: r.try_get("id")?,
+        question: r.try_get("question")?,
+        similar: serde_json::from_str(&similar).map_err(|e| StoreError::Corrupt(format!("qa_pairs.similar_json: {e}")))?,
+        answer: r.try_get("answer")?,
+        category: r.try_get("category")?,
+        status: r.try_get("status")?,
+        source_refs: serde_json::from_str(&refs).map_err(|e| StoreError::Corrupt(format!("qa_pairs.source_refs_json: {e}")))?,
+        updated_by: r.try_get("updated_by")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, QaStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = crate::KnowledgeStore::open_sqlite(dir.path()).await.unwrap();
+        (dir, QaStore::new(ks.pool().clone()))
+    }
+
+    fn pair(q: &str, a: &str) -> NewQaPair {
+        NewQaPair { question: q.into(), similar: vec![format!("{q}？")], answer: a.into(), category: "党员发展".into(), source_refs: vec![SourceRef { doc: "中国共产党章程".into(), article: Some("第七条".into()) }] }
+    }
+
+    #[tokio::test]
+    async fn upsert_is_idempotent_and_insert_only_keeps_edits() {
+        let (_d, s) = store().await;
+        let a = pair("预备期多长", "一年");
+        assert_eq!(s.upsert_all(&[a.clone()], "seed", false).await.unwrap(), vec![UpsertOutcome::Inserted]);
+        assert_eq!(s.upsert_all(&[a.clone()], "seed", false).await.unwrap(), vec![UpsertOutcome::Unchanged]);
+        let edited = pair("预备期多长", "预备期为一年。");
+        assert_eq!(s.upsert_all(&[edited.clone()], "admin", true).await.unwrap(), vec![UpsertOutcome::Updated]);
+        // The seed is re-imported on every start, insert-only: the admin's edit survives.
+        assert_eq!(s.upsert_all(&[a], "seed", false).await.unwrap(), vec![UpsertOutcome::Kept]);
+        let all = s.published().await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].answer, "预备期为一年。");
+        assert_eq!(all[0].updated_by, "admin");
+        assert_eq!(all[0].source_refs[0].article.as_deref(), Some("第七条"));
+        assert!(s.set_status(all[0].id, "disabled", "admin").await.unwrap());
+        assert!(s.published().await.unwrap().is_empty());
+        assert_eq!(s.count().await.unwrap(), 1);
+    }
+}
