@@ -67,7 +67,7 @@ async function waitUntil(page, fn, arg, message, timeout = STEP_TIMEOUT) {
 
 const lastAssistant = (page) => page.locator("#messages .msg.assistant").last();
 
-test("chat page streams a cited answer, opens the cited article and takes feedback", { timeout: 240_000 }, async () => {
+test("chat page streams a cited answer, opens the cited article and takes feedback", { timeout: 240_000 }, async (t) => {
   const { context, page, problems } = await mobilePage();
   try {
     const res = await page.goto(BASE + "/");
@@ -130,6 +130,8 @@ test("chat page streams a cited answer, opens the cited article and takes feedba
       assert.ok(partial[i].length > partial[i - 1].length, `partial answers should only grow: ${partial.map((s) => s.length).join(" → ")}`);
     }
     assert.equal(snapshots[snapshots.length - 1], answer, "the last observed text is the final answer");
+    t.diagnostic(`answer (${answer.length} chars): ${JSON.stringify(answer)}`);
+    t.diagnostic(`rendered lengths while streaming: ${snapshots.map((s) => s.length).join(" → ")} (${partial.length} partial prefixes)`);
 
     // Model/source text is rendered as text: the bubble holds only text and citation buttons.
     const bubbleElements = await bubble.evaluate((b) => [...b.querySelectorAll("*")].map((e) => e.tagName.toLowerCase() + (e.className ? "." + e.className : "")));
@@ -160,6 +162,7 @@ test("chat page streams a cited answer, opens the cited article and takes feedba
     );
     const articleText = await page.locator("#article-text").textContent();
     assert.ok(articleText.includes("党龄"), `dialog text should contain 党龄; got: ${articleText}`);
+    t.diagnostic(`dialog: ${title} — ${JSON.stringify(articleText.slice(0, 60))}…`);
     const box = await page.locator("#article-dialog").boundingBox();
     assert.ok(box && box.x >= 0 && box.x + box.width <= 390 + 1, `the dialog should fit the 390px screen; box: ${JSON.stringify(box)}`);
 
@@ -176,6 +179,7 @@ test("chat page streams a cited answer, opens the cited article and takes feedba
     const feedback = await feedbackResponse;
     assert.ok([200, 204].includes(feedback.status()), `POST ${feedback.url()} should succeed; got ${feedback.status()}: ${await feedback.text()}`);
     assert.deepEqual(feedback.request().postDataJSON(), { rating: "up" }, "feedback body");
+    t.diagnostic(`feedback: POST ${new URL(feedback.url()).pathname} → ${feedback.status()}`);
     await waitUntil(
       page,
       () => [...document.querySelectorAll("#messages .msg.assistant")].pop().querySelector(".actions button.on")?.textContent === "👍",
@@ -212,7 +216,7 @@ test("markup typed into the question is shown as text, never run", { timeout: 24
   }
 });
 
-test("the chat API streams the answer as several delta events", { timeout: 240_000 }, async () => {
+test("the chat API streams the answer as several delta events", { timeout: 240_000 }, async (t) => {
   const r = await fetch(BASE + "/api/chat", {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -230,10 +234,11 @@ test("the chat API streams the answer as several delta events", { timeout: 240_0
   assert.equal(names[names.length - 1], "done", `last event should be done: ${names.join(",")}`);
   const deltas = events.filter((e) => e.event === "delta").map((e) => JSON.parse(e.data).text);
   assert.ok(deltas.length >= 3, `the answer should come as several deltas, got ${deltas.length}`);
+  t.diagnostic(`events: ${names.filter((n, i) => n !== names[i - 1]).join(" → ")} (${deltas.length} deltas)`);
   assert.ok(deltas.join("").includes("预备期满转为正式党员之日"), "the deltas add up to the answer");
 });
 
-test("regulation library lists 中国共产党章程 and highlights search hits for 预备期", { timeout: 120_000 }, async () => {
+test("regulation library lists 中国共产党章程 and highlights search hits for 预备期", { timeout: 120_000 }, async (t) => {
   const { context, page, problems } = await mobilePage();
   try {
     const res = await page.goto(BASE + "/library.html");
@@ -257,6 +262,7 @@ test("regulation library lists 中国共产党章程 and highlights search hits 
     const marks = await page.locator("#hits li .meta em").allTextContents();
     assert.ok(marks.length >= 1, `search hits should highlight the query with <em>; hits: ${hitTexts.join(" | ")}`);
     assert.ok(marks.some((m) => m.includes("预备")), `a highlight should cover 预备期; highlights: ${marks.join(", ")}`);
+    t.diagnostic(`${hitTexts.length} hits, highlights: ${[...new Set(marks)].join(", ")}`);
     // Snippets are rebuilt from text: only <em> marks may appear inside them.
     const tags = await page.locator("#hits li .meta").evaluateAll((ps) => ps.flatMap((p) => [...p.querySelectorAll("*")].map((e) => e.tagName.toLowerCase())));
     assert.deepEqual([...new Set(tags)], ["em"], "snippets contain only <em> elements");

@@ -17,6 +17,16 @@ const DENSE_FLOOR: f32 = 0.75;
 /// Weight of a question word the knowledge base has never seen (IDF 0 there): such words are
 /// rare by definition and decide what the question is about ("天气", a person's name).
 const UNKNOWN_WORD_WEIGHT: f32 = 8.0;
+/// Same for question-to-answer (query-to-passage) cosines, which run lower.
+const ANSWER_FLOOR: f32 = 0.70;
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn rescale(cos: f32, floor: f32) -> f32 {
+    ((cos - floor) / (1.0 - floor)).clamp(0.0, 1.0)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum FaqError {
@@ -30,18 +40,14 @@ pub enum FaqError {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FaqMatch {
     pub pair: QaPair,
-    /// The phrasing that matched best (the question or one of its similar phrasings).
-    pub phrasing: String,
     pub score: f32,
-    pub dense: f32,
-    pub lexical: f32,
+    pub evidence: PairEvidence,
     /// True when `score` reaches the configured threshold: answer with this pair.
     pub accepted: bool,
 }
 
 struct Phrasing {
     pair: usize,
-    text: String,
     vector: Vec<f32>,
     terms: HashMap<String, f32>,
 }
@@ -49,7 +55,18 @@ struct Phrasing {
 #[derive(Default)]
 struct Snapshot {
     pairs: Vec<QaPair>,
+    /// e5 passage vector of each pair's answer (same order as `pairs`).
+    answers: Vec<Vec<f32>>,
     phrasings: Vec<Phrasing>,
+}
+
+/// The evidence for one pair: best phrasing cosine (rescaled), best phrasing word agreement,
+/// and how well the pair's answer fits the question (query-to-passage cosine, rescaled).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Default)]
+pub struct PairEvidence {
+    pub dense: f32,
+    pub lexical: f32,
+    pub answer: f32,
 }
 
 pub struct FaqMatcher {
@@ -109,20 +126,24 @@ impl FaqMatcher {
         }
         let kb = self.kb.clone();
         let to_embed = texts.clone();
-        let vectors = tokio::task::spawn_blocking(move || kb.embedder().embed_queries(&to_embed))
-            .await
-            .map_err(|e| IndexError::Embedding(e.to_string()))??;
+        let answers_text: Vec<String> = pairs.iter().map(|p| p.answer.clone()).collect();
+        let (vectors, answers) = tokio::task::spawn_blocking(move || {
+            let e = kb.embedder();
+            Ok::<_, IndexError>((e.embed_queries(&to_embed)?, e.embed_passages(&answers_text)?))
+        })
+        .await
+        .map_err(|e| IndexError::Embedding(e.to_string()))??;
         let phrasings = texts
             .into_iter()
             .zip(vectors)
             .zip(owners)
             .map(|((text, vector), pair)| {
                 let terms = weights(&self.kb.weighted_terms(&text));
-                Phrasing { pair, text, vector, terms }
+                Phrasing { pair, vector, terms }
             })
             .collect::<Vec<_>>();
         let n = pairs.len();
-        let snapshot = Arc::new(Snapshot { pairs, phrasings });
+        let snapshot = Arc::new(Snapshot { pairs, answers, phrasings });
         if let Ok(mut guard) = self.snapshot.write() {
             *guard = snapshot;
         }
@@ -142,28 +163,47 @@ impl FaqMatcher {
         self.settings.threshold
     }
 
+    /// Evidence for every pair, in pair order (for hit-testing and calibration).
+    pub fn evidence(&self, question: &str, qv: &[f32]) -> Vec<(QaPair, PairEvidence)> {
+        let Ok(guard) = self.snapshot.read() else { return Vec::new() };
+        let snapshot = guard.clone();
+        drop(guard);
+        let q_terms = weights(&self.kb.weighted_terms(question));
+        let mut ev = vec![PairEvidence::default(); snapshot.pairs.len()];
+        for p in &snapshot.phrasings {
+            let Some(e) = ev.get_mut(p.pair) else { continue };
+            e.dense = e.dense.max(rescale(dot(&p.vector, qv), DENSE_FLOOR));
+            e.lexical = e.lexical.max(lexical_agreement(&q_terms, &p.terms));
+        }
+        for (e, a) in ev.iter_mut().zip(&snapshot.answers) {
+            e.answer = rescale(dot(a, qv), ANSWER_FLOOR);
+        }
+        snapshot.pairs.iter().cloned().zip(ev).collect()
+    }
+
+    fn score(&self, e: &PairEvidence) -> f32 {
+        let s = &self.settings;
+        s.dense_weight * e.dense + s.lexical_weight * e.lexical + s.answer_weight * e.answer
+    }
+
     /// The best-scoring pair for a question whose e5 query vector is `qv`, whether or not it
     /// reaches the threshold (`accepted` says). None when there are no pairs.
     pub fn best(&self, question: &str, qv: &[f32]) -> Option<FaqMatch> {
-        let snapshot = self.snapshot.read().ok()?.clone();
-        if snapshot.phrasings.is_empty() {
-            return None;
-        }
-        let q_terms = weights(&self.kb.weighted_terms(question));
-        let wd = self.settings.dense_weight;
-        let mut best: Option<(f32, f32, f32, &Phrasing)> = None;
-        for p in &snapshot.phrasings {
-            let cos: f32 = p.vector.iter().zip(qv).map(|(a, b)| a * b).sum();
-            let dense = ((cos - DENSE_FLOOR) / (1.0 - DENSE_FLOOR)).clamp(0.0, 1.0);
-            let lexical = lexical_agreement(&q_terms, &p.terms);
-            let score = wd * dense + (1.0 - wd) * lexical;
-            if best.as_ref().is_none_or(|b| score > b.0) {
-                best = Some((score, dense, lexical, p));
-            }
-        }
-        let (score, dense, lexical, p) = best?;
-        let pair = snapshot.pairs.get(p.pair)?.clone();
-        Some(FaqMatch { pair, phrasing: p.text.clone(), score, dense, lexical, accepted: score >= self.settings.threshold })
+        let (pair, e) = self.evidence(question, qv).into_iter().max_by(|a, b| self.score(&a.1).total_cmp(&self.score(&b.1)))?;
+        let score = self.score(&e);
+        Some(FaqMatch { pair, score, evidence: e, accepted: score >= self.settings.threshold })
+    }
+
+    /// Embeds `question` and returns every pair's evidence.
+    pub async fn evidence_for(&self, question: &str) -> Result<Vec<(QaPair, PairEvidence)>, FaqError> {
+        let qv = self.embed(question).await?;
+        Ok(self.evidence(question, &qv))
+    }
+
+    async fn embed(&self, question: &str) -> Result<Vec<f32>, FaqError> {
+        let kb = self.kb.clone();
+        let q = question.to_string();
+        Ok(tokio::task::spawn_blocking(move || kb.embedder().embed_query(&q)).await.map_err(|e| IndexError::Embedding(e.to_string()))??)
     }
 
     /// Embeds `question` and matches it.

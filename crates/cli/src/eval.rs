@@ -304,22 +304,33 @@ fn qa_counts(rows: &[(f32, bool, bool)], t: f32) -> (usize, usize, usize, usize)
     (correct, accepted, accepted_right, wrong)
 }
 
-pub async fn run_qa(matcher: &dwt_assistant::faq::FaqMatcher, file: &Path, verbose: bool) -> anyhow::Result<QaSummary> {
+pub async fn run_qa(matcher: &dwt_assistant::faq::FaqMatcher, file: &Path, verbose: bool, features: Option<&Path>) -> anyhow::Result<QaSummary> {
+    let mut feature_rows = String::new();
     let text = std::fs::read_to_string(file).with_context(|| format!("无法读取评测文件 {}", file.display()))?;
     let mut rows = Vec::new();
     for (i, l) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let line: QaEvalLine = serde_json::from_str(l).with_context(|| format!("评测文件第 {} 行格式错误", i + 1))?;
         let m = matcher.match_question(&line.question).await?;
+        if features.is_some() {
+            // Every pair's evidence, labelled: for fitting the score weights offline.
+            for (pair, ev) in matcher.evidence_for(&line.question).await? {
+                let positive = line.expect_qa.as_deref() == Some(pair.question.as_str());
+                feature_rows.push_str(&format!("{}\n", serde_json::json!({"id": line.id, "pair": pair.id, "positive": positive, "should": line.expect_qa.is_some(), "dense": ev.dense, "lexical": ev.lexical, "answer": ev.answer})));
+            }
+        }
         let (score, best) = m.as_ref().map(|m| (m.score, m.pair.question.clone())).unwrap_or((0.0, String::new()));
         let right_pair = line.expect_qa.as_deref() == Some(best.as_str());
         let should = line.expect_qa.is_some();
         if verbose && ((score >= matcher.threshold()) != should || (should && !right_pair)) {
-            let detail = m.as_ref().map(|m| format!("dense {:.3} lexical {:.3}", m.dense, m.lexical)).unwrap_or_default();
+            let detail = m.as_ref().map(|m| format!("dense {:.3} lexical {:.3} answer {:.3}", m.evidence.dense, m.evidence.lexical, m.evidence.answer)).unwrap_or_default();
             out(&format!("{} {}: {} | 最佳 {best} | 得分 {score:.3}（{detail}）| 期望 {:?}", if should { "漏配" } else { "误配" }, line.id, line.question, line.expect_qa));
         }
         rows.push((score, right_pair, should));
     }
     anyhow::ensure!(!rows.is_empty(), "评测文件中没有数据：{}", file.display());
+    if let Some(path) = features {
+        std::fs::write(path, feature_rows).with_context(|| format!("无法写入 {}", path.display()))?;
+    }
     let n = rows.len();
     let t = matcher.threshold();
     let (correct, accepted, accepted_right, wrong) = qa_counts(&rows, t);

@@ -109,6 +109,9 @@ enum QaCommand {
         file: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Write every (question, pair) evidence row (JSONL) for calibrating the weights.
+        #[arg(long)]
+        features: Option<PathBuf>,
     },
 }
 
@@ -281,10 +284,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let m = matcher.match_question(&question).await?;
                 out(&serde_json::to_string(&serde_json::json!({"threshold": matcher.threshold(), "best": m}))?);
             }
-            QaCommand::Eval { file, json } => {
+            QaCommand::Eval { file, json, features } => {
                 let store = dwt_store::QaStore::new(kb.store.pool().clone());
                 let matcher = dwt_assistant::faq::FaqMatcher::load(Arc::new(kb), store, settings.faq.clone()).await?;
-                let summary = eval::run_qa(&matcher, &file, !json).await?;
+                let summary = eval::run_qa(&matcher, &file, !json, features.as_deref()).await?;
                 out(&serde_json::to_string(&summary)?);
             }
         },

@@ -42,15 +42,18 @@ pub struct FaqSettings {
     /// A curated pair answers when its match score reaches this (0–1). Calibrated on
     /// eval/qa-match-dev.jsonl for precision first: a wrong 官方答复 is worse than a RAG answer.
     pub threshold: f32,
-    /// Weight of the dense (e5 cosine) part of the match score; the rest is lexical agreement.
+    /// Match score = dense_weight·(best phrasing cosine) + lexical_weight·(best phrasing word
+    /// agreement) + answer_weight·(question-to-answer cosine), each rescaled to 0–1.
     pub dense_weight: f32,
+    pub lexical_weight: f32,
+    pub answer_weight: f32,
     /// Seed pairs imported (insert-only, never overwriting curated edits) on first start.
     pub seed_file: PathBuf,
 }
 
 impl Default for FaqSettings {
     fn default() -> Self {
-        Self { enabled: true, threshold: 0.80, dense_weight: 0.6, seed_file: PathBuf::from("qa/seed.jsonl") }
+        Self { enabled: true, threshold: 0.78, dense_weight: 0.8, lexical_weight: 0.05, answer_weight: 0.15, seed_file: PathBuf::from("qa/seed.jsonl") }
     }
 }
 
@@ -405,8 +408,9 @@ impl Settings {
         if self.embedding.batch_size == 0 {
             return Err(ConfigError::Invalid("embedding.batch_size 必须大于 0".into()));
         }
-        if !(0.0..=1.0).contains(&self.faq.threshold) || !(0.0..=1.0).contains(&self.faq.dense_weight) {
-            return Err(ConfigError::Invalid("faq.threshold 与 faq.dense_weight 必须在 0 到 1 之间".into()));
+        let f = &self.faq;
+        if [f.threshold, f.dense_weight, f.lexical_weight, f.answer_weight].iter().any(|x| !(0.0..=1.0).contains(x)) {
+            return Err(ConfigError::Invalid("faq.threshold 与 faq.*_weight 必须在 0 到 1 之间".into()));
         }
         for key in s.doc_type_priority.keys() {
             if crate::types::DocType::parse(key).is_none() {

@@ -6,6 +6,8 @@ use rust_embed::RustEmbed;
 
 #[derive(RustEmbed)]
 #[folder = "../../web/"]
+// Browser tests and their node_modules are not part of the product.
+#[exclude = "tests/*"]
 struct Web;
 
 pub async fn static_file(uri: Uri) -> Response {

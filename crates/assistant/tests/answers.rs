@@ -1,0 +1,217 @@
+//! The answer pipeline end to end against real retrieval: curated pairs first (around the
+//! threshold), generation through async-openai against a scripted OpenAI-compatible server
+//! that streams real SSE (and fails in every way the issue names), the citation post-check,
+//! the extractive fallback, and LLM follow-up rewriting.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use dwt_assistant::citations::Flag;
+use dwt_assistant::{AnswerEvent, AnswerMode, ChatRequest, Turn, LLM_FALLBACK_NOTICE};
+
+fn req(q: &str) -> ChatRequest {
+    ChatRequest { question: q.into(), ..Default::default() }
+}
+
+fn pieces(s: &[&str]) -> Vec<String> {
+    s.iter().map(|x| x.to_string()).collect()
+}
+
+#[tokio::test]
+async fn curated_pair_answers_first_and_threshold_decides() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = assistant_with(tmp.path(), true, |_| {}).await;
+    let faq = a.faq().unwrap();
+    assert_eq!(faq.len(), 45);
+
+    // The curated question itself: answered with the curated text, marked 官方答复, no LLM.
+    let (answer, events) = ask(&a, req("预备党员的预备期是多长？")).await;
+    assert_eq!(answer.meta.mode, AnswerMode::Faq);
+    assert!(answer.done.faq_id.is_some());
+    let pair = a.qa_store().get(answer.done.faq_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!(pair.question, "预备党员的预备期是多长？");
+    assert!(answer.text.starts_with(pair.answer.trim()), "{}", answer.text);
+    assert!(answer.text.contains("官方答复"));
+    assert_eq!(streamed_text(&events), answer.text);
+    // Its source reference resolves to the article in the library.
+    let s = &answer.sources[0];
+    assert_eq!((s.doc_title.as_str(), s.article.as_deref()), ("中国共产党章程", Some("第七条")));
+    assert!(s.text.contains("预备期为一年"), "{}", s.text);
+
+    // A question on the same topic asking something else falls through to retrieval.
+    let near = "入党积极分子一般要培养考察多长时间？";
+    let m = faq.match_question(near).await.unwrap().unwrap();
+    assert!(!m.accepted, "near miss accepted with score {}", m.score);
+    let (answer, _) = ask(&a, req(near)).await;
+    assert_ne!(answer.meta.mode, AnswerMode::Faq);
+
+    // Around the threshold: the same question is accepted at score − ε and refused at score + ε.
+    let q = "预备期满了还没达标，能再往后延一延吗？";
+    let m = faq.match_question(q).await.unwrap().unwrap();
+    for (threshold, accepted) in [(m.score - 0.001, true), (m.score + 0.001, false)] {
+        let tmp2 = tempfile::tempdir().unwrap();
+        let a2 = assistant_with(tmp2.path(), true, |s| s.faq.threshold = threshold.clamp(0.0, 1.0)).await;
+        let (answer, _) = ask(&a2, req(q)).await;
+        assert_eq!(answer.meta.mode == AnswerMode::Faq, accepted, "threshold {threshold} score {}", m.score);
+    }
+}
+
+#[tokio::test]
+async fn generated_answer_streams_through_the_citation_check() {
+    let question = "预备党员的预备期是多长？党龄从什么时候算？";
+    // Which of the sources given to the model holds 第七条 (retrieval is deterministic).
+    let probe_dir = tempfile::tempdir().unwrap();
+    let probe = assistant_with(probe_dir.path(), false, |_| {}).await;
+    let opts = dwt_index::SearchOptions { top_k: Some(5), ..Default::default() };
+    let hits = probe.knowledge_base().search(question, &opts).await.unwrap();
+    let k = hits.iter().take(3).position(|h| h.article.as_deref() == Some("第七条")).expect("第七条 among the top 3") + 1;
+    let j = if k == 1 { 2 } else { 1 };
+    let llm = llm_server(
+        Script::Stream(vec![
+            format!("这个问题在党章中有明确规定。[{j}]"),
+            "根据《中国共产党章程》".into(),
+            "第七条，预备党员的预备期为一年。".into(),
+            format!("[{k}]"),
+            format!("另据第九十九条，预备期满即可转正。[{k}]"),
+            format!("党龄从转为正式党员之日算起[{k}]，见[7]。"),
+        ]),
+        None,
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let a = assistant_with(tmp.path(), false, |s| use_llm(s, &llm.url)).await;
+    let (answer, events) = ask(&a, req(question)).await;
+
+    assert_eq!(answer.meta.mode, AnswerMode::Rag);
+    assert_eq!(answer.done.mode, AnswerMode::Rag);
+    // The fabricated article is gone before anything is shown, and flagged.
+    assert!(!answer.text.contains("第九十九条"), "{}", answer.text);
+    assert!(answer.done.flags.contains(&Flag::UnsupportedArticle { article: "第九十九条".into() }), "{:?}", answer.done.flags);
+    assert!(answer.done.flags.contains(&Flag::InvalidCitation { marker: "[7]".into() }));
+    assert!(!streamed_text(&events).contains("九十九"));
+    assert_eq!(streamed_text(&events), answer.text);
+    // Sources come back in the order first cited, renumbered; the uncited third is dropped.
+    assert!(answer.text.starts_with("这个问题在党章中有明确规定。[1]"), "{}", answer.text);
+    assert!(answer.text.contains("第七条，预备党员的预备期为一年。[2]"), "{}", answer.text);
+    assert_eq!(answer.sources.len(), 2);
+    assert_eq!((answer.sources[0].index, answer.sources[1].index), (1, 2));
+    assert_eq!(answer.sources[0].chunk_id, hits[j - 1].chunk_id);
+    assert_eq!(answer.sources[1].chunk_id, hits[k - 1].chunk_id);
+    assert_eq!(answer.sources[1].article.as_deref(), Some("第七条"));
+    assert_eq!(answer.done.usage.prompt_tokens + answer.done.usage.completion_tokens, 366);
+    // Several deltas, then the cited sources after the text.
+    let names: Vec<&str> = events.iter().map(|e| e.name()).collect();
+    assert_eq!(names.first(), Some(&"meta"));
+    assert!(names.iter().filter(|n| **n == "delta").count() >= 3, "{names:?}");
+    assert_eq!(&names[names.len() - 2..], &["sources", "done"]);
+
+    // The prompt carried numbered sources, the system rules and the question.
+    let sent = llm.requests.lock().unwrap()[0].clone();
+    assert_eq!(sent["model"], "scripted");
+    assert_eq!(sent["stream"], true);
+    let system = sent["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("只能依据") && system.contains("知识库中没有找到能够回答这个问题的内容。"), "{system}");
+    let user = sent["messages"][1]["content"].as_str().unwrap();
+    assert!(user.contains("[1] 《") && user.contains("[2] 《") && user.contains("[3] 《"), "{user}");
+    assert!(user.contains(&format!("[{k}] 《中国共产党章程》第七条")), "{user}");
+    assert!(user.ends_with(&format!("问题：{question}")), "{user}");
+}
+
+/// Every way the endpoint can fail degrades to the quoted answer with a visible notice.
+#[tokio::test]
+async fn llm_failures_fall_back_to_quoting_with_a_notice() {
+    let question = "党员的党龄从什么时候算起？";
+    let cases: Vec<(&str, Script, &str)> = vec![
+        ("500", Script::Status(500), "llm.api_error"),
+        ("slow", Script::Slow(Duration::from_secs(4), pieces(&["太迟了。"])), "llm.timeout"),
+        ("garbage", Script::Garbage, "llm.malformed"),
+        ("disconnect", Script::Disconnect(pieces(&["党员的党龄从预备期满转为正式党员之日算起。[1]", "另外"])), ""),
+    ];
+    for (name, script, code) in cases {
+        let llm = llm_server(script, None).await;
+        let tmp = tempfile::tempdir().unwrap();
+        let a = assistant_with(tmp.path(), false, |s| use_llm(s, &llm.url)).await;
+        let started = std::time::Instant::now();
+        let (answer, events) = ask(&a, req(question)).await;
+        assert!(started.elapsed() < Duration::from_secs(8), "{name}: bounded by the timeouts");
+        assert_eq!(answer.done.mode, AnswerMode::Extractive, "{name}");
+        assert_eq!(answer.done.notice.as_deref(), Some(LLM_FALLBACK_NOTICE), "{name}");
+        let err = answer.done.llm_error.clone().unwrap_or_default();
+        if !code.is_empty() {
+            assert_eq!(err, code, "{name}");
+        } else {
+            assert!(err.starts_with("llm."), "{name}: {err}");
+        }
+        assert!(answer.text.contains("根据《中国共产党章程》第七条："), "{name}: {}", answer.text);
+        assert!(answer.text.contains("预备期满转为正式党员之日算起"), "{name}");
+        assert_eq!(streamed_text(&events), answer.text, "{name}");
+        assert!(!answer.sources.is_empty(), "{name}");
+        if name == "disconnect" {
+            // The checked sentence already shown stays; the unfinished "另外" never appears.
+            assert!(answer.text.starts_with("党员的党龄从预备期满转为正式党员之日算起。[1]"), "{}", answer.text);
+            assert!(answer.text.contains(LLM_FALLBACK_NOTICE));
+            assert!(!answer.text.contains("另外"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn unreachable_endpoint_and_model_refusal() {
+    // Nothing listens on the port: connection refused.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let a = assistant_with(tmp.path(), false, |s| use_llm(s, &format!("http://127.0.0.1:{port}/v1"))).await;
+    let (answer, _) = ask(&a, req("党员的党龄从什么时候算起？")).await;
+    assert_eq!(answer.done.llm_error.as_deref(), Some("llm.unreachable"));
+    assert_eq!(answer.done.mode, AnswerMode::Extractive);
+
+    // The model says the sources do not answer: refused, handoff suggested, no sources.
+    let llm = llm_server(Script::Stream(pieces(&["知识库中没有找到能够回答这个问题的内容。"])), None).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let a = assistant_with(tmp.path(), false, |s| use_llm(s, &llm.url)).await;
+    let (answer, _) = ask(&a, req("党员的党龄从什么时候算起？")).await;
+    assert!(answer.done.refused && answer.done.handoff_suggested);
+    assert!(answer.sources.is_empty());
+    assert!(answer.done.llm_error.is_none());
+}
+
+#[tokio::test]
+async fn follow_ups_are_rewritten_by_the_llm_when_configured_and_by_rule_otherwise() {
+    let history = vec![
+        Turn { role: "user".into(), content: "预备党员有哪些权利？".into() },
+        Turn { role: "assistant".into(), content: "预备党员的权利，除了没有表决权、选举权和被选举权以外，也同正式党员一样。[1]".into() },
+    ];
+    let follow = ChatRequest { question: "那预备期多长？".into(), history: history.clone(), ..Default::default() };
+
+    let llm = llm_server(Script::Stream(pieces(&["预备党员的预备期为一年。[1]"])), Some("预备党员的预备期是多长？")).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let a = assistant_with(tmp.path(), false, |s| use_llm(s, &llm.url)).await;
+    let (answer, _) = ask(&a, follow.clone()).await;
+    assert_eq!(answer.meta.standalone_question, "预备党员的预备期是多长？");
+    let sent = llm.requests.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2, "one rewrite call, one answer call");
+    let rewrite_prompt = sent[0]["messages"][1]["content"].as_str().unwrap();
+    assert!(rewrite_prompt.contains("党员：预备党员有哪些权利？") && rewrite_prompt.contains("追问：那预备期多长？"), "{rewrite_prompt}");
+
+    // Rewrite call failing (500 for rewrites): the rule carries the previous topic instead.
+    let llm = llm_server(Script::Stream(pieces(&["预备党员的预备期为一年。[1]"])), None).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let a = assistant_with(tmp.path(), false, |s| use_llm(s, &llm.url)).await;
+    let (answer, _) = ask(&a, follow.clone()).await;
+    assert!(answer.meta.standalone_question.contains("预备党员"), "{}", answer.meta.standalone_question);
+    assert!(answer.meta.standalone_question.contains("预备期多长"));
+
+    // No LLM at all: the rule, and the quoted answer names the 预备期 article.
+    let tmp = tempfile::tempdir().unwrap();
+    let a = assistant_with(tmp.path(), false, |_| {}).await;
+    let (answer, events) = ask(&a, follow).await;
+    assert!(answer.meta.standalone_question.contains("预备党员"));
+    assert!(answer.text.contains("第七条"), "{}", answer.text);
+    assert!(matches!(events.first(), Some(AnswerEvent::Meta(_))));
+}
