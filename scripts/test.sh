@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian machine: installs what is missing (ONNX Runtime from PyPI,
-# the e5 model from ../shared when present, cargo-nextest), then the whole workspace suite.
+# the e5 model from ../shared when present, cargo-nextest, Debian chromium and playwright-core),
+# then the whole workspace suite and the headless-browser page tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,3 +17,11 @@ if [ -z "${QDRANT_URL:-}" ]; then
   echo "qdrant-server tests: SKIPPED (QDRANT_URL not set; they run against a real Qdrant when it is)"
 fi
 cargo nextest run --workspace --profile ci "$@"
+# The pages in real headless Chromium (installs Debian chromium and playwright-core when missing),
+# against the debug binary the run above built.
+if [ "${DWT_SKIP_WEB_TESTS:-0}" != "1" ]; then
+  cargo build -q -p dangwutong
+  scripts/web-test.sh target/debug/dangwutong
+else
+  echo "web page tests: SKIPPED (DWT_SKIP_WEB_TESTS=1)"
+fi

@@ -212,7 +212,13 @@ pub struct Assistant {
     prompts: Prompts,
     settings: AssistantSettings,
     llm_settings: LlmSettings,
+    /// e5 passage vectors of sentences already quoted from, by sentence text. Chunks change
+    /// rarely and questions cluster on few articles, so most answers embed only the question.
+    sentence_vectors: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<f32>>>>,
 }
+
+/// Bound on cached sentence vectors (about 1.6 KB each).
+const SENTENCE_CACHE_MAX: usize = 50_000;
 
 fn library_url(doc_id: i64, article: Option<&str>) -> String {
     match article {
@@ -286,7 +292,7 @@ impl Assistant {
         } else {
             tracing::info!("no LLM configured: answers are quoted from the sources (extractive)");
         }
-        Ok(Self { kb, conversations, qa, faq, llm, prompts, settings, llm_settings })
+        Ok(Self { kb, conversations, qa, faq, llm, prompts, settings, llm_settings, sentence_vectors: Default::default() })
     }
 
     pub fn knowledge_base(&self) -> &Arc<KnowledgeBase> {
@@ -549,15 +555,7 @@ impl Assistant {
         let candidates: Vec<&Hit> = hits.iter().take(self.settings.max_sources.max(1)).collect();
         let per_hit: Vec<Vec<String>> = candidates.iter().map(|h| sentences(&h.text)).collect();
         let flat: Vec<String> = per_hit.iter().flatten().cloned().collect();
-        let embedder = self.kb.clone();
-        let q = question.to_string();
-        let to_embed = flat.clone();
-        let (qv, svs) = tokio::task::spawn_blocking(move || {
-            let e = embedder.embedder();
-            Ok::<_, IndexError>((e.embed_query(&q)?, e.embed_passages(&to_embed)?))
-        })
-        .await
-        .map_err(|e| IndexError::Embedding(e.to_string()))??;
+        let (qv, svs) = self.question_and_sentence_vectors(question, &flat).await?;
         let mut offset = 0;
         let mut blocks: Vec<(usize, Vec<ScoredSentence>, f32)> = Vec::new();
         for (i, sents) in per_hit.iter().enumerate() {
@@ -565,7 +563,7 @@ impl Assistant {
                 .iter()
                 .enumerate()
                 .map(|(pos, text)| {
-                    let cos: f32 = svs.get(offset + pos).map(|v| v.iter().zip(&qv).map(|(a, b)| a * b).sum()).unwrap_or(0.0);
+                    let cos: f32 = svs.get(offset + pos).map(|v| v.iter().zip(qv.iter()).map(|(a, b)| a * b).sum()).unwrap_or(0.0);
                     ScoredSentence { position: pos, text: text.clone(), score: 0.6 * cos + 0.4 * term_coverage(text, terms) }
                 })
                 .collect();
@@ -597,6 +595,46 @@ impl Assistant {
         }
         let text = format!("{}\n\n{EXTRACTIVE_NOTE}", parts.join("\n\n"));
         Ok((sources, text))
+    }
+
+    /// The question's query vector and each sentence's passage vector, embedding only
+    /// sentences not seen before.
+    async fn question_and_sentence_vectors(&self, question: &str, sentences: &[String]) -> Result<(Vec<f32>, Vec<Arc<Vec<f32>>>), AssistantError> {
+        let missing: Vec<String> = match self.sentence_vectors.lock() {
+            Ok(cache) => {
+                let mut m: Vec<String> = sentences.iter().filter(|s| !cache.contains_key(*s)).cloned().collect();
+                m.dedup();
+                m
+            }
+            Err(_) => sentences.to_vec(),
+        };
+        let kb = self.kb.clone();
+        let q = question.to_string();
+        let to_embed = missing.clone();
+        let (qv, fresh) = tokio::task::spawn_blocking(move || {
+            let e = kb.embedder();
+            Ok::<_, IndexError>((e.embed_query(&q)?, if to_embed.is_empty() { Vec::new() } else { e.embed_passages(&to_embed)? }))
+        })
+        .await
+        .map_err(|e| IndexError::Embedding(e.to_string()))??;
+        let mut fresh_map: std::collections::HashMap<String, Arc<Vec<f32>>> = missing.into_iter().zip(fresh.into_iter().map(Arc::new)).collect();
+        let mut out = Vec::with_capacity(sentences.len());
+        if let Ok(mut cache) = self.sentence_vectors.lock() {
+            if cache.len() + fresh_map.len() > SENTENCE_CACHE_MAX {
+                cache.clear();
+            }
+            for (k, v) in &fresh_map {
+                cache.insert(k.clone(), v.clone());
+            }
+            for s in sentences {
+                out.push(cache.get(s).cloned().unwrap_or_default());
+            }
+        } else {
+            for s in sentences {
+                out.push(fresh_map.remove(s).unwrap_or_default());
+            }
+        }
+        Ok((qv, out))
     }
 
     /// Answers one chat turn, streaming events into `tx` and (when `req.persist`) storing both

@@ -1,4 +1,5 @@
-//! `dangwutong bench ingest|search`: throughput, latency and memory on the laws scale corpus.
+//! `dangwutong bench ingest|search|chat`: throughput, latency and memory on the laws scale
+//! corpus, and time to the first streamed event of the chat API under concurrency.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,6 +51,50 @@ pub enum BenchCommand {
         #[arg(long)]
         work_dir: Option<PathBuf>,
     },
+    /// The real HTTP service on loopback (shipped knowledge, FAQ seed, configured answer mode):
+    /// POST /api/chat with `--concurrency` clients; reports time to the first SSE event and
+    /// to the end of the answer.
+    Chat {
+        #[arg(long, default_value_t = 100)]
+        concurrency: usize,
+        /// Requests in all (default: 3 × concurrency).
+        #[arg(long)]
+        requests: Option<usize>,
+        /// Questions to cycle through (JSONL with "question").
+        #[arg(long, default_value = "eval/dangzhang-dev.jsonl")]
+        questions: PathBuf,
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
+}
+
+/// One chat request over a raw HTTP/1.1 connection: (ms to the first SSE event, ms to the end,
+/// answer finished with a `done` event).
+async fn timed_chat(addr: std::net::SocketAddr, question: &str) -> anyhow::Result<(f64, f64, bool)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::to_string(&json!({ "question": question }))?;
+    let start = Instant::now();
+    let mut conn = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!("POST /api/chat HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    conn.write_all(head.as_bytes()).await?;
+    conn.write_all(body.as_bytes()).await?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let mut first = None;
+    loop {
+        let n = conn.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if first.is_none() && buf.windows(6).any(|w| w == b"event:") {
+            first = Some(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let total = start.elapsed().as_secs_f64() * 1000.0;
+    let text = String::from_utf8_lossy(&buf);
+    anyhow::ensure!(text.starts_with("HTTP/1.1 200"), "HTTP 状态异常：{}", text.lines().next().unwrap_or(""));
+    Ok((first.unwrap_or(total), total, text.contains("event: done")))
 }
 
 /// Peak resident set size of this process (VmHWM), in MiB.
@@ -97,6 +142,7 @@ fn chunks_of(outcomes: &[IngestOutcome]) -> usize {
 
 pub async fn run(cmd: &BenchCommand, base: &Settings) -> anyhow::Result<ExitCode> {
     match cmd {
+        BenchCommand::Chat { concurrency, requests, questions, work_dir } => bench_chat(base, *concurrency, *requests, questions, work_dir).await?,
         BenchCommand::Ingest { corpus, limit, work_dir } => {
             let dir = scratch(work_dir)?;
             let mut settings = base.clone();
@@ -220,4 +266,98 @@ pub async fn run(cmd: &BenchCommand, base: &Settings) -> anyhow::Result<ExitCode
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn bench_chat(base: &Settings, concurrency: usize, requests: Option<usize>, questions: &Path, work_dir: &Option<PathBuf>) -> anyhow::Result<()> {
+    let dir = scratch(work_dir)?;
+    let mut settings = base.clone();
+    settings.storage.data_dir = dir.path().to_path_buf();
+    let kb = KnowledgeBase::open(&settings).await?;
+    crate::pipeline::ensure_shipped(&kb).await?;
+    let assistant = Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)).await?);
+    let mode = if assistant.generates() { "rag" } else { "extractive" };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = dwt_server::router(dwt_server::AppState::new(assistant), &settings.server);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let _ = axum_serve(listener, app, stop_rx).await;
+    });
+    let text = std::fs::read_to_string(questions).with_context(|| format!("无法读取 {}", questions.display()))?;
+    let qs: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("question").and_then(|q| q.as_str()).map(str::to_string))
+        .collect();
+    anyhow::ensure!(!qs.is_empty(), "问题文件中没有 question：{}", questions.display());
+    // Warm-up: one request so the first measured ones do not pay one-time costs.
+    timed_chat(addr, &qs[0]).await?;
+    let concurrency = concurrency.max(1);
+    let total = requests.unwrap_or(concurrency * 3).max(1);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let qs = Arc::new(qs);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (next, qs) = (next.clone(), qs.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                out.push(timed_chat(addr, &qs[i % qs.len()]).await);
+            }
+            out
+        }));
+    }
+    let (mut first, mut whole, mut errors, mut unfinished) = (Vec::new(), Vec::new(), 0usize, 0usize);
+    for t in tasks {
+        for r in t.await? {
+            match r {
+                Ok((f, w, done)) => {
+                    first.push(f);
+                    whole.push(w);
+                    unfinished += usize::from(!done);
+                }
+                Err(e) => {
+                    errors += 1;
+                    tracing::warn!(error = %e, "bench chat request failed");
+                }
+            }
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    let sort = |v: &mut Vec<f64>| v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    sort(&mut first);
+    sort(&mut whole);
+    let r = |x: f64| (x * 10.0).round() / 10.0;
+    out(&serde_json::to_string(&json!({
+        "bench": "chat",
+        "mode": mode,
+        "concurrency": concurrency,
+        "requests": total,
+        "errors": errors,
+        "unfinished": unfinished,
+        "first_event_p50_ms": r(percentile(&first, 50.0)),
+        "first_event_p95_ms": r(percentile(&first, 95.0)),
+        "first_event_max_ms": r(first.last().copied().unwrap_or(0.0)),
+        "answer_p50_ms": r(percentile(&whole, 50.0)),
+        "answer_p95_ms": r(percentile(&whole, 95.0)),
+        "answers_per_s": r(whole.len() as f64 / wall),
+        "rss_peak_mb": rss_peak_mb(),
+    }))?);
+    anyhow::ensure!(errors == 0 && unfinished == 0, "{errors} 个请求失败，{unfinished} 个回答未完成");
+    Ok(())
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router, stop: tokio::sync::oneshot::Receiver<()>) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stop.await;
+        })
+        .await
 }

@@ -242,3 +242,53 @@ fn serve_listens_on_the_given_port_and_answers() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn qa_import_reports_bad_rows_updates_good_ones_and_matching_uses_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // The shipped seed is imported on first start.
+    let o = run(dwt(&data).args(["qa", "match", "预备党员的预备期是多长？"]));
+    assert_ok(&o);
+    let v = &stdout_json_lines(&o)[0];
+    assert_eq!(v["best"]["pair"]["question"], "预备党员的预备期是多长？");
+    assert_eq!(v["best"]["accepted"], true);
+    assert_eq!(v["best"]["pair"]["updated_by"], "seed");
+
+    let csv = tmp.path().join("qa.csv");
+    std::fs::write(
+        &csv,
+        "问题,相似问题,答案,分类,依据\n\
+         预备党员的预备期是多长？,考察期多久,预备期为一年（本单位解释）。,党员发展,中国共产党章程 第七条\n\
+         ,没有问题的行,有答案,,\n\
+         党员组织关系怎么转接？,转组织关系|组织关系转移,请联系所在党支部办理。,党的组织,\n",
+    )
+    .unwrap();
+    let o = run(dwt(&data).args(["qa", "import", csv.to_str().unwrap()]));
+    assert_eq!(o.status.code(), Some(2), "bad rows give exit code 2");
+    let r = &stdout_json_lines(&o)[0];
+    assert_eq!((r["rows"].as_u64(), r["inserted"].as_u64(), r["updated"].as_u64(), r["failed"].as_u64()), (Some(3), Some(1), Some(1), Some(1)), "{r}");
+    assert_eq!(r["errors"][0]["row"], 3);
+    assert!(r["errors"][0]["message"].as_str().unwrap().contains("缺少问题"));
+
+    // Importing again changes nothing (retry-safe).
+    let o = run(dwt(&data).args(["qa", "import", csv.to_str().unwrap()]));
+    let r = &stdout_json_lines(&o)[0];
+    assert_eq!((r["inserted"].as_u64(), r["updated"].as_u64(), r["unchanged"].as_u64()), (Some(0), Some(0), Some(2)), "{r}");
+
+    // The edit survives a restart (the seed is insert-only) and the new pair matches.
+    let o = run(dwt(&data).args(["qa", "match", "预备党员的预备期是多长？"]));
+    let v = &stdout_json_lines(&o)[0];
+    assert_eq!(v["best"]["pair"]["answer"], "预备期为一年（本单位解释）。");
+    assert_eq!(v["best"]["pair"]["updated_by"], "import");
+    let o = run(dwt(&data).args(["qa", "match", "党员组织关系怎么转接？"]));
+    let v = &stdout_json_lines(&o)[0];
+    assert_eq!(v["best"]["pair"]["question"], "党员组织关系怎么转接？");
+
+    // An unsupported file is a clear error, not a crash.
+    let bad = tmp.path().join("qa.docx");
+    std::fs::write(&bad, "x").unwrap();
+    let o = run(dwt(&data).args(["qa", "import", bad.to_str().unwrap()]));
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("不支持的问答文件类型"));
+}
