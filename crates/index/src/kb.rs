@@ -435,7 +435,9 @@ impl KnowledgeBase {
         };
         // Rerank the head of the fused list by how much of the question's content the chunk
         // covers (IDF-weighted), when configured: cheap, and sharp on short regulation texts.
-        let rerank_n = if s.coverage_weight > 0.0 { s.rerank_depth.max(top_k) } else { top_k };
+        // The head is re-scored (coverage, document priority and status) before it is cut to
+        // top_k, so a repealed or low-priority document cannot hold a top place by position alone.
+        let rerank_n = s.rerank_depth.max(top_k);
         let head: Vec<_> = fused.into_iter().take(rerank_n).collect();
         let ids: Vec<i64> = head.iter().map(|f| f.chunk_id).collect();
         let chunks = self.store.chunks_by_ids(&ids).await?;

@@ -164,3 +164,37 @@ async fn qdrant_server_vector_store_keeps_the_contract() {
     vector_store_contract(&store).await;
     store.drop_collection().await.unwrap();
 }
+
+#[tokio::test]
+async fn current_documents_and_higher_priority_types_rank_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::open(&common::settings(&tmp.path().join("data"))).await.unwrap();
+    let dir = tmp.path().join("docs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = "第一条 为了规范党员教育管理，制定本办法。\n\n第二条 党员应当按月向所在党支部交纳党费，不得无故拖欠。\n\n第三条 本办法自发布之日起施行。\n";
+    // The same article in three documents: a repealed regulation, a current regulation, a law.
+    for (file, title, doc_type, status) in [("a.md", "甲办法", "regulation", "repealed"), ("b.md", "乙办法", "regulation", "current"), ("c.md", "丙法", "law", "current")] {
+        std::fs::write(dir.join(file), format!("---\ntitle: {title}\ndoc_type: {doc_type}\nstatus: {status}\n---\n# {title}\n\n{body}")).unwrap();
+    }
+    let opts = LoadOptions { key_base: Some(dir.clone()), ..LoadOptions::default() };
+    let docs = ["a.md", "b.md", "c.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
+    kb.ingest_batch(docs, None).await.unwrap();
+    let hits = kb.search("党员按月交纳党费", &SearchOptions { top_k: Some(3), ..Default::default() }).await.unwrap();
+    let order: Vec<&str> = hits.iter().map(|h| h.doc_title.as_str()).collect();
+    assert_eq!(order, vec!["乙办法", "丙法", "甲办法"], "current regulation, then current law, then the repealed one");
+    assert!(hits.iter().all(|h| h.article.as_deref() == Some("第二条")));
+
+    // Without priorities and penalties the repealed copy is not pushed down.
+    let mut s = common::settings(&tmp.path().join("data2"));
+    s.search.doc_type_priority.clear();
+    s.search.repealed_penalty = 0.0;
+    let kb2 = KnowledgeBase::open(&s).await.unwrap();
+    let docs = ["a.md", "b.md", "c.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
+    kb2.ingest_batch(docs, None).await.unwrap();
+    let hits2 = kb2.search("党员按月交纳党费", &SearchOptions { top_k: Some(3), ..Default::default() }).await.unwrap();
+    let gap = |hits: &[dwt_index::Hit], a: &str, b: &str| {
+        let s = |t: &str| hits.iter().find(|h| h.doc_title == t).map(|h| h.score).unwrap();
+        s(a) - s(b)
+    };
+    assert!(gap(&hits, "乙办法", "甲办法") > gap(&hits2, "乙办法", "甲办法") + 1e-4, "the penalty widens the gap");
+}

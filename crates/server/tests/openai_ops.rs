@@ -84,7 +84,7 @@ async fn metrics_count_requests_answers_and_first_events() {
     assert_eq!(metric(&before, "dwt_chat_first_event_seconds_count"), 0.0);
     chat(&app, "党员的党龄从什么时候算起？", None).await;
     chat(&app, "明天北京天气怎么样？", None).await;
-    let _ = call(&app, "GET", "/api/documents/999999", None).await;
+    let _ = call(&app, "GET", "/api/documents/987654", None).await;
     let (s, text) = call(&app, "GET", "/metrics", None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(metric(&text, "dwt_chat_answers_total{mode=\"extractive\",outcome=\"answered\"}"), 1.0, "{text}");
@@ -93,7 +93,7 @@ async fn metrics_count_requests_answers_and_first_events() {
     assert_eq!(metric(&text, "dwt_http_requests_total{method=\"POST\",route=\"/api/chat\",status=\"200\"}"), 2.0, "{text}");
     // Route patterns, not raw paths: ids do not create series.
     assert_eq!(metric(&text, "dwt_http_requests_total{method=\"GET\",route=\"/api/documents/{id}\",status=\"404\"}"), 1.0, "{text}");
-    assert!(!text.contains("999999"));
+    assert!(!text.contains("/api/documents/987654"));
     assert!(text.trim_end().ends_with("# EOF"));
 }
 
