@@ -155,14 +155,16 @@ impl LlmClient {
     }
 
     async fn stream_with(&self, messages: &[LlmMessage], max_tokens: u32) -> Result<LlmStream, LlmError> {
-        let request = serde_json::json!({
+        let mut request = serde_json::json!({
             "model": self.settings.model,
             "messages": messages,
             "stream": true,
-            "stream_options": {"include_usage": true},
             "temperature": self.settings.temperature,
             "max_tokens": max_tokens,
         });
+        if self.settings.stream_usage {
+            request["stream_options"] = serde_json::json!({"include_usage": true});
+        }
         let started = Instant::now();
         let total = Duration::from_secs(self.settings.total_timeout_secs.max(1));
         let first = Duration::from_secs(self.settings.first_token_timeout_secs.max(1));

@@ -118,7 +118,7 @@ async fn completions(State(st): State<Arc<ScriptState>>, Json(body): Json<serde_
     let system = body["messages"][0]["content"].as_str().unwrap_or("").to_string();
     if system.contains("改写") {
         return match &st.rewrite {
-            Some(r) => sse_response(sse(&[r.clone()], true), Duration::ZERO),
+            Some(r) => sse_response(sse(std::slice::from_ref(r), true), Duration::ZERO),
             None => (StatusCode::INTERNAL_SERVER_ERROR, "no rewrite scripted").into_response(),
         };
     }

@@ -68,6 +68,18 @@ pub enum BenchCommand {
     },
 }
 
+/// The `question` of every JSONL line (lines without one are skipped).
+fn read_questions(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("无法读取 {}", path.display()))?;
+    let qs: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("question").and_then(|q| q.as_str()).map(str::to_string))
+        .collect();
+    anyhow::ensure!(!qs.is_empty(), "问题文件中没有 question：{}", path.display());
+    Ok(qs)
+}
+
 /// One chat request over a raw HTTP/1.1 connection: (ms to the first SSE event, ms to the end,
 /// answer finished with a `done` event).
 async fn timed_chat(addr: std::net::SocketAddr, question: &str) -> anyhow::Result<(f64, f64, bool)> {
@@ -215,13 +227,7 @@ pub async fn run(cmd: &BenchCommand, base: &Settings) -> anyhow::Result<ExitCode
             kb.optimize().await?;
             let build_secs = build.elapsed().as_secs_f64();
 
-            let text = std::fs::read_to_string(questions).with_context(|| format!("无法读取 {}", questions.display()))?;
-            let qs: Vec<String> = text
-                .lines()
-                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .filter_map(|v| v.get("question").and_then(|q| q.as_str()).map(str::to_string))
-                .collect();
-            anyhow::ensure!(!qs.is_empty(), "问题文件为空：{}", questions.display());
+            let qs = read_questions(questions)?;
             let opts = SearchOptions::default();
             let _ = kb.search(&qs[0], &opts).await?; // warm-up
             let started = Instant::now();
@@ -283,13 +289,7 @@ async fn bench_chat(base: &Settings, concurrency: usize, requests: Option<usize>
     let server = tokio::spawn(async move {
         let _ = axum_serve(listener, app, stop_rx).await;
     });
-    let text = std::fs::read_to_string(questions).with_context(|| format!("无法读取 {}", questions.display()))?;
-    let qs: Vec<String> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v.get("question").and_then(|q| q.as_str()).map(str::to_string))
-        .collect();
-    anyhow::ensure!(!qs.is_empty(), "问题文件中没有 question：{}", questions.display());
+    let qs = read_questions(questions)?;
     // Warm-up: one request so the first measured ones do not pay one-time costs.
     timed_chat(addr, &qs[0]).await?;
     let concurrency = concurrency.max(1);

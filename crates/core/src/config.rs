@@ -78,6 +78,9 @@ pub struct LlmSettings {
     pub max_tokens: u32,
     /// Rewrite follow-up questions with the LLM (rule-based otherwise).
     pub rewrite_followups: bool,
+    /// Ask for token usage in the stream (`stream_options.include_usage`); turn off for an
+    /// older server that rejects the field.
+    pub stream_usage: bool,
     /// Folder with the prompt templates (minijinja), read at start so wording can be tuned
     /// without a rebuild; the copies built into the binary stand in for any file missing there.
     pub prompts_dir: PathBuf,
@@ -96,6 +99,7 @@ impl Default for LlmSettings {
             temperature: 0.2,
             max_tokens: 1024,
             rewrite_followups: true,
+            stream_usage: true,
             prompts_dir: PathBuf::from("./prompts"),
         }
     }

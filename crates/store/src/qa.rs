@@ -209,10 +209,10 @@ mod tests {
     async fn upsert_is_idempotent_and_insert_only_keeps_edits() {
         let (_d, s) = store().await;
         let a = pair("预备期多长", "一年");
-        assert_eq!(s.upsert_all(&[a.clone()], "seed", false).await.unwrap(), vec![UpsertOutcome::Inserted]);
-        assert_eq!(s.upsert_all(&[a.clone()], "seed", false).await.unwrap(), vec![UpsertOutcome::Unchanged]);
+        assert_eq!(s.upsert_all(std::slice::from_ref(&a), "seed", false).await.unwrap(), vec![UpsertOutcome::Inserted]);
+        assert_eq!(s.upsert_all(std::slice::from_ref(&a), "seed", false).await.unwrap(), vec![UpsertOutcome::Unchanged]);
         let edited = pair("预备期多长", "预备期为一年。");
-        assert_eq!(s.upsert_all(&[edited.clone()], "admin", true).await.unwrap(), vec![UpsertOutcome::Updated]);
+        assert_eq!(s.upsert_all(std::slice::from_ref(&edited), "admin", true).await.unwrap(), vec![UpsertOutcome::Updated]);
         // The seed is re-imported on every start, insert-only: the admin's edit survives.
         assert_eq!(s.upsert_all(&[a], "seed", false).await.unwrap(), vec![UpsertOutcome::Kept]);
         let all = s.published().await.unwrap();
