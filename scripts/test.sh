@@ -21,7 +21,7 @@ cargo nextest run --workspace --profile ci "$@"
 # against the debug binary the run above built.
 if [ "${DWT_SKIP_WEB_TESTS:-0}" != "1" ]; then
   cargo build -q -p dangwutong
-  scripts/web-test.sh target/debug/dangwutong
+  scripts/web-test.sh "${CARGO_TARGET_DIR:-target}/debug/dangwutong"
 else
   echo "web page tests: SKIPPED (DWT_SKIP_WEB_TESTS=1)"
 fi
