@@ -108,15 +108,16 @@ impl CitationChecker {
                 continue;
             }
             let mut end = i + c.len_utf8();
-            // Markers right after the terminator belong to this sentence.
+            // Markers right after the terminator (spaces allowed) belong to this sentence.
             loop {
                 let rest = &self.buf[end..];
-                match marker_re().find(rest) {
-                    Some(m) if m.start() == 0 => end += m.end(),
+                let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+                match marker_re().find(&rest[gap..]) {
+                    Some(m) if m.start() == 0 => end += gap + m.end(),
                     _ => break,
                 }
             }
-            let rest = &self.buf[end..];
+            let rest = self.buf[end..].trim_start_matches([' ', '\t']);
             // Something follows that cannot be the start of another marker: the sentence is done.
             if let Some(next) = rest.chars().next() {
                 if !"[【［".contains(next) {
@@ -197,6 +198,9 @@ impl CitationChecker {
     fn supported(&self, label: &str, pool: &[usize]) -> bool {
         let inner = label.trim_start_matches('第').trim_end_matches('条');
         let Some(n) = parse_number(inner) else { return true };
+        if n > 9999 {
+            return false;
+        }
         let chinese = format!("第{}条", to_chinese(n));
         let arabic = format!("第{n}条");
         pool.iter().filter_map(|&i| self.sources.get(i - 1)).any(|s| {
@@ -265,6 +269,17 @@ mod tests {
         assert_eq!(c.push("]"), "");
         assert_eq!(c.push("党龄"), "预备期为一年。[1]");
         assert_eq!(c.finish(), "党龄");
+    }
+
+    #[test]
+    fn marker_after_a_space_belongs_to_its_sentence_and_huge_numbers_are_unsupported() {
+        let mut c = CitationChecker::new(sources());
+        assert_eq!(c.push("见第八条。 "), "", "a marker may still follow the space");
+        assert_eq!(c.push("[2]下一句"), "见第八条。 [1]");
+        assert!(c.flags().is_empty(), "第八条 is checked against source 2, which has it");
+        let (out, c) = run(&["依据第10000条。[1]", "以及第九千九千九千条。[1]"]);
+        assert_eq!(out, "依据。[1]以及。[1]");
+        assert_eq!(c.flags().len(), 2);
     }
 
     #[test]

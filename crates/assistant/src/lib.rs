@@ -431,9 +431,9 @@ impl Assistant {
                     let done = Done { mode, confidence, handoff_suggested: refused, refused, usage, flags, ..done_default() };
                     return Ok(Composed { mode, sources, text, done, evidence });
                 }
-                Err((emitted, e)) => {
+                Err((emitted, cited, e)) => {
                     tracing::warn!(code = e.code(), error = %e, "LLM generation failed; answering by quoting the sources");
-                    let (sources, quoted) = self.extract(focus, &focus_terms, &hits).await?;
+                    let (sources, quoted) = self.extract_after(focus, &focus_terms, &hits, cited).await?;
                     // Text already shown stays (it passed the citation check); the quote follows.
                     let text = if emitted.trim().is_empty() {
                         sink.text(&quoted).await;
@@ -500,8 +500,8 @@ impl Assistant {
         history: &[(String, String, Option<String>)],
         hits: &[&Hit],
         sink: &Sink,
-    ) -> Result<(Vec<Source>, String, bool, Vec<Flag>, Usage), (String, LlmError)> {
-        let fail = |e: LlmError| (String::new(), e);
+    ) -> Result<(Vec<Source>, String, bool, Vec<Flag>, Usage), (String, Vec<Source>, LlmError)> {
+        let fail = |e: LlmError| (String::new(), Vec::new(), e);
         let prompt_sources: Vec<PromptSource> = hits
             .iter()
             .enumerate()
@@ -529,8 +529,12 @@ impl Assistant {
                 }
                 Ok(LlmEvent::Usage(u)) => usage = Usage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens },
                 Ok(LlmEvent::Finished(_)) => {}
-                // Whatever the checker still holds was never shown and is dropped.
-                Err(e) => return Err((checker.text().to_string(), e)),
+                // Whatever the checker still holds was never shown and is dropped; the sources
+                // the shown text cites keep their numbers.
+                Err(e) => {
+                    let cited = checker.cited_order().iter().enumerate().filter_map(|(k, &i)| hits.get(i - 1).map(|h| source_of(k + 1, h))).collect();
+                    return Err((checker.text().to_string(), cited, e));
+                }
             }
         }
         let tail = checker.finish();
@@ -539,7 +543,7 @@ impl Assistant {
         }
         let text = checker.text().to_string();
         if text.trim().is_empty() {
-            return Err((String::new(), LlmError::Empty));
+            return Err((String::new(), Vec::new(), LlmError::Empty));
         }
         let refused = text.contains(LLM_REFUSAL_PHRASE.trim_end_matches('。'));
         // Sources in the order first cited, numbered as the checked text numbers them; an
@@ -552,6 +556,12 @@ impl Assistant {
     /// Quotes the best sentences of the top sources. The top source is always quoted; others
     /// only when their best sentence is nearly as relevant and they add a different article.
     async fn extract(&self, question: &str, terms: &[(String, f32)], hits: &[Hit]) -> Result<(Vec<Source>, String), AssistantError> {
+        self.extract_after(question, terms, hits, Vec::new()).await
+    }
+
+    /// Like `extract`, continuing the numbering of `prior` sources (already cited in text the
+    /// member has seen): a quoted hit that is among them keeps its number.
+    async fn extract_after(&self, question: &str, terms: &[(String, f32)], hits: &[Hit], prior: Vec<Source>) -> Result<(Vec<Source>, String), AssistantError> {
         let candidates: Vec<&Hit> = hits.iter().take(self.settings.max_sources.max(1)).collect();
         let per_hit: Vec<Vec<String>> = candidates.iter().map(|h| sentences(&h.text)).collect();
         let flat: Vec<String> = per_hit.iter().flatten().cloned().collect();
@@ -572,7 +582,7 @@ impl Assistant {
             blocks.push((i, scored, best));
         }
         let top_best = blocks.first().map(|b| b.2).unwrap_or(0.0);
-        let mut sources = Vec::new();
+        let mut sources = prior;
         let mut parts = Vec::new();
         let mut seen_articles = Vec::new();
         for (i, scored, best) in blocks {
@@ -589,9 +599,15 @@ impl Assistant {
             if chosen.is_empty() {
                 continue;
             }
-            let index = sources.len() + 1;
+            let index = match sources.iter().find(|s| s.chunk_id == h.chunk_id) {
+                Some(s) => s.index,
+                None => {
+                    let index = sources.len() + 1;
+                    sources.push(source_of(index, h));
+                    index
+                }
+            };
             parts.push(format!("根据{}：{}[{index}]", cite_label(&h.doc_title, h.article.as_deref()), quote(&chosen)));
-            sources.push(source_of(index, h));
         }
         let text = format!("{}\n\n{EXTRACTIVE_NOTE}", parts.join("\n\n"));
         Ok((sources, text))
@@ -600,14 +616,18 @@ impl Assistant {
     /// The question's query vector and each sentence's passage vector, embedding only
     /// sentences not seen before.
     async fn question_and_sentence_vectors(&self, question: &str, sentences: &[String]) -> Result<(Vec<f32>, Vec<Arc<Vec<f32>>>), AssistantError> {
-        let missing: Vec<String> = match self.sentence_vectors.lock() {
-            Ok(cache) => {
-                let mut m: Vec<String> = sentences.iter().filter(|s| !cache.contains_key(*s)).cloned().collect();
-                m.dedup();
-                m
+        // Take what is cached now (the cache may be cleared by another answer meanwhile).
+        let mut known: std::collections::HashMap<String, Arc<Vec<f32>>> = std::collections::HashMap::new();
+        if let Ok(cache) = self.sentence_vectors.lock() {
+            for s in sentences {
+                if let Some(v) = cache.get(s) {
+                    known.insert(s.clone(), v.clone());
+                }
             }
-            Err(_) => sentences.to_vec(),
-        };
+        }
+        let mut missing: Vec<String> = sentences.iter().filter(|s| !known.contains_key(*s)).cloned().collect();
+        missing.sort();
+        missing.dedup();
         let kb = self.kb.clone();
         let q = question.to_string();
         let to_embed = missing.clone();
@@ -617,23 +637,17 @@ impl Assistant {
         })
         .await
         .map_err(|e| IndexError::Embedding(e.to_string()))??;
-        let mut fresh_map: std::collections::HashMap<String, Arc<Vec<f32>>> = missing.into_iter().zip(fresh.into_iter().map(Arc::new)).collect();
-        let mut out = Vec::with_capacity(sentences.len());
+        let fresh: Vec<(String, Arc<Vec<f32>>)> = missing.into_iter().zip(fresh.into_iter().map(Arc::new)).collect();
         if let Ok(mut cache) = self.sentence_vectors.lock() {
-            if cache.len() + fresh_map.len() > SENTENCE_CACHE_MAX {
+            if cache.len() + fresh.len() > SENTENCE_CACHE_MAX {
                 cache.clear();
             }
-            for (k, v) in &fresh_map {
+            for (k, v) in &fresh {
                 cache.insert(k.clone(), v.clone());
             }
-            for s in sentences {
-                out.push(cache.get(s).cloned().unwrap_or_default());
-            }
-        } else {
-            for s in sentences {
-                out.push(fresh_map.remove(s).unwrap_or_default());
-            }
         }
+        known.extend(fresh);
+        let out = sentences.iter().map(|s| known.get(s).cloned().unwrap_or_default()).collect();
         Ok((qv, out))
     }
 

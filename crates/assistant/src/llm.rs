@@ -140,6 +140,9 @@ impl LlmClient {
         config = config.with_api_key(settings.api_key.clone().unwrap_or_else(|| "none".into()));
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)))
+            // Bounds each read at the socket too, so a stream we stopped waiting for does not
+            // keep its connection open until the upstream sends again.
+            .read_timeout(Duration::from_secs(settings.idle_timeout_secs.max(settings.first_token_timeout_secs).max(1)))
             .build()
             .map_err(|e| LlmError::Config(e.to_string()))?;
         Ok(Self { client: Client::with_config(config).with_http_client(http), settings: settings.clone() })
@@ -211,8 +214,9 @@ pub struct LlmStream {
 }
 
 impl LlmStream {
-    /// The next event; `None` at the end. After an error the stream is closed (dropping it
-    /// stops async-openai's reader, so a broken connection is not silently re-requested).
+    /// The next event; `None` at the end. After an error the stream is closed and dropped.
+    /// (async-openai's reader notices only at its next event; reqwest-eventsource may already
+    /// have re-sent the request once after a dropped connection — a known cost, see README.)
     pub async fn next(&mut self) -> Option<Result<LlmEvent, LlmError>> {
         loop {
             if let Some(ev) = self.pending.pop_front() {

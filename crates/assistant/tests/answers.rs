@@ -128,7 +128,7 @@ async fn llm_failures_fall_back_to_quoting_with_a_notice() {
         ("500", Script::Status(500), "llm.api_error"),
         ("slow", Script::Slow(Duration::from_secs(4), pieces(&["太迟了。"])), "llm.timeout"),
         ("garbage", Script::Garbage, "llm.malformed"),
-        ("disconnect", Script::Disconnect(pieces(&["党员的党龄从预备期满转为正式党员之日算起。[1]", "另外"])), ""),
+        ("disconnect", Script::Disconnect(pieces(&["党员的党龄从预备期满转为正式党员之日算起。[2]", "另外"])), ""),
     ];
     for (name, script, code) in cases {
         let llm = llm_server(script, None).await;
@@ -150,10 +150,23 @@ async fn llm_failures_fall_back_to_quoting_with_a_notice() {
         assert_eq!(streamed_text(&events), answer.text, "{name}");
         assert!(!answer.sources.is_empty(), "{name}");
         if name == "disconnect" {
-            // The checked sentence already shown stays; the unfinished "另外" never appears.
+            // The checked sentence already shown stays (its [2] renumbered [1] as first cited);
+            // the unfinished "另外" never appears.
             assert!(answer.text.starts_with("党员的党龄从预备期满转为正式党员之日算起。[1]"), "{}", answer.text);
             assert!(answer.text.contains(LLM_FALLBACK_NOTICE));
             assert!(!answer.text.contains("另外"));
+            // [1] still names the source the model cited (the second hit it was given), and
+            // the quotes that follow continue the numbering.
+            let hits = a.knowledge_base().search(question, &dwt_index::SearchOptions { top_k: Some(5), ..Default::default() }).await.unwrap();
+            assert_eq!(answer.sources[0].chunk_id, hits[1].chunk_id, "{:?}", answer.sources);
+            let indexes: Vec<usize> = answer.sources.iter().map(|s| s.index).collect();
+            assert_eq!(indexes, (1..=answer.sources.len()).collect::<Vec<_>>());
+        }
+        // Every marker in the text names a returned source.
+        for n in 1..=9 {
+            if answer.text.contains(&format!("[{n}]")) {
+                assert!(answer.sources.iter().any(|s| s.index == n), "{name}: [{n}] without a source in {}", answer.text);
+            }
         }
     }
 }

@@ -3,9 +3,13 @@
 const DIGITS: [char; 10] = ['零', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
 
 /// Converts 1..=9999 to the numeral style of Chinese regulations: 十, 十一, 二十, 一百零三.
+/// Larger numbers (no regulation has 10,000 articles) come back in Arabic digits.
 pub fn to_chinese(n: u32) -> String {
     if n == 0 {
         return "零".to_string();
+    }
+    if n > 9999 {
+        return n.to_string();
     }
     let units = [(1000, '千'), (100, '百'), (10, '十')];
     let mut out = String::new();
@@ -110,6 +114,8 @@ mod tests {
         assert_eq!(to_chinese(103), "一百零三");
         assert_eq!(to_chinese(110), "一百一十");
         assert_eq!(to_chinese(1005), "一千零五");
+        assert_eq!(to_chinese(10000), "10000", "out of range stays Arabic, never panics");
+        assert_eq!(normalize_article_label("第九千九千九千条").as_deref(), Some("第27000条"));
     }
 
     #[test]

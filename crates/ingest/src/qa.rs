@@ -1,7 +1,6 @@
 //! Curated Q&A pair files: JSONL, CSV and XLSX (calamine) → [`NewQaPair`] rows, with a
-//! per-row error report. Parsing never writes; the caller stores the good rows in one
-//! transaction, so a file with bad rows changes nothing until it is fixed or the caller accepts
-//! the good rows.
+//! per-row error report. Parsing never writes; `dangwutong qa import` stores the good rows in
+//! one transaction and reports the bad ones by row number.
 
 use std::path::Path;
 
@@ -181,8 +180,17 @@ fn parse_spreadsheet(path: &Path) -> Result<QaFile, QaFileError> {
     let mut wb = open_workbook_auto(path).map_err(|e| QaFileError::Read { path: name.clone(), message: e.to_string() })?;
     let sheet = wb.sheet_names().first().cloned().ok_or_else(|| QaFileError::Empty(name.clone()))?;
     let range = wb.worksheet_range(&sheet).map_err(|e| QaFileError::Read { path: name.clone(), message: e.to_string() })?;
+    // The range starts at the first non-empty cell: pad it back so row numbers match the sheet.
+    let skipped = range.start().map(|(row, _)| row as usize).unwrap_or(0);
     let rows: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
-    rows_to_pairs(rows, &name)
+    let mut file = rows_to_pairs(rows, &name)?;
+    for (row, _) in &mut file.pairs {
+        *row += skipped;
+    }
+    for e in &mut file.errors {
+        e.row += skipped;
+    }
+    Ok(file)
 }
 
 /// `similar` cells: one phrasing per line or separated by `|`.

@@ -150,35 +150,37 @@ pub async fn chat_completions(State(s): State<AppState>, body: Result<Json<Compl
             }
         }
     });
-    let chunk = move |delta: serde_json::Value, finish: Option<&str>, extra: Option<(&str, serde_json::Value)>| {
+    let created = now();
+    let chunk = move |delta: serde_json::Value, finish: Option<&str>, extra: Vec<(&str, serde_json::Value)>| {
         let mut v = serde_json::json!({
-            "id": id, "object": "chat.completion.chunk", "created": now(), "model": model,
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
         });
-        if let Some((k, x)) = extra {
+        for (k, x) in extra {
             v[k] = x;
         }
         Event::default().data(v.to_string())
     };
     let stream = async_stream(move |out| async move {
-        let _ = out.send(chunk(serde_json::json!({"role": "assistant", "content": ""}), None, None)).await;
+        let _ = out.send(chunk(serde_json::json!({"role": "assistant", "content": ""}), None, Vec::new())).await;
         let mut sources: Vec<Source> = Vec::new();
         while let Some(ev) = rx.recv().await {
             match ev {
                 AnswerEvent::Delta { text } => {
-                    let _ = out.send(chunk(serde_json::json!({"content": text}), None, None)).await;
+                    let _ = out.send(chunk(serde_json::json!({"content": text}), None, Vec::new())).await;
                 }
                 AnswerEvent::Sources(s) => sources = s,
                 AnswerEvent::Done(done) => {
+                    // The last chunk: the reference list, finish_reason, and both extra fields.
                     let tail = reference_list(&sources);
-                    let extra = serde_json::json!(references(&sources));
-                    let _ = out.send(chunk(serde_json::json!({"content": tail}), Some("stop"), Some(("references", extra)))).await;
-                    let _ = out
-                        .send(chunk(serde_json::json!({}), None, Some(("dangwutong", serde_json::json!({"mode": done.mode, "confidence": done.confidence, "handoff_suggested": done.handoff_suggested, "refused": done.refused})))))
-                        .await;
+                    let extra = vec![
+                        ("references", serde_json::json!(references(&sources))),
+                        ("dangwutong", serde_json::json!({"mode": done.mode, "confidence": done.confidence, "handoff_suggested": done.handoff_suggested, "refused": done.refused})),
+                    ];
+                    let _ = out.send(chunk(serde_json::json!({"content": tail}), Some("stop"), extra)).await;
                 }
                 AnswerEvent::Error { code, message } => {
-                    let _ = out.send(chunk(serde_json::json!({"content": message}), Some("stop"), Some(("error", serde_json::json!({"code": code}))))).await;
+                    let _ = out.send(chunk(serde_json::json!({"content": message}), Some("stop"), vec![("error", serde_json::json!({"code": code}))])).await;
                 }
                 AnswerEvent::Meta(_) => {}
             }

@@ -40,9 +40,12 @@ async fn openai_compatible_chat_completions_stream_and_non_stream() {
     let streamed: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
     assert_eq!(streamed, content);
     assert!(chunks.len() >= 5, "streamed in pieces: {}", chunks.len());
-    let last_with_refs = chunks.iter().find(|c| c.get("references").is_some()).unwrap();
-    assert_eq!(last_with_refs["choices"][0]["finish_reason"], "stop");
-    assert_eq!(last_with_refs["references"][0]["doc_title"], "中国共产党章程");
+    let last = chunks.last().unwrap();
+    assert_eq!(last["choices"][0]["finish_reason"], "stop");
+    assert_eq!(last["references"][0]["doc_title"], "中国共产党章程");
+    assert_eq!(last["dangwutong"]["mode"], "extractive");
+    assert!(chunks[..chunks.len() - 1].iter().all(|c| c["choices"][0]["finish_reason"].is_null()));
+    assert!(chunks.iter().all(|c| c["created"] == chunks[0]["created"] && c["id"] == chunks[0]["id"]));
 
     // History in `messages` makes a follow-up understandable.
     let follow = serde_json::json!({"messages": [
