@@ -208,9 +208,7 @@ impl FaqMatcher {
 
     /// Embeds `question` and matches it.
     pub async fn match_question(&self, question: &str) -> Result<Option<FaqMatch>, FaqError> {
-        let kb = self.kb.clone();
-        let q = question.to_string();
-        let qv = tokio::task::spawn_blocking(move || kb.embedder().embed_query(&q)).await.map_err(|e| IndexError::Embedding(e.to_string()))??;
+        let qv = self.embed(question).await?;
         Ok(self.best(question, &qv))
     }
 }

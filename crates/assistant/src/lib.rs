@@ -399,14 +399,21 @@ impl Assistant {
     /// streamed into `sink` as it is produced only for generated answers; the others are
     /// complete at once and streamed by the caller.
     async fn compose(&self, standalone: &str, focus: &str, history: &[(String, String, Option<String>)], sink: &Sink) -> Result<Composed, AssistantError> {
+        // The question's vector serves both the curated-pair match and sentence selection.
+        let mut standalone_vector = None;
         if let Some(faq) = &self.faq {
-            if let Some(m) = faq.match_question(standalone).await? {
+            let qv = self.embed_query(standalone).await?;
+            if let Some(m) = faq.best(standalone, &qv) {
                 if m.accepted {
                     return self.faq_answer(m).await;
                 }
                 tracing::debug!(score = m.score, threshold = faq.threshold(), pair = m.pair.id, "curated pair below threshold");
             }
+            standalone_vector = Some(qv);
         }
+        // Sentences are picked by the member's own words; their vector is the one above only
+        // when those words are the standalone question.
+        let focus_vector = if focus == standalone { standalone_vector } else { None };
         let opts = SearchOptions { top_k: Some(self.settings.retrieve_k.max(1)), ..Default::default() };
         let hits = match self.kb.search(standalone, &opts).await {
             Ok(h) => h,
@@ -433,7 +440,7 @@ impl Assistant {
                 }
                 Err((emitted, cited, e)) => {
                     tracing::warn!(code = e.code(), error = %e, "LLM generation failed; answering by quoting the sources");
-                    let (sources, quoted) = self.extract_after(focus, &focus_terms, &hits, cited).await?;
+                    let (sources, quoted) = self.extract_after(focus, focus_vector, &focus_terms, &hits, cited).await?;
                     // Text already shown stays (it passed the citation check); the quote follows.
                     let text = if emitted.trim().is_empty() {
                         sink.text(&quoted).await;
@@ -454,7 +461,7 @@ impl Assistant {
                 }
             }
         }
-        let (sources, text) = self.extract(focus, &focus_terms, &hits).await?;
+        let (sources, text) = self.extract_after(focus, focus_vector, &focus_terms, &hits, Vec::new()).await?;
         let done = Done { mode, confidence, ..done_default() };
         Ok(Composed { mode, sources, text, done, evidence })
     }
@@ -555,17 +562,21 @@ impl Assistant {
 
     /// Quotes the best sentences of the top sources. The top source is always quoted; others
     /// only when their best sentence is nearly as relevant and they add a different article.
-    async fn extract(&self, question: &str, terms: &[(String, f32)], hits: &[Hit]) -> Result<(Vec<Source>, String), AssistantError> {
-        self.extract_after(question, terms, hits, Vec::new()).await
-    }
-
-    /// Like `extract`, continuing the numbering of `prior` sources (already cited in text the
-    /// member has seen): a quoted hit that is among them keeps its number.
-    async fn extract_after(&self, question: &str, terms: &[(String, f32)], hits: &[Hit], prior: Vec<Source>) -> Result<(Vec<Source>, String), AssistantError> {
+    /// Numbering continues after the `prior` sources (already cited in text the member has
+    /// seen): a quoted hit that is among them keeps its number. `question_vector` is the
+    /// question's e5 query vector when the caller already has it.
+    async fn extract_after(
+        &self,
+        question: &str,
+        question_vector: Option<Vec<f32>>,
+        terms: &[(String, f32)],
+        hits: &[Hit],
+        prior: Vec<Source>,
+    ) -> Result<(Vec<Source>, String), AssistantError> {
         let candidates: Vec<&Hit> = hits.iter().take(self.settings.max_sources.max(1)).collect();
         let per_hit: Vec<Vec<String>> = candidates.iter().map(|h| sentences(&h.text)).collect();
         let flat: Vec<String> = per_hit.iter().flatten().cloned().collect();
-        let (qv, svs) = self.question_and_sentence_vectors(question, &flat).await?;
+        let (qv, svs) = self.question_and_sentence_vectors(question, question_vector, &flat).await?;
         let mut offset = 0;
         let mut blocks: Vec<(usize, Vec<ScoredSentence>, f32)> = Vec::new();
         for (i, sents) in per_hit.iter().enumerate() {
@@ -613,9 +624,20 @@ impl Assistant {
         Ok((sources, text))
     }
 
+    async fn embed_query(&self, text: &str) -> Result<Vec<f32>, AssistantError> {
+        let kb = self.kb.clone();
+        let q = text.to_string();
+        Ok(tokio::task::spawn_blocking(move || kb.embedder().embed_query(&q)).await.map_err(|e| IndexError::Embedding(e.to_string()))??)
+    }
+
     /// The question's query vector and each sentence's passage vector, embedding only
     /// sentences not seen before.
-    async fn question_and_sentence_vectors(&self, question: &str, sentences: &[String]) -> Result<(Vec<f32>, Vec<Arc<Vec<f32>>>), AssistantError> {
+    async fn question_and_sentence_vectors(
+        &self,
+        question: &str,
+        question_vector: Option<Vec<f32>>,
+        sentences: &[String],
+    ) -> Result<(Vec<f32>, Vec<Arc<Vec<f32>>>), AssistantError> {
         // Take what is cached now (the cache may be cleared by another answer meanwhile).
         let mut known: std::collections::HashMap<String, Arc<Vec<f32>>> = std::collections::HashMap::new();
         if let Ok(cache) = self.sentence_vectors.lock() {
@@ -633,7 +655,11 @@ impl Assistant {
         let to_embed = missing.clone();
         let (qv, fresh) = tokio::task::spawn_blocking(move || {
             let e = kb.embedder();
-            Ok::<_, IndexError>((e.embed_query(&q)?, if to_embed.is_empty() { Vec::new() } else { e.embed_passages(&to_embed)? }))
+            let qv = match question_vector {
+                Some(v) => v,
+                None => e.embed_query(&q)?,
+            };
+            Ok::<_, IndexError>((qv, if to_embed.is_empty() { Vec::new() } else { e.embed_passages(&to_embed)? }))
         })
         .await
         .map_err(|e| IndexError::Embedding(e.to_string()))??;

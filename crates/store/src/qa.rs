@@ -90,51 +90,34 @@ impl QaStore {
         let mut out = Vec::with_capacity(pairs.len());
         for p in pairs {
             let hash = p.content_hash();
-            let existing = sqlx::query("SELECT id, content_hash FROM qa_pairs WHERE question = ?").bind(&p.question).fetch_optional(&mut *tx).await?;
+            let existing = sqlx::query("SELECT content_hash FROM qa_pairs WHERE question = ?").bind(&p.question).fetch_optional(&mut *tx).await?;
             let similar = serde_json::to_string(&p.similar).unwrap_or_else(|_| "[]".into());
             let refs = serde_json::to_string(&p.source_refs).unwrap_or_else(|_| "[]".into());
             let outcome = match existing {
-                Some(row) => {
-                    let id: i64 = row.try_get("id")?;
-                    let old: String = row.try_get("content_hash")?;
-                    if old == hash {
-                        UpsertOutcome::Unchanged
-                    } else if !overwrite {
-                        UpsertOutcome::Kept
-                    } else {
-                        sqlx::query(
-                            "UPDATE qa_pairs SET similar_json = ?, answer = ?, category = ?, source_refs_json = ?, updated_by = ?, \
-                             content_hash = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-                        )
-                        .bind(&similar)
-                        .bind(&p.answer)
-                        .bind(&p.category)
-                        .bind(&refs)
-                        .bind(updated_by)
-                        .bind(&hash)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                        UpsertOutcome::Updated
-                    }
-                }
-                None => {
-                    sqlx::query(
-                        "INSERT INTO qa_pairs (question, similar_json, answer, category, status, source_refs_json, updated_by, content_hash) \
-                         VALUES (?, ?, ?, ?, 'published', ?, ?, ?)",
-                    )
-                    .bind(&p.question)
-                    .bind(&similar)
-                    .bind(&p.answer)
-                    .bind(&p.category)
-                    .bind(&refs)
-                    .bind(updated_by)
-                    .bind(&hash)
-                    .execute(&mut *tx)
-                    .await?;
-                    UpsertOutcome::Inserted
-                }
+                Some(row) if row.try_get::<String, _>("content_hash")? == hash => UpsertOutcome::Unchanged,
+                Some(_) if !overwrite => UpsertOutcome::Kept,
+                Some(_) => UpsertOutcome::Updated,
+                None => UpsertOutcome::Inserted,
             };
+            if matches!(outcome, UpsertOutcome::Inserted | UpsertOutcome::Updated) {
+                // Keyed by question: status and created_at of an existing pair are kept.
+                sqlx::query(
+                    "INSERT INTO qa_pairs (question, similar_json, answer, category, status, source_refs_json, updated_by, content_hash) \
+                     VALUES (?, ?, ?, ?, 'published', ?, ?, ?) \
+                     ON CONFLICT (question) DO UPDATE SET similar_json = excluded.similar_json, answer = excluded.answer, \
+                     category = excluded.category, source_refs_json = excluded.source_refs_json, updated_by = excluded.updated_by, \
+                     content_hash = excluded.content_hash, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+                )
+                .bind(&p.question)
+                .bind(&similar)
+                .bind(&p.answer)
+                .bind(&p.category)
+                .bind(&refs)
+                .bind(updated_by)
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await?;
+            }
             out.push(outcome);
         }
         tx.commit().await?;
