@@ -55,6 +55,8 @@ trap 'exit 143' TERM
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 BASE="http://127.0.0.1:$PORT"
+# Demo organisations and accounts for the admin page tests (password Dwt#Demo2026).
+"$BIN" --data-dir "$DATA" demo seed >/dev/null
 echo "starting $BIN serve on $BASE (data dir $DATA, log $LOG)" >&2
 # The shipped knowledge/ is found relative to the working directory (the repository root).
 DWT__STORAGE__DATA_DIR="$DATA" DWT__KNOWLEDGE__DIR="$ROOT/knowledge" RUST_LOG="${RUST_LOG:-warn}" \
@@ -79,7 +81,8 @@ echo "server is up after ${SECONDS}s" >&2
 
 # --- tests ------------------------------------------------------------------------------------------
 status=0
-DWT_TEST_BASE_URL="$BASE" node --test web/tests/*.test.mjs || status=$?
+# The logging SMS sender writes codes to the server log; the tests read them from there.
+DWT_TEST_BASE_URL="$BASE" DWT_TEST_SERVER_LOG="$LOG" node --test web/tests/*.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
   echo "web tests failed (exit $status); server log tail:" >&2
   tail -n 40 "$LOG" >&2 || true

@@ -105,7 +105,7 @@ function finishAssistant(a, done) {
   const down = el("button", "", "👎");
   const vote = async (rating, btn) => {
     if (!a.messageId) return;
-    const r = await fetch(`/api/messages/${a.messageId}/feedback`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ rating }) });
+    const r = await fetch(`/api/messages/${a.messageId}/feedback`, { method: "POST", headers: jsonHeaders(), body: JSON.stringify({ rating }) });
     if (r.ok) { up.classList.remove("on"); down.classList.remove("on"); btn.classList.add("on"); }
   };
   up.onclick = () => vote("up", up);
@@ -146,7 +146,7 @@ async function ask(question) {
   const a = addAssistant();
   a.bubble.textContent = "正在查找……";
   try {
-    const r = await fetch("/api/chat", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question, conversation_id: conversationId }) });
+    const r = await fetch("/api/chat", { method: "POST", headers: jsonHeaders(), body: JSON.stringify({ question, conversation_id: conversationId }) });
     if (!r.ok) {
       let msg = "出错了，请稍后再试";
       try { msg = (await r.json()).message || msg; } catch { /* not JSON */ }
@@ -213,3 +213,11 @@ $("question").addEventListener("keydown", (e) => {
 $("new-chat").onclick = () => { conversationId = null; $("messages").replaceChildren(); };
 $("history-btn").onclick = () => { $("history").hidden = !$("history").hidden; renderHistory(); };
 renderHistory();
+
+/** JSON request headers; a logged-in visitor's writes carry the session's CSRF token. */
+function jsonHeaders() {
+  const headers = { "content-type": "application/json" };
+  const m = document.cookie.match(/(?:^|;\s*)dwt_csrf=([^;]+)/);
+  if (m) headers["x-csrf-token"] = decodeURIComponent(m[1]);
+  return headers;
+}

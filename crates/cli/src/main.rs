@@ -83,10 +83,47 @@ enum Command {
         #[command(subcommand)]
         what: QaCommand,
     },
+    /// Demo data: `demo seed` creates a small organisation tree, members and one admin and one
+    /// staff user per level, and prints their credentials.
+    Demo {
+        #[command(subcommand)]
+        what: DemoCommand,
+    },
+    /// First set-up of a real deployment: the root organisation and its 系统管理员.
+    Admin {
+        #[command(subcommand)]
+        what: AdminCommand,
+    },
     /// Speed and memory benchmarks (release build recommended).
     Bench {
         #[command(subcommand)]
         what: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DemoCommand {
+    /// Create the demo organisations, members and users (idempotent).
+    Seed,
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Create the root organisation (when its code is new) and a 系统管理员 bound to it. The
+    /// password comes from DWT_ADMIN_PASSWORD, or a strong one is generated and printed once.
+    Init {
+        #[arg(long)]
+        org_name: String,
+        #[arg(long)]
+        org_code: String,
+        /// 工委, 党委, 党工委 …
+        #[arg(long, default_value = "工委")]
+        org_type: String,
+        #[arg(long, default_value = "admin")]
+        username: String,
+        /// Mobile number for SMS codes (password reset).
+        #[arg(long)]
+        phone: Option<String>,
     },
 }
 
@@ -198,6 +235,47 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(cli.config.as_deref(), Some(overrides(&cli)))?;
     match &cli.command {
         Command::Bench { what } => return bench::run(what, &settings).await,
+        Command::Demo { what: DemoCommand::Seed } => {
+            let core = open_core(&settings).await?;
+            let accounts = dwt_org::demo::seed(&core).await?;
+            out("演示数据已就绪。所有演示账号的密码均为：");
+            out(&format!("  {}", dwt_org::demo::DEMO_PASSWORD));
+            out("账号（角色 @ 组织）：");
+            for a in accounts {
+                out(&format!("  {:<10} {} @ {}{}", a.username, a.role.label(), a.org_name, if a.created { "" } else { "（已存在，未修改）" }));
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Admin { what: AdminCommand::Init { org_name, org_code, org_type, username, phone } } => {
+            let core = open_core(&settings).await?;
+            let org = match core.orgs.get_by_code(org_code).await? {
+                Some(o) => o,
+                None => {
+                    let input = dwt_org::orgs::OrgInput { name: org_name.clone(), org_type: org_type.clone(), code: org_code.clone(), ..Default::default() };
+                    core.orgs.create(None, &input).await?
+                }
+            };
+            let (password, generated) = match std::env::var("DWT_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (generate_password(), true),
+            };
+            let input = dwt_org::auth::NewUserInput {
+                username: username.clone(),
+                display_name: "系统管理员".into(),
+                phone: phone.clone(),
+                password: password.clone(),
+                member_id: None,
+                must_change_password: true,
+                first_login_pending: false,
+            };
+            let actor = dwt_org::audit::Actor { id: None, name: Some("admin init".into()), ip: None };
+            let user = core.auth.create_user(input, &[(dwt_org::Role::SysAdmin, org.id)], &actor).await?;
+            out(&format!("已创建系统管理员 {}（组织：{}）。首次登录后须修改密码。", user.username, org.name));
+            if generated {
+                out(&format!("初始密码（仅显示这一次）：{password}"));
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Ingest { paths, source } => {
             let kb = KnowledgeBase::open(&settings).await?;
             let report = pipeline::ingest_paths(&kb, paths, source).await?;
@@ -211,7 +289,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { .. } => {
             let assistant = Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)).await?);
-            let state = dwt_server::AppState::new(assistant);
+            let core = open_core(&settings).await?;
+            let state = dwt_server::AppState::new(assistant).with_core(Arc::new(core));
             dwt_server::serve(state, &settings.server, shutdown_signal()).await.context("服务启动失败")?;
         }
         Command::Remove { document } => {
@@ -291,9 +370,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 out(&serde_json::to_string(&summary)?);
             }
         },
-        Command::Ingest { .. } | Command::Bench { .. } => {}
+        Command::Ingest { .. } | Command::Bench { .. } | Command::Demo { .. } | Command::Admin { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The core modules' database: `storage.database_url` (Postgres) or the SQLite file in the data dir.
+async fn open_core(settings: &Settings) -> anyhow::Result<dwt_org::Core> {
+    let db = match settings.storage.database_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        Some(url) => dwt_org::Db::connect(url).await?,
+        None => dwt_org::Db::open_sqlite_dir(&settings.storage.data_dir).await?,
+    };
+    Ok(dwt_org::Core::new(db, settings.auth.clone())?)
+}
+
+/// 16 characters from all four classes (meets the admin policy).
+fn generate_password() -> String {
+    const SETS: [&[u8]; 4] = [b"abcdefghijkmnpqrstuvwxyz", b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"23456789", b"#%+=@!?"];
+    let mut chars: Vec<char> = (0..16).map(|i| {
+        let set = SETS[i % 4];
+        set[rand::random_range(0..set.len())] as char
+    }).collect();
+    // Shuffle so the class pattern is not positional.
+    for i in (1..chars.len()).rev() {
+        chars.swap(i, rand::random_range(0..=i));
+    }
+    chars.into_iter().collect()
 }
 
 fn main() -> ExitCode {

@@ -32,6 +32,96 @@ pub struct Settings {
     pub faq: FaqSettings,
     pub llm: LlmSettings,
     pub server: ServerSettings,
+    pub auth: AuthSettings,
+}
+
+/// Login, passwords, lockout, SMS codes and sessions (the core modules' authentication).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// Anonymous visitors may use the member chat (public Q&A); 我的咨询 and handoff need login.
+    pub allow_anonymous_chat: bool,
+    /// Policy for members and staff.
+    pub password: PasswordPolicy,
+    /// Stricter policy for accounts holding 组织管理员 or 系统管理员.
+    pub admin_password: PasswordPolicy,
+    /// Consecutive failed logins that lock an account.
+    pub max_failed_logins: u32,
+    pub lockout_minutes: u32,
+    pub session_hours: u32,
+    /// Mark cookies `Secure` (set true behind HTTPS).
+    pub cookie_secure: bool,
+    pub sms: SmsSettings,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            allow_anonymous_chat: true,
+            password: PasswordPolicy::default(),
+            admin_password: PasswordPolicy { min_length: 12, min_classes: 4, max_age_days: 90, history: 5, reject_common: true },
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            session_hours: 12,
+            cookie_secure: false,
+            sms: SmsSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    /// Of: lower-case, upper-case, digit, symbol.
+    pub min_classes: usize,
+    /// Force a change after this many days (0 = never).
+    pub max_age_days: u32,
+    /// Refuse the last N passwords.
+    pub history: u32,
+    /// Refuse well-known passwords (built-in list).
+    pub reject_common: bool,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self { min_length: 8, min_classes: 3, max_age_days: 180, history: 5, reject_common: true }
+    }
+}
+
+/// Dynamic codes (动态口令) by SMS.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SmsSettings {
+    /// `log` (dev default: the code goes to the service log) or `http` (a real gateway).
+    pub sender: String,
+    /// For `http`: POSTed JSON `{"phone","code","purpose","text"}`.
+    pub http_url: Option<String>,
+    /// For `http`: sent as `Authorization: Bearer …`; never logged.
+    pub http_token: Option<String>,
+    pub code_ttl_secs: u64,
+    /// Wrong entries before a code is spent.
+    pub max_attempts: u32,
+    /// At most this many codes per phone per hour, and per client IP per hour.
+    pub per_phone_per_hour: u32,
+    pub per_ip_per_hour: u32,
+    /// Least time between two codes to one phone.
+    pub min_interval_secs: u64,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        Self {
+            sender: "log".into(),
+            http_url: None,
+            http_token: None,
+            code_ttl_secs: 300,
+            max_attempts: 5,
+            per_phone_per_hour: 5,
+            per_ip_per_hour: 20,
+            min_interval_secs: 60,
+        }
+    }
 }
 
 /// Curated Q&A pairs answered first (官方答复).
@@ -120,11 +210,13 @@ pub struct ServerSettings {
     pub body_limit_bytes: usize,
     /// Non-streaming requests taking longer than this fail with 503.
     pub request_timeout_secs: u64,
+    /// Largest accepted spreadsheet upload (organisation and member imports).
+    pub import_limit_bytes: usize,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { host: "127.0.0.1".into(), port: 8080, body_limit_bytes: 64 * 1024, request_timeout_secs: 30 }
+        Self { host: "127.0.0.1".into(), port: 8080, body_limit_bytes: 64 * 1024, request_timeout_secs: 30, import_limit_bytes: 10 * 1024 * 1024 }
     }
 }
 
@@ -177,11 +269,14 @@ impl Default for AssistantSettings {
 pub struct StorageSettings {
     /// Holds the SQLite database, the tantivy index and the Qdrant Edge shard.
     pub data_dir: PathBuf,
+    /// Database of the core modules (organisations, members, users, sessions, audit log):
+    /// `postgres://…` for scale-out; unset = the SQLite file in `data_dir`.
+    pub database_url: Option<String>,
 }
 
 impl Default for StorageSettings {
     fn default() -> Self {
-        Self { data_dir: PathBuf::from("./data") }
+        Self { data_dir: PathBuf::from("./data"), database_url: None }
     }
 }
 
@@ -408,6 +503,20 @@ impl Settings {
         }
         if !(0.0..=1.0).contains(&s.coverage_weight) {
             return Err(ConfigError::Invalid("search.coverage_weight 必须在 0 到 1 之间".into()));
+        }
+        for (name, p) in [("auth.password", &self.auth.password), ("auth.admin_password", &self.auth.admin_password)] {
+            if p.min_length < 6 || p.min_classes > 4 {
+                return Err(ConfigError::Invalid(format!("{name}：min_length 不能小于 6，min_classes 不能大于 4")));
+            }
+        }
+        if self.auth.max_failed_logins == 0 || self.auth.session_hours == 0 {
+            return Err(ConfigError::Invalid("auth.max_failed_logins 与 auth.session_hours 必须大于 0".into()));
+        }
+        if !matches!(self.auth.sms.sender.as_str(), "log" | "http") {
+            return Err(ConfigError::Invalid("auth.sms.sender 只能是 log 或 http".into()));
+        }
+        if self.auth.sms.sender == "http" && self.auth.sms.http_url.as_deref().is_none_or(|u| u.trim().is_empty()) {
+            return Err(ConfigError::Invalid("auth.sms.sender = http 时必须设置 auth.sms.http_url".into()));
         }
         if self.embedding.batch_size == 0 {
             return Err(ConfigError::Invalid("embedding.batch_size 必须大于 0".into()));

@@ -69,3 +69,13 @@ impl From<IndexError> for ApiError {
         }
     }
 }
+
+impl From<dwt_org::CoreError> for ApiError {
+    fn from(e: dwt_org::CoreError) -> Self {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::error!(code = e.code(), error = %e, "core module error");
+        }
+        Self::new(status, e.code(), e.user_message())
+    }
+}

@@ -1,6 +1,7 @@
 //! The HTTP service: JSON and SSE API over the assistant, the embedded web pages, and health.
 //! Thin by design: it parses requests, calls `dwt-assistant`, and renders results.
 
+pub mod admin;
 mod error;
 pub mod metrics;
 pub mod openai;
@@ -34,11 +35,27 @@ pub use error::{ApiError, ErrorBody};
 pub struct AppState {
     pub assistant: Arc<Assistant>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The core modules (organisations, members, users, authentication). Without them the
+    /// `/api/auth` and `/api/admin` endpoints answer 503 and the chat is anonymous.
+    pub core: Option<Arc<dwt_org::Core>>,
 }
 
 impl AppState {
     pub fn new(assistant: Arc<Assistant>) -> Self {
-        Self { assistant, metrics: Arc::new(metrics::Metrics::new()) }
+        Self { assistant, metrics: Arc::new(metrics::Metrics::new()), core: None }
+    }
+
+    pub fn with_core(mut self, core: Arc<dwt_org::Core>) -> Self {
+        self.core = Some(core);
+        self
+    }
+
+    pub(crate) fn core(&self) -> Result<&Arc<dwt_org::Core>, ApiError> {
+        self.core.as_ref().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "server.core_unavailable", "账号与组织管理功能未启用"))
+    }
+
+    pub(crate) fn auth_settings(&self) -> dwt_core::config::AuthSettings {
+        self.core.as_ref().map(|c| c.auth.settings().clone()).unwrap_or_default()
     }
 }
 
@@ -57,6 +74,7 @@ pub fn router(state: AppState, settings: &ServerSettings) -> Router {
         .route("/v1/models", get(openai::models))
         .route("/api/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::endpoint))
+        .merge(admin::routes())
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(settings.request_timeout_secs.max(1))));
     let track = axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track);
     Router::new()
@@ -65,10 +83,17 @@ pub fn router(state: AppState, settings: &ServerSettings) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(ready))
         .merge(timed)
+        .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
+        // Spreadsheet uploads get their own, larger limit.
+        .merge(
+            admin::import_routes()
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(settings.request_timeout_secs.max(1) * 4)))
+                .layer(axum::extract::DefaultBodyLimit::max(settings.import_limit_bytes))
+                .layer(RequestBodyLimitLayer::new(settings.import_limit_bytes)),
+        )
         .route_layer(track)
         .fallback(web::static_file)
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
@@ -88,7 +113,8 @@ pub async fn serve(
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("监听地址无效：{e}")))?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "listening");
-    axum::serve(listener, router(state, settings)).with_graceful_shutdown(shutdown).await
+    // Connect info gives handlers the client address (SMS rate limits, audit log).
+    axum::serve(listener, router(state, settings).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
 }
 
 /// A body that is not the expected JSON, or is too large.
@@ -131,8 +157,11 @@ pub(crate) struct ChatBody {
               (status = 400, description = "Empty or too long question, bad JSON", body = ErrorBody),
               (status = 404, description = "Unknown conversation", body = ErrorBody),
               (status = 413, description = "Body too large", body = ErrorBody)))]
-async fn chat(State(s): State<AppState>, body: Result<Json<ChatBody>, JsonRejection>) -> Result<Response, ApiError> {
+async fn chat(State(s): State<AppState>, caller: admin::session::MaybeCaller, body: Result<Json<ChatBody>, JsonRejection>) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(rejected)?;
+    if s.core.is_some() && !s.auth_settings().allow_anonymous_chat && caller.0.is_none() {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "auth.required", "请先登录后再提问"));
+    }
     // Reject bad input before the stream starts, with a proper status code.
     s.assistant.validate(&body.question)?;
     if let Some(id) = &body.conversation_id {

@@ -12,9 +12,16 @@ use utoipa::OpenApi;
         crate::chat, crate::conversation, crate::feedback, crate::documents, crate::document, crate::article, crate::search_text,
         crate::healthz, crate::ready, crate::openapi::document, crate::metrics_doc,
         crate::openai::chat_completions, crate::openai::models,
+        crate::admin::auth::login, crate::admin::auth::login_sms, crate::admin::auth::logout, crate::admin::auth::me, crate::admin::auth::sms_send,
+        crate::admin::auth::password_change, crate::admin::auth::password_reset,
+        crate::admin::orgs::list, crate::admin::orgs::create, crate::admin::orgs::update, crate::admin::orgs::move_to, crate::admin::orgs::dissolve,
+        crate::admin::orgs::export, crate::admin::orgs::import,
+        crate::admin::members::list, crate::admin::members::get, crate::admin::members::create, crate::admin::members::update, crate::admin::members::delete,
+        crate::admin::members::export, crate::admin::members::import,
+        crate::admin::users::list, crate::admin::users::create, crate::admin::users::update, crate::admin::users::unlock, crate::admin::users::audit,
     ),
     components(schemas(crate::ErrorBody, crate::ChatBody, crate::FeedbackBody, crate::openai::CompletionRequest, crate::openai::CompletionMessage, crate::openai::Reference)),
-    tags((name = "chat", description = "问答"), (name = "library", description = "政策法规库"), (name = "openai", description = "OpenAI 兼容接口"), (name = "ops", description = "运维"))
+    tags((name = "chat", description = "问答"), (name = "library", description = "政策法规库"), (name = "openai", description = "OpenAI 兼容接口"), (name = "ops", description = "运维"), (name = "auth", description = "登录与密码"), (name = "admin", description = "组织、党员、用户管理"))
 )]
 pub struct ApiDoc;
 

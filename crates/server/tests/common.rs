@@ -14,18 +14,77 @@ use axum::Router;
 use dwt_ingest::{load_file, LoadOptions};
 use tower::ServiceExt;
 
+/// An assistant over a fresh knowledge base (in `dir`) holding the shipped regulations.
+async fn assistant(dir: &std::path::Path) -> (Arc<dwt_assistant::Assistant>, dwt_core::Settings) {
+    let settings = settings(dir);
+    let kb = dwt_index::KnowledgeBase::open(&settings).await.unwrap();
+    let docs_dir = repo_root().join("knowledge/regulations");
+    let opts = LoadOptions { key_base: Some(docs_dir.clone()), ..LoadOptions::default() };
+    let docs = ["dangzhang-2017.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&docs_dir.join(f), &opts).unwrap()).collect();
+    kb.ingest_batch(docs, None).await.unwrap();
+    (Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)).await.unwrap()), settings)
+}
+
 /// A router over a fresh knowledge base holding the shipped regulations.
 /// Returns the temp dir first so that it is dropped last (after the stores flush).
 pub async fn app() -> (tempfile::TempDir, Router) {
     let tmp = tempfile::tempdir().unwrap();
-    let settings = settings(tmp.path());
-    let kb = dwt_index::KnowledgeBase::open(&settings).await.unwrap();
-    let dir = repo_root().join("knowledge/regulations");
-    let opts = LoadOptions { key_base: Some(dir.clone()), ..LoadOptions::default() };
-    let docs = ["dangzhang-2017.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
-    kb.ingest_batch(docs, None).await.unwrap();
-    let assistant = Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)).await.unwrap());
+    let (assistant, settings) = assistant(tmp.path()).await;
     (tmp, dwt_server::router(dwt_server::AppState::new(assistant), &settings.server))
+}
+
+/// Like [`app`], with the core modules on a fresh SQLite database seeded with the demo data.
+pub async fn app_with_core() -> (tempfile::TempDir, Router, Arc<dwt_org::Core>) {
+    app_with_core_settings(dwt_core::config::AuthSettings::default()).await
+}
+
+pub async fn app_with_core_settings(auth: dwt_core::config::AuthSettings) -> (tempfile::TempDir, Router, Arc<dwt_org::Core>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (assistant, settings) = assistant(tmp.path()).await;
+    let db = dwt_org::Db::open_sqlite_dir(&settings.storage.data_dir).await.unwrap();
+    let core = Arc::new(dwt_org::Core::new(db, auth).unwrap());
+    dwt_org::demo::seed(&core).await.unwrap();
+    let state = dwt_server::AppState::new(assistant).with_core(core.clone());
+    (tmp, dwt_server::router(state, &settings.server), core)
+}
+
+/// A request with optional bearer token, extra headers and JSON or raw body; returns
+/// (status, headers, body text).
+pub async fn request(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Body>,
+    content_type: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    let resp = app.clone().oneshot(req.body(body.unwrap_or_else(Body::empty)).unwrap()).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(resp.into_body(), 16 * 1024 * 1024).await.unwrap();
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t.to_string(),
+        // Binary bodies (xlsx) as hex, so callers can decode them.
+        Err(_) => format!("hex:{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+    };
+    (status, headers, text)
+}
+
+/// Decodes a body that [`request`] returned as `hex:…`.
+pub fn body_bytes(text: &str) -> Vec<u8> {
+    let hex = text.strip_prefix("hex:").unwrap_or_else(|| panic!("not a binary body: {}", &text[..text.len().min(200)]));
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
 }
 
 pub async fn call(app: &Router, method: &str, uri: &str, body: Option<serde_json::Value>) -> (StatusCode, String) {

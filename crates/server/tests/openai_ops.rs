@@ -115,6 +115,15 @@ async fn openapi_document_lists_every_route_and_each_exists() {
     }
     documented.sort();
     let expected = [
+        "DELETE /api/admin/members/{id}",
+        "GET /api/admin/audit",
+        "GET /api/admin/members",
+        "GET /api/admin/members/export",
+        "GET /api/admin/members/{id}",
+        "GET /api/admin/orgs",
+        "GET /api/admin/orgs/export",
+        "GET /api/admin/users",
+        "GET /api/auth/me",
         "GET /api/conversations/{id}",
         "GET /api/documents",
         "GET /api/documents/{id}",
@@ -125,9 +134,26 @@ async fn openapi_document_lists_every_route_and_each_exists() {
         "GET /metrics",
         "GET /readyz",
         "GET /v1/models",
+        "POST /api/admin/members",
+        "POST /api/admin/members/import",
+        "POST /api/admin/orgs",
+        "POST /api/admin/orgs/import",
+        "POST /api/admin/orgs/{id}/dissolve",
+        "POST /api/admin/orgs/{id}/move",
+        "POST /api/admin/users",
+        "POST /api/admin/users/{id}/unlock",
+        "POST /api/auth/login",
+        "POST /api/auth/login/sms",
+        "POST /api/auth/logout",
+        "POST /api/auth/password/change",
+        "POST /api/auth/password/reset",
+        "POST /api/auth/sms/send",
         "POST /api/chat",
         "POST /api/messages/{id}/feedback",
         "POST /v1/chat/completions",
+        "PUT /api/admin/members/{id}",
+        "PUT /api/admin/orgs/{id}",
+        "PUT /api/admin/users/{id}",
     ];
     assert_eq!(documented, expected);
     // Every documented route is served: no "no such endpoint" and no 405.

@@ -1,0 +1,59 @@
+//! Core-module endpoints: authentication (`/api/auth/*`) and administration (`/api/admin/*`).
+//! Every admin handler takes a [`session::Caller`] and asks `dwt_org::Principal` for the right
+//! on the organisation concerned — the one authorization layer.
+
+pub mod auth;
+pub mod members;
+pub mod orgs;
+pub mod session;
+pub mod users;
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::AppState;
+
+/// JSON routes (subject to the normal body limit).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/login/sms", post(auth::login_sms))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/me", get(auth::me))
+        .route("/api/auth/sms/send", post(auth::sms_send))
+        .route("/api/auth/password/change", post(auth::password_change))
+        .route("/api/auth/password/reset", post(auth::password_reset))
+        .route("/api/admin/orgs", get(orgs::list).post(orgs::create))
+        .route("/api/admin/orgs/export", get(orgs::export))
+        .route("/api/admin/orgs/{id}", put(orgs::update))
+        .route("/api/admin/orgs/{id}/move", post(orgs::move_to))
+        .route("/api/admin/orgs/{id}/dissolve", post(orgs::dissolve))
+        .route("/api/admin/members", get(members::list).post(members::create))
+        .route("/api/admin/members/export", get(members::export))
+        .route("/api/admin/members/{id}", get(members::get).put(members::update).delete(members::delete))
+        .route("/api/admin/users", get(users::list).post(users::create))
+        .route("/api/admin/users/{id}", put(users::update))
+        .route("/api/admin/users/{id}/unlock", post(users::unlock))
+        .route("/api/admin/audit", get(users::audit))
+}
+
+/// Spreadsheet uploads (a larger body limit).
+pub fn import_routes() -> Router<AppState> {
+    Router::new().route("/api/admin/orgs/import", post(orgs::import)).route("/api/admin/members/import", post(members::import))
+}
+
+pub(crate) fn xlsx_response(filename: &str, bytes: Vec<u8>) -> Response {
+    // RFC 5987 filename* for the Chinese name, plus an ASCII fallback.
+    let encoded: String = filename.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    (
+        [
+            (CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (CONTENT_DISPOSITION, format!("attachment; filename=\"export.xlsx\"; filename*=UTF-8''{encoded}")),
+            (CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}

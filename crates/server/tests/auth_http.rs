@@ -1,0 +1,114 @@
+//! Authentication over HTTP: session cookies and CSRF, bearer tokens, lockout (423) with answers
+//! that do not reveal whether an account exists, and anonymous chat by configuration.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use common::{app_with_core, app_with_core_settings, request};
+use dwt_org::demo::DEMO_PASSWORD;
+use serde_json::{json, Value};
+
+const JSON: Option<&str> = Some("application/json");
+
+fn login_body(user: &str, password: &str) -> Option<Body> {
+    Some(Body::from(json!({"username": user, "password": password}).to_string()))
+}
+
+fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<(String, String)> {
+    headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with(&format!("{name}="))).map(|c| {
+        let value = c.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+        (value, c.to_string())
+    })
+}
+
+#[tokio::test]
+async fn cookie_session_needs_csrf_for_writes_and_logout_ends_it() {
+    let (_tmp, app, _core) = app_with_core().await;
+    let (s, h, body) = request(&app, "POST", "/api/auth/login", None, &[], login_body("jy_admin", DEMO_PASSWORD), JSON).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["user"]["roles"][0]["role"], "org_admin");
+    assert_eq!(v["user"]["roles"][0]["org_name"], "市教育局党委");
+    let (session, raw) = cookie_value(&h, "dwt_session").expect("session cookie");
+    assert!(raw.contains("HttpOnly") && raw.contains("SameSite=Lax") && raw.contains("Path=/"), "{raw}");
+    let (csrf, raw_csrf) = cookie_value(&h, "dwt_csrf").expect("csrf cookie");
+    assert!(!raw_csrf.contains("HttpOnly"), "the page must be able to read the CSRF cookie: {raw_csrf}");
+    assert_eq!(v["csrf_token"], csrf.as_str());
+    let cookie = format!("dwt_session={session}; dwt_csrf={csrf}");
+
+    let (s, _, me) = request(&app, "GET", "/api/auth/me", None, &[("cookie", &cookie)], None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(me.contains("\"username\":\"jy_admin\""), "{me}");
+
+    let orgs: Value = serde_json::from_str(&request(&app, "GET", "/api/admin/orgs", None, &[("cookie", &cookie)], None, None).await.2).unwrap();
+    let dw01 = orgs["items"].as_array().unwrap().iter().find(|o| o["code"] == "DW01").unwrap()["id"].as_i64().unwrap();
+    let new_org = || Some(Body::from(json!({"parent_id": dw01, "name": "第三中学党支部", "org_type": "党支部", "code": "ZB09"}).to_string()));
+    // A cookie-authenticated write without the CSRF header: refused, nothing created.
+    let (s, _, body) = request(&app, "POST", "/api/admin/orgs", None, &[("cookie", &cookie)], new_org(), JSON).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("auth.csrf"), "{body}");
+    let (s, _, body) = request(&app, "POST", "/api/admin/orgs", None, &[("cookie", &cookie), ("x-csrf-token", "forged")], new_org(), JSON).await;
+    assert_eq!((s, body.contains("auth.csrf")), (StatusCode::FORBIDDEN, true), "{body}");
+    let (s, _, body) = request(&app, "POST", "/api/admin/orgs", None, &[("cookie", &cookie), ("x-csrf-token", &csrf)], new_org(), JSON).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    // Bearer clients need no CSRF header.
+    let token = v["token"].as_str().unwrap();
+    let (s, _, _) = request(&app, "GET", "/api/admin/members", Some(token), &[], None, None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, h, _) = request(&app, "POST", "/api/auth/logout", None, &[("cookie", &cookie), ("x-csrf-token", &csrf)], None, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(cookie_value(&h, "dwt_session").unwrap().1.contains("Max-Age=0"));
+    let (s, _, body) = request(&app, "GET", "/api/auth/me", None, &[("cookie", &cookie)], None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("auth.required") && body.contains("请先登录"), "{body}");
+    assert_eq!(request(&app, "GET", "/api/auth/me", Some(token), &[], None, None).await.0, StatusCode::UNAUTHORIZED, "the same session via bearer is gone too");
+}
+
+#[tokio::test]
+async fn lockout_after_five_wrong_passwords_is_423_and_does_not_reveal_accounts() {
+    let (_tmp, app, core) = app_with_core().await;
+    let mut bodies = Vec::new();
+    for i in 1..=4 {
+        let (s, _, body) = request(&app, "POST", "/api/auth/login", None, &[], login_body("member1", "wrong-pass"), JSON).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {i}: {body}");
+        bodies.push(body);
+    }
+    // Unknown user: byte-identical answer.
+    let (s, _, unknown) = request(&app, "POST", "/api/auth/login", None, &[], login_body("no_such_user", "wrong-pass"), JSON).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown, bodies[0]);
+    assert!(unknown.contains("用户名或密码错误"), "{unknown}");
+    let (s, _, body) = request(&app, "POST", "/api/auth/login", None, &[], login_body("member1", "wrong-pass"), JSON).await;
+    assert_eq!(s, StatusCode::LOCKED, "5th failure locks: {body}");
+    assert!(body.contains("auth.locked") && body.contains("锁定"), "{body}");
+    let (s, _, body) = request(&app, "POST", "/api/auth/login", None, &[], login_body("member1", DEMO_PASSWORD), JSON).await;
+    assert_eq!(s, StatusCode::LOCKED, "the right password while locked: {body}");
+    assert_eq!(core.audit.recent(Some("auth.locked"), 5).await.unwrap().len(), 1);
+    // Bad input: Chinese message, stable code.
+    let (s, _, body) = request(&app, "POST", "/api/auth/login", None, &[], Some(Body::from("{not json")), JSON).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("request.invalid_json"), "{body}");
+    let (s, _, body) = request(&app, "POST", "/api/auth/login", None, &[], login_body("", ""), JSON).await;
+    assert_eq!((s, body.contains("请输入用户名和密码")), (StatusCode::BAD_REQUEST, true), "{body}");
+}
+
+#[tokio::test]
+async fn anonymous_chat_follows_the_config() {
+    let auth = dwt_core::config::AuthSettings { allow_anonymous_chat: false, ..Default::default() };
+    let (_tmp, app, core) = app_with_core_settings(auth).await;
+    let ask = || Some(Body::from(json!({"question": "党员有哪些权利？"}).to_string()));
+    let (s, _, body) = request(&app, "POST", "/api/chat", None, &[], ask(), JSON).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.contains("请先登录"), "{body}");
+    let token = match core.auth.login("member1", DEMO_PASSWORD, None).await.unwrap() {
+        dwt_org::LoginOutcome::Ok(s) => s.token,
+        other => panic!("{other:?}"),
+    };
+    let (s, _, body) = request(&app, "POST", "/api/chat", Some(&token), &[], ask(), JSON).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("event: done"), "{body}");
+}
