@@ -165,9 +165,14 @@ async fn call_endpoint(app: &axum::Router, core: &Core, label: &str, token: Opti
         "POST /api/admin/orgs/import" => {
             let file = xlsx(dwt_org::xlsx::ORG_IMPORT_HEADERS, vec![format!("IMP{seq}"), format!("导入支部{seq}"), "党支部".into(), branch_code]);
             let r = request(app, "POST", "/api/admin/orgs/import", token, &[], Some(Body::from(file)), XLSX).await;
-            // A report with row errors is a refusal for the matrix.
+            // A row refused for lack of rights is a denial for the matrix (the report says 无权).
             let refused = r.0 == StatusCode::OK && serde_json::from_str::<Value>(&r.2).unwrap()["inserted"] != json!(1);
-            (None, if refused { (StatusCode::FORBIDDEN, r.1, r.2) } else { r })
+            if refused {
+                assert!(r.2.contains("无权"), "import refused for another reason: {}", r.2);
+                (None, (StatusCode::FORBIDDEN, r.1, r#"{"code":"auth.forbidden"}"#.to_string()))
+            } else {
+                (None, r)
+            }
         }
         "GET /api/admin/orgs/export (visible)" => {
             let r = request(app, "GET", "/api/admin/orgs/export", token, &[], None, None).await;
