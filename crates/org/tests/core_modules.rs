@@ -406,3 +406,58 @@ async fn demo_seed_is_idempotent_and_every_account_logs_in() {
         assert_eq!(names, vec!["市教育局党委", "第一中学党支部", "第二中学党支部"]);
     }
 }
+
+#[tokio::test]
+async fn an_old_password_must_be_changed() {
+    for t in databases().await {
+        let (core, _) = core_with(&t.db, AuthSettings::default());
+        let [gw, ..] = tree(&core).await;
+        let id = user(&core, "oldpw", None, &[(Role::Member, gw)], false).await;
+        let s = session(&core, "oldpw", "Dwt#Demo2026").await;
+        assert!(!s.user.must_change_password);
+        // 181 days old under the member policy's 180-day maximum.
+        let old = dwt_org::db::format_ts(chrono::Utc::now() - chrono::Duration::days(181));
+        sqlx::query("UPDATE users SET password_changed_at = $1 WHERE id = $2").bind(old).bind(id).execute(t.db.pool()).await.unwrap();
+        let who = core.auth.authenticate(&s.token).await.unwrap().unwrap();
+        assert!(who.user.must_change_password, "expired password forces a change ({})", t.name);
+    }
+}
+
+#[tokio::test]
+async fn http_sms_sender_posts_to_the_gateway() {
+    use dwt_org::auth::sms::{HttpSmsSender, SmsSender};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let gateway = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        for status in ["200 OK", "500 Internal Server Error"] {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 8192];
+            let mut req = String::new();
+            // Read headers and the JSON body (Content-Length bounded).
+            loop {
+                let n = sock.read(&mut buf).await.unwrap();
+                req.push_str(&String::from_utf8_lossy(&buf[..n]));
+                if let Some(i) = req.find("\r\n\r\n") {
+                    let len: usize = req.lines().find_map(|l| l.to_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())).unwrap_or(0);
+                    if req.len() >= i + 4 + len {
+                        break;
+                    }
+                }
+            }
+            seen.push(req);
+            sock.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes()).await.unwrap();
+        }
+        seen
+    });
+    let sender = HttpSmsSender::new(&format!("http://{addr}/sms"), Some("gw-secret".into())).unwrap();
+    sender.send("13800138000", SmsPurpose::PasswordReset, "123456", "【党务通】验证码 123456").await.unwrap();
+    let e = sender.send("13800138000", SmsPurpose::PasswordReset, "654321", "x").await.unwrap_err();
+    assert_eq!(e.code(), "auth.sms_send_failed");
+    let seen = gateway.await.unwrap();
+    assert!(seen[0].starts_with("POST /sms "), "{}", seen[0]);
+    assert!(seen[0].to_lowercase().contains("authorization: bearer gw-secret"), "{}", seen[0]);
+    let body: serde_json::Value = serde_json::from_str(&seen[0][seen[0].find("\r\n\r\n").unwrap() + 4..]).unwrap();
+    assert_eq!((body["phone"].as_str(), body["code"].as_str(), body["purpose"].as_str()), (Some("13800138000"), Some("123456"), Some("password_reset")));
+}

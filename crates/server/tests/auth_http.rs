@@ -99,7 +99,7 @@ async fn lockout_after_five_wrong_passwords_is_423_and_does_not_reveal_accounts(
 #[tokio::test]
 async fn anonymous_chat_follows_the_config() {
     let auth = dwt_core::config::AuthSettings { allow_anonymous_chat: false, ..Default::default() };
-    let (_tmp, app, core) = app_with_core_settings(auth).await;
+    let (_tmp, app, core, _) = app_with_core_settings(auth).await;
     let ask = || Some(Body::from(json!({"question": "党员有哪些权利？"}).to_string()));
     let (s, _, body) = request(&app, "POST", "/api/chat", None, &[], ask(), JSON).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
@@ -111,4 +111,47 @@ async fn anonymous_chat_follows_the_config() {
     let (s, _, body) = request(&app, "POST", "/api/chat", Some(&token), &[], ask(), JSON).await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("event: done"), "{body}");
+}
+
+#[tokio::test]
+async fn a_new_user_confirms_by_sms_and_must_change_the_password_first() {
+    let (_tmp, app, core, sms) = app_with_core_settings(dwt_core::config::AuthSettings::default()).await;
+    let admin = match core.auth.login("jy_admin", DEMO_PASSWORD, None).await.unwrap() {
+        dwt_org::LoginOutcome::Ok(s) => s.token,
+        other => panic!("{other:?}"),
+    };
+    let dw01 = core.orgs.get_by_code("DW01").await.unwrap().unwrap().id;
+    // The initial password must meet the admin policy for an org_admin account.
+    let weak = json!({"username": "zb_new", "display_name": "新管理员", "phone": "13712345678", "password": "Short1!", "roles": [{"role": "org_admin", "org_id": dw01}]});
+    let (s, _, body) = request(&app, "POST", "/api/admin/users", Some(&admin), &[], Some(Body::from(weak.to_string())), JSON).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("auth.password_policy") && body.contains("至少 12 位"), "{body}");
+    let ok = json!({"username": "zb_new", "display_name": "新管理员", "phone": "13712345678", "password": "Init#Pass2026", "roles": [{"role": "org_admin", "org_id": dw01}]});
+    let (s, _, body) = request(&app, "POST", "/api/admin/users", Some(&admin), &[], Some(Body::from(ok.to_string())), JSON).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+
+    let (s, _, body) = request(&app, "POST", "/api/auth/login", None, &[], login_body("zb_new", "Init#Pass2026"), JSON).await;
+    assert_eq!(s, StatusCode::OK);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "sms_required", "{body}");
+    assert_eq!(v["phone_masked"], "137****5678");
+    assert!(v.get("token").is_none(), "no session before the SMS step");
+    let step = json!({"challenge": v["challenge"], "code": sms.last_code()});
+    let (s, _, body) = request(&app, "POST", "/api/auth/login/sms", None, &[], Some(Body::from(step.to_string())), JSON).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["user"]["must_change_password"], true);
+    let token = v["token"].as_str().unwrap().to_string();
+    // Until the password is changed only the auth endpoints answer.
+    let (s, _, body) = request(&app, "GET", "/api/admin/orgs", Some(&token), &[], None, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(body.contains("auth.password_change_required"), "{body}");
+    let (s, _, _) = request(&app, "POST", "/api/auth/sms/send", Some(&token), &[], Some(Body::from(json!({"purpose": "password_change"}).to_string())), JSON).await;
+    assert_eq!(s, StatusCode::OK);
+    let change = json!({"old_password": "Init#Pass2026", "new_password": "Brand#New2026x", "code": sms.last_code()});
+    let (s, _, body) = request(&app, "POST", "/api/auth/password/change", Some(&token), &[], Some(Body::from(change.to_string())), JSON).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    let (s, _, body) = request(&app, "GET", "/api/admin/orgs", Some(&token), &[], None, None).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("第一中学党支部") && !body.contains("市卫健委党委"), "{body}");
 }

@@ -35,17 +35,40 @@ pub async fn app() -> (tempfile::TempDir, Router) {
 
 /// Like [`app`], with the core modules on a fresh SQLite database seeded with the demo data.
 pub async fn app_with_core() -> (tempfile::TempDir, Router, Arc<dwt_org::Core>) {
-    app_with_core_settings(dwt_core::config::AuthSettings::default()).await
+    let (tmp, app, core, _) = app_with_core_settings(dwt_core::config::AuthSettings::default()).await;
+    (tmp, app, core)
 }
 
-pub async fn app_with_core_settings(auth: dwt_core::config::AuthSettings) -> (tempfile::TempDir, Router, Arc<dwt_org::Core>) {
+/// With the given auth settings and an SMS sender that records the codes it "sends".
+pub async fn app_with_core_settings(auth: dwt_core::config::AuthSettings) -> (tempfile::TempDir, Router, Arc<dwt_org::Core>, Arc<RecordingSms>) {
     let tmp = tempfile::tempdir().unwrap();
     let (assistant, settings) = assistant(tmp.path()).await;
     let db = dwt_org::Db::open_sqlite_dir(&settings.storage.data_dir).await.unwrap();
-    let core = Arc::new(dwt_org::Core::new(db, auth).unwrap());
+    let sms = Arc::new(RecordingSms::default());
+    let core = Arc::new(dwt_org::Core::with_sms_sender(db, auth, sms.clone()));
     dwt_org::demo::seed(&core).await.unwrap();
     let state = dwt_server::AppState::new(assistant).with_core(core.clone());
-    (tmp, dwt_server::router(state, &settings.server), core)
+    (tmp, dwt_server::router(state, &settings.server), core, sms)
+}
+
+/// Records the SMS codes it "sends".
+#[derive(Default)]
+pub struct RecordingSms {
+    pub codes: std::sync::Mutex<Vec<String>>,
+}
+
+impl RecordingSms {
+    pub fn last_code(&self) -> String {
+        self.codes.lock().unwrap().last().cloned().expect("no SMS was sent")
+    }
+}
+
+#[async_trait::async_trait]
+impl dwt_org::auth::sms::SmsSender for RecordingSms {
+    async fn send(&self, _phone: &str, _purpose: dwt_org::auth::sms::SmsPurpose, code: &str, _text: &str) -> Result<(), dwt_org::CoreError> {
+        self.codes.lock().unwrap().push(code.to_string());
+        Ok(())
+    }
 }
 
 /// A request with optional bearer token, extra headers and JSON or raw body; returns

@@ -166,7 +166,7 @@ impl SmsCodes {
         let now = chrono::Utc::now();
         let hour_ago = format_ts(now - chrono::Duration::hours(1));
         self.check_ip_limit(ip).await?;
-        let rows = sqlx::query("SELECT created_at FROM sms_codes WHERE phone = $1 AND created_at > $2 ORDER BY created_at DESC")
+        let rows = sqlx::query("SELECT created_at, purpose FROM sms_codes WHERE phone = $1 AND created_at > $2 ORDER BY created_at DESC")
             .bind(phone)
             .bind(&hour_ago)
             .fetch_all(&self.db.pool)
@@ -174,14 +174,20 @@ impl SmsCodes {
         if rows.len() as i64 >= i64::from(self.settings.per_phone_per_hour) {
             return Err(CoreError::RateLimited("该手机号获取验证码次数过多，请一小时后再试".into()));
         }
-        if let Some(last) = rows.first() {
-            let last: String = last.try_get("created_at")?;
+        // The resend interval is per purpose: a first-login code does not delay the code for the
+        // password change that follows it.
+        for row in &rows {
+            if row.try_get::<String, _>("purpose")? != purpose.as_str() {
+                continue;
+            }
+            let last: String = row.try_get("created_at")?;
             if let Some(t) = crate::db::parse_ts(&last) {
                 let wait = self.settings.min_interval_secs as i64 - (now - t).num_seconds();
                 if wait > 0 {
                     return Err(CoreError::RateLimited(format!("验证码已发送，请 {wait} 秒后再重新获取")));
                 }
             }
+            break;
         }
         let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
         let salt = hex::encode(rand::random::<[u8; 8]>());

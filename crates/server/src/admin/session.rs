@@ -77,7 +77,12 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        resolve(parts, state).await?.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "auth.required", "请先登录"))
+        let caller = resolve(parts, state).await?.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "auth.required", "请先登录"))?;
+        // A first login or an expired password: nothing but the auth endpoints until it is changed.
+        if caller.auth.user.must_change_password && !parts.uri.path().starts_with("/api/auth/") {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "auth.password_change_required", "请先修改密码后再继续操作"));
+        }
+        Ok(caller)
     }
 }
 
