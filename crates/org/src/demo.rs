@@ -46,7 +46,8 @@ const USERS: [(&str, &str, Role, &str, &str); 10] = [
 ];
 
 /// (name, gender, birth yyyymmdd, area code, org code, status, join date, position)
-const MEMBERS: [(&str, &str, &str, &str, &str, &str, &str, &str); 8] = [
+type DemoMember = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
+const MEMBERS: [DemoMember; 8] = [
     ("张红", "女", "19880312", "110105", "ZB01", "正式党员", "2010-07-01", "支部委员"),
     ("陈晓燕", "女", "19790521", "110105", "ZB01", "正式党员", "2002-06-18", "支部书记"),
     ("李强", "男", "19950809", "110108", "ZB01", "预备党员", "2025-12-20", ""),

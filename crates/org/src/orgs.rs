@@ -349,7 +349,7 @@ pub fn tree_order(orgs: Vec<Org>) -> Vec<Org> {
         children.entry(key).or_default().push(o);
     }
     for list in children.values_mut() {
-        list.sort_by(|a, b| (a.sort_order, a.id).cmp(&(b.sort_order, b.id)));
+        list.sort_by_key(|o| (o.sort_order, o.id));
     }
     let mut out = Vec::new();
     let mut stack: Vec<Org> = children.remove(&None).unwrap_or_default().into_iter().rev().collect();

@@ -51,8 +51,11 @@ fn cell_text(c: &Data) -> String {
     }
 }
 
-/// Rows of the first sheet as (1-based row number, header → text) maps.
-fn read_rows(bytes: &[u8], required: &[&str]) -> Result<Vec<(usize, HashMap<String, String>, Vec<(String, Data)>)>, CoreError> {
+/// Rows of the first sheet below the header.
+/// (1-based row number, header → text, header → raw cell).
+type SheetRow = (usize, HashMap<String, String>, Vec<(String, Data)>);
+
+fn read_rows(bytes: &[u8], required: &[&str]) -> Result<Vec<SheetRow>, CoreError> {
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| CoreError::Spreadsheet(format!("不是有效的 xlsx 文件（{e}）")))?;
     let sheet = wb.sheet_names().first().cloned().ok_or_else(|| CoreError::Spreadsheet("文件中没有工作表".into()))?;
     let range = wb.worksheet_range(&sheet).map_err(|e| CoreError::Spreadsheet(e.to_string()))?;

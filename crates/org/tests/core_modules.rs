@@ -1,5 +1,5 @@
 //! Repository and service tests of the core modules, on SQLite and (with DATABASE_URL) Postgres.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cloned_ref_to_slice_refs, clippy::type_complexity)]
 
 mod common;
 

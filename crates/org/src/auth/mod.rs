@@ -50,6 +50,9 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Failures so far and the lock end, for one unknown username.
+type PhantomEntry = (u32, Option<chrono::DateTime<chrono::Utc>>);
+
 pub struct AuthService {
     db: Db,
     users: UserRepo,
@@ -58,7 +61,7 @@ pub struct AuthService {
     codes: SmsCodes,
     /// Failure counts for usernames that do not exist, so that they lock exactly like real
     /// accounts and a 423 never tells an attacker that an account exists. Bounded.
-    phantom: Mutex<HashMap<String, (u32, Option<chrono::DateTime<chrono::Utc>>)>>,
+    phantom: Mutex<HashMap<String, PhantomEntry>>,
     dummy_hash: String,
 }
 
