@@ -78,6 +78,10 @@ export async function api(method, path, body, opts = {}) {
     const code = (data && data.code) || "http." + r.status;
     const message = (data && data.message) || defaultMessage(r.status);
     if (r.status === 401 && code === "auth.required" && !opts.noRedirect) toLogin();
+    if (code === "auth.password_change_required" && !opts.noRedirect && location.pathname !== "/password.html") {
+      const here = location.pathname + location.search + location.hash;
+      location.replace("/password.html?next=" + encodeURIComponent(here));
+    }
     throw new ApiError(r.status, code, message);
   }
   return data;

@@ -9,7 +9,7 @@ let orgs = { byId: new Map(), roots: [], list: [] };
 let page = 1;
 let total = 0;
 let items = [];
-let editing = null; // null = new; else { member, masked: { id_number, phone } | null }
+let editing = null; // null = new; else { member } (fetched with unmask=1)
 let loading = 0;
 
 function setMsg(id, text) {
@@ -115,25 +115,17 @@ function fillForm(m) {
 
 async function openForm(member) {
   setMsg("member-form-error", "");
-  $("member-masked-note").hidden = true;
   editing = null;
   if (member) {
     let full;
-    let masked = null;
     try {
       full = await api("GET", `/api/admin/members/${encodeURIComponent(member.id)}?unmask=1`);
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 403)) { toast(errorText(e)); return; }
-      try {
-        full = await api("GET", `/api/admin/members/${encodeURIComponent(member.id)}`);
-      } catch (e2) {
-        toast(errorText(e2));
-        return;
-      }
-      masked = { id_number: full.id_number, phone: full.phone };
-      $("member-masked-note").hidden = false;
+      // PUT replaces every field: editing without the full 身份证号/手机号 would erase them.
+      toast(e instanceof ApiError && e.status === 403 ? "无权查看该党员的完整信息，不能编辑" : errorText(e));
+      return;
     }
-    editing = { member: full, masked };
+    editing = { member: full };
     $("member-dialog-title").textContent = "编辑党员信息";
     fillForm(full);
   } else {
@@ -164,11 +156,6 @@ $("member-form").addEventListener("submit", async (e) => {
   if (!body.org_id) { setMsg("member-form-error", "请选择所在党组织"); return; }
   const org = orgs.byId.get(body.org_id);
   body.org_id = org ? org.id : body.org_id;
-  if (editing && editing.masked) {
-    // Unchanged masked values are left out so that the stored full values are kept.
-    if (body.id_number === editing.masked.id_number) delete body.id_number;
-    if (body.phone === editing.masked.phone) delete body.phone;
-  }
   setMsg("member-form-error", "");
   $("member-save").disabled = true;
   try {

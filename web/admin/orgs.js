@@ -109,6 +109,17 @@ function setMsg(id, text) {
 
 // --- add / edit ----------------------------------------------------------------------------------
 
+/** A free code for a new child: the parent's code + "-" + a two-digit number. */
+function suggestCode(parent) {
+  if (!parent || !parent.code) return "";
+  const used = new Set(orgs.list.map((x) => x.code));
+  for (let i = parent.children.length + 1; i < 1000; i++) {
+    const c = `${parent.code}-${String(i).padStart(2, "0")}`;
+    if (!used.has(c)) return c;
+  }
+  return "";
+}
+
 function openOrgForm(state) {
   editing = state;
   setMsg("org-form-error", "");
@@ -118,7 +129,7 @@ function openOrgForm(state) {
   $("org-parent-line").textContent = parent ? "上级组织：" + parent.name : o ? "" : "上级组织：无（顶级组织）";
   $("org-name").value = o ? o.name : "";
   $("org-type").value = o ? o.org_type : "党支部";
-  $("org-code").value = o?.code ?? "";
+  $("org-code").value = o ? o.code ?? "" : suggestCode(state.parent);
   $("org-leader").value = o?.leader_name ?? "";
   $("org-phone").value = o?.contact_phone ?? "";
   $("org-address").value = o?.address ?? "";
@@ -137,7 +148,7 @@ $("org-form").addEventListener("submit", async (e) => {
   const body = {
     name: val("org-name"),
     org_type: $("org-type").value,
-    code: val("org-code"),
+    code: $("org-code").value.trim(),
     leader_name: val("org-leader"),
     contact_phone: val("org-phone"),
     address: val("org-address"),
@@ -146,6 +157,8 @@ $("org-form").addEventListener("submit", async (e) => {
     sort_order: num("org-sort"),
   };
   if (!body.name) { setMsg("org-form-error", "请填写组织名称"); return; }
+  if (!body.code) { setMsg("org-form-error", "请填写组织编码"); return; }
+  if (!/^[A-Za-z0-9_-]+$/.test(body.code)) { setMsg("org-form-error", "组织编码只能包含字母、数字、- 和 _"); return; }
   if (body.lat !== null && !(Number.isFinite(body.lat) && body.lat >= -90 && body.lat <= 90)) { setMsg("org-form-error", "纬度应为 -90 到 90 之间的数字"); return; }
   if (body.lng !== null && !(Number.isFinite(body.lng) && body.lng >= -180 && body.lng <= 180)) { setMsg("org-form-error", "经度应为 -180 到 180 之间的数字"); return; }
   if (body.sort_order === null) body.sort_order = 0;
