@@ -49,6 +49,7 @@ impl Member {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct MemberInput {
+    #[serde(deserialize_with = "crate::validate::null_as_default")]
     pub name: String,
     pub gender: Option<String>,
     pub ethnicity: Option<String>,
@@ -58,7 +59,9 @@ pub struct MemberInput {
     pub education: Option<String>,
     pub join_date: Option<String>,
     pub full_member_date: Option<String>,
+    #[serde(deserialize_with = "crate::validate::null_as_default")]
     pub status: String,
+    #[serde(deserialize_with = "crate::validate::null_as_default")]
     pub org_id: i64,
     pub party_position: Option<String>,
     pub work_unit: Option<String>,

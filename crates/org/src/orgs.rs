@@ -39,14 +39,18 @@ pub struct Org {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct OrgInput {
+    #[serde(deserialize_with = "crate::validate::null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "crate::validate::null_as_default")]
     pub org_type: String,
+    #[serde(deserialize_with = "crate::validate::null_as_default")]
     pub code: String,
     pub leader_name: Option<String>,
     pub contact_phone: Option<String>,
     pub address: Option<String>,
     pub lat: Option<f64>,
     pub lng: Option<f64>,
+    #[serde(deserialize_with = "crate::validate::null_as_default")]
     pub sort_order: i64,
 }
 

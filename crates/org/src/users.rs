@@ -195,9 +195,14 @@ impl UserRepo {
         Ok(())
     }
 
+    /// `phone`: None keeps the stored number (forms only ever see it masked), `Some("")` clears it.
     pub async fn update_profile(&self, id: i64, display_name: &str, phone: Option<&str>, status: &str) -> Result<(), CoreError> {
         let display_name = validate::required("user.invalid_field", "姓名", display_name, 50)?;
-        let phone = phone.map(str::trim).filter(|p| !p.is_empty()).map(validate::mobile).transpose()?;
+        let phone = match phone.map(str::trim) {
+            None => self.account(id).await?.phone,
+            Some("") => None,
+            Some(p) => Some(validate::mobile(p)?),
+        };
         if !matches!(status, "active" | "disabled") {
             return Err(CoreError::invalid("user.invalid_status", "账号状态应为 active（启用）或 disabled（停用）"));
         }

@@ -92,6 +92,17 @@ pub fn optional(code: &'static str, field: &str, raw: Option<&str>, max_chars: u
     }
 }
 
+/// Serde helper: a JSON `null` reads as the default, so a missing required field gets the
+/// field's Chinese validation message instead of serde's English type error.
+pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// `138****5678`.
 pub fn mask_phone(phone: &str) -> String {
     let chars: Vec<char> = phone.chars().collect();

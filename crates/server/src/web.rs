@@ -12,7 +12,14 @@ struct Web;
 
 pub async fn static_file(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let path = if path.is_empty() { "index.html" } else { path };
+    // A folder path serves its index.html (`/` and `/admin/`).
+    let indexed;
+    let path = if path.is_empty() || path.ends_with('/') {
+        indexed = format!("{path}index.html");
+        indexed.as_str()
+    } else {
+        path
+    };
     if path.starts_with("api/") {
         return crate::ApiError::not_found("request.not_found", "接口不存在").into_response();
     }

@@ -155,3 +155,32 @@ async fn a_new_user_confirms_by_sms_and_must_change_the_password_first() {
     assert_eq!(s, StatusCode::OK, "{body}");
     assert!(body.contains("第一中学党支部") && !body.contains("市卫健委党委"), "{body}");
 }
+
+#[tokio::test]
+async fn edits_keep_what_the_form_cannot_see_and_nulls_get_chinese_errors() {
+    let (_tmp, app, core) = app_with_core().await;
+    let admin = match core.auth.login("sysadmin", DEMO_PASSWORD, None).await.unwrap() {
+        dwt_org::LoginOutcome::Ok(s) => s.token,
+        other => panic!("{other:?}"),
+    };
+    let id = core.users.account_by_username("member1").await.unwrap().unwrap().id;
+    // A role/status edit without `phone` keeps the number (forms only see it masked).
+    let (s, _, body) = request(&app, "PUT", &format!("/api/admin/users/{id}"), Some(&admin), &[], Some(Body::from(json!({"display_name": "张红", "status": "active"}).to_string())), JSON).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(core.users.account(id).await.unwrap().phone.as_deref(), Some("13900000001"));
+    let (s, _, _) = request(&app, "PUT", &format!("/api/admin/users/{id}"), Some(&admin), &[], Some(Body::from(json!({"display_name": "张红", "phone": ""}).to_string())), JSON).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(core.users.account(id).await.unwrap().phone, None, "an empty string clears it");
+    // null for a required field: the field's Chinese message, not serde's English.
+    let gw = core.orgs.get_by_code("GW01").await.unwrap().unwrap().id;
+    let (s, _, body) = request(&app, "POST", "/api/admin/orgs", Some(&admin), &[], Some(Body::from(json!({"parent_id": gw, "name": "新组织", "org_type": "党支部", "code": null, "sort_order": null}).to_string())), JSON).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("组织编码不能为空"), "{body}");
+    let (s, _, body) = request(&app, "POST", "/api/admin/members", Some(&admin), &[], Some(Body::from(json!({"name": null, "org_id": gw}).to_string())), JSON).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("姓名不能为空"), "{body}");
+    // Folder paths serve their index page.
+    let (s, h, body) = request(&app, "GET", "/admin/", None, &[], None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h["content-type"].to_str().unwrap().starts_with("text/html") && body.contains("<html"), "{body}");
+}
