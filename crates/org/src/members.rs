@@ -169,6 +169,29 @@ fn phone_tail(phone: &Option<String>) -> Option<String> {
     phone.as_deref().filter(|p| p.len() >= 4).map(|p| p[p.len() - 4..].to_string())
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the 15 stored fields as $1…$15 (org_id, name, gender, ethnicity, birth_date,
+/// id_number, phone, phone_tail, education, join_date, full_member_date, status,
+/// party_position, work_unit, remarks): INSERT and UPDATE share the order.
+fn bind_fields<'q>(q: AnyQuery<'q>, m: &'q MemberInput) -> AnyQuery<'q> {
+    q.bind(m.org_id)
+        .bind(&m.name)
+        .bind(&m.gender)
+        .bind(&m.ethnicity)
+        .bind(&m.birth_date)
+        .bind(&m.id_number)
+        .bind(&m.phone)
+        .bind(phone_tail(&m.phone))
+        .bind(&m.education)
+        .bind(&m.join_date)
+        .bind(&m.full_member_date)
+        .bind(&m.status)
+        .bind(&m.party_position)
+        .bind(&m.work_unit)
+        .bind(&m.remarks)
+}
+
 #[derive(Clone, Debug)]
 pub struct MemberRepo {
     db: Db,
@@ -218,25 +241,10 @@ impl MemberRepo {
         self.check_org(&mut tx, m.org_id).await?;
         self.id_number_taken(&mut tx, &m.id_number, None).await?;
         let now = now_text();
-        let id: i64 = sqlx::query(
+        let id: i64 = bind_fields(sqlx::query(
             "INSERT INTO members (org_id, name, gender, ethnicity, birth_date, id_number, phone, phone_tail, education, join_date, full_member_date, status, party_position, work_unit, remarks, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id",
-        )
-        .bind(m.org_id)
-        .bind(&m.name)
-        .bind(&m.gender)
-        .bind(&m.ethnicity)
-        .bind(&m.birth_date)
-        .bind(&m.id_number)
-        .bind(&m.phone)
-        .bind(phone_tail(&m.phone))
-        .bind(&m.education)
-        .bind(&m.join_date)
-        .bind(&m.full_member_date)
-        .bind(&m.status)
-        .bind(&m.party_position)
-        .bind(&m.work_unit)
-        .bind(&m.remarks)
+        ), &m)
         .bind(&now)
         .fetch_one(&mut *tx)
         .await?
@@ -250,25 +258,10 @@ impl MemberRepo {
         let mut tx = self.db.pool.begin().await?;
         self.check_org(&mut tx, m.org_id).await?;
         self.id_number_taken(&mut tx, &m.id_number, Some(id)).await?;
-        let done = sqlx::query(
+        let done = bind_fields(sqlx::query(
             "UPDATE members SET org_id = $1, name = $2, gender = $3, ethnicity = $4, birth_date = $5, id_number = $6, phone = $7, phone_tail = $8, education = $9, \
              join_date = $10, full_member_date = $11, status = $12, party_position = $13, work_unit = $14, remarks = $15, updated_at = $16 WHERE id = $17",
-        )
-        .bind(m.org_id)
-        .bind(&m.name)
-        .bind(&m.gender)
-        .bind(&m.ethnicity)
-        .bind(&m.birth_date)
-        .bind(&m.id_number)
-        .bind(&m.phone)
-        .bind(phone_tail(&m.phone))
-        .bind(&m.education)
-        .bind(&m.join_date)
-        .bind(&m.full_member_date)
-        .bind(&m.status)
-        .bind(&m.party_position)
-        .bind(&m.work_unit)
-        .bind(&m.remarks)
+        ), &m)
         .bind(now_text())
         .bind(id)
         .execute(&mut *tx)

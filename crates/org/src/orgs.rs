@@ -141,6 +141,22 @@ fn from_row(r: &AnyRow) -> Result<Org, sqlx::Error> {
     })
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the editable fields as $1…$9 (name, org_type, code, leader_name, contact_phone,
+/// address, lat, lng, sort_order): INSERT and UPDATE share the order.
+fn bind_fields<'q>(q: AnyQuery<'q>, o: &'q OrgInput) -> AnyQuery<'q> {
+    q.bind(&o.name)
+        .bind(&o.org_type)
+        .bind(&o.code)
+        .bind(&o.leader_name)
+        .bind(&o.contact_phone)
+        .bind(&o.address)
+        .bind(o.lat)
+        .bind(o.lng)
+        .bind(o.sort_order)
+}
+
 #[derive(Clone, Debug)]
 pub struct OrgRepo {
     db: Db,
@@ -188,22 +204,16 @@ impl OrgRepo {
         let now = now_text();
         // The path needs the new id: insert under a unique placeholder, then set it.
         let placeholder = format!("{parent_path}pending-{}/", hex::encode(rand::random::<[u8; 8]>()));
-        let id: i64 = sqlx::query(
-            "INSERT INTO orgs (parent_id, path, depth, name, org_type, code, leader_name, contact_phone, address, lat, lng, sort_order, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13, $13) RETURNING id",
+        let id: i64 = bind_fields(
+            sqlx::query(
+                "INSERT INTO orgs (name, org_type, code, leader_name, contact_phone, address, lat, lng, sort_order, parent_id, path, depth, status, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13, $13) RETURNING id",
+            ),
+            &input,
         )
         .bind(parent_id)
         .bind(&placeholder)
         .bind(depth)
-        .bind(&input.name)
-        .bind(&input.org_type)
-        .bind(&input.code)
-        .bind(&input.leader_name)
-        .bind(&input.contact_phone)
-        .bind(&input.address)
-        .bind(input.lat)
-        .bind(input.lng)
-        .bind(input.sort_order)
         .bind(&now)
         .fetch_one(&mut *tx)
         .await?
@@ -227,18 +237,12 @@ impl OrgRepo {
         if self.code_taken(&mut tx, &input.code, Some(id)).await? {
             return Err(CoreError::Conflict { code: "org.duplicate_code", message: format!("组织编码“{}”已被使用", input.code) });
         }
-        let done = sqlx::query(
-            "UPDATE orgs SET name = $1, org_type = $2, code = $3, leader_name = $4, contact_phone = $5, address = $6, lat = $7, lng = $8, sort_order = $9, updated_at = $10 WHERE id = $11",
+        let done = bind_fields(
+            sqlx::query(
+                "UPDATE orgs SET name = $1, org_type = $2, code = $3, leader_name = $4, contact_phone = $5, address = $6, lat = $7, lng = $8, sort_order = $9, updated_at = $10 WHERE id = $11",
+            ),
+            &input,
         )
-        .bind(&input.name)
-        .bind(&input.org_type)
-        .bind(&input.code)
-        .bind(&input.leader_name)
-        .bind(&input.contact_phone)
-        .bind(&input.address)
-        .bind(input.lat)
-        .bind(input.lng)
-        .bind(input.sort_order)
         .bind(now_text())
         .bind(id)
         .execute(&mut *tx)
