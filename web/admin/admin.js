@@ -367,3 +367,15 @@ export function countdown(button, seconds = 60) {
     }
   }, 1000);
 }
+
+/** Row buttons `button[data-action]` in a table body: calls `handlers[action](item)` for the
+ * item whose id is the row's `data-id` (items looked up in `getItems()`). */
+export function onRowAction(tbodyId, getItems, handlers) {
+  $(tbodyId).addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-action]");
+    if (!b) return;
+    const id = b.closest("tr").dataset.id;
+    const item = getItems().find((x) => String(x.id) === id);
+    if (item && handlers[b.dataset.action]) handlers[b.dataset.action](item);
+  });
+}

@@ -1,7 +1,7 @@
 // Party member management: filtered, paginated list (keyword, org subtree, status), masked ID
 // numbers and phones unless 显示完整信息 is on (and allowed), add/edit/delete, xlsx import/export.
 import {
-  $, el, api, ApiError, toast, errorText, initAdmin, loadOrgs, fillOrgSelect, confirmDialog, importXlsx, val, query,
+  $, el, api, ApiError, toast, errorText, initAdmin, loadOrgs, fillOrgSelect, confirmDialog, importXlsx, val, query, onRowAction,
 } from "/admin/admin.js";
 
 const PAGE_SIZE = 20;
@@ -188,15 +188,7 @@ async function remove(m) {
 
 // --- events --------------------------------------------------------------------------------------
 
-$("member-rows").addEventListener("click", (e) => {
-  const b = e.target.closest("button[data-action]");
-  if (!b) return;
-  const id = b.closest("tr").dataset.id;
-  const m = items.find((x) => String(x.id) === id);
-  if (!m) return;
-  if (b.dataset.action === "edit") openForm(m);
-  else if (b.dataset.action === "delete") remove(m);
-});
+onRowAction("member-rows", () => items, { edit: openForm, delete: remove });
 
 $("member-filter").addEventListener("submit", (e) => { e.preventDefault(); page = 1; updateExportLink(); load(); });
 $("f-org").addEventListener("change", () => { page = 1; updateExportLink(); load(); });

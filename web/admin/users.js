@@ -2,7 +2,7 @@
 // status/roles, unlock a locked account. Server messages (e.g. 403 outside the viewer's subtree)
 // are shown verbatim.
 import {
-  $, el, option, api, toast, errorText, initAdmin, loadOrgs, fillOrgSelect, val, query, ROLE_LABELS,
+  $, el, option, api, toast, errorText, initAdmin, loadOrgs, fillOrgSelect, val, query, ROLE_LABELS, onRowAction,
 } from "/admin/admin.js";
 
 let orgs = { byId: new Map(), roots: [], list: [] };
@@ -206,15 +206,7 @@ async function unlock(u) {
   }
 }
 
-$("user-rows").addEventListener("click", (e) => {
-  const b = e.target.closest("button[data-action]");
-  if (!b) return;
-  const id = b.closest("tr").dataset.id;
-  const u = users.find((x) => String(x.id) === id);
-  if (!u) return;
-  if (b.dataset.action === "edit") openForm(u);
-  else if (b.dataset.action === "unlock") unlock(u);
-});
+onRowAction("user-rows", () => users, { edit: openForm, unlock });
 
 $("user-filter").addEventListener("submit", (e) => { e.preventDefault(); load(); });
 $("user-add").addEventListener("click", () => openForm(null));
