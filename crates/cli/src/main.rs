@@ -290,8 +290,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { .. } => {
             let assistant = Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)).await?);
             let core = open_core(&settings).await?;
-            let state = dwt_server::AppState::new(assistant).with_core(Arc::new(core));
+            let notifiers = dwt_handoff::notify::notifiers_from_settings(&settings.handoff).map_err(|e| anyhow::anyhow!("通知渠道配置无效：{e}"))?;
+            let handoff = Arc::new(dwt_handoff::Handoff::new(core.db.clone(), settings.handoff.clone(), notifiers));
+            let background = dwt_server::admin::handoff::spawn_background(handoff.clone());
+            let state = dwt_server::AppState::new(assistant).with_core(Arc::new(core)).with_handoff(handoff);
             dwt_server::serve(state, &settings.server, shutdown_signal()).await.context("服务启动失败")?;
+            background.abort();
         }
         Command::Remove { document } => {
             let doc = pipeline::find_document(&kb, &document).await?;

@@ -33,6 +33,46 @@ pub struct Settings {
     pub llm: LlmSettings,
     pub server: ServerSettings,
     pub auth: AuthSettings,
+    pub handoff: HandoffSettings,
+}
+
+/// Human handoff (人工答复): routing, SLA escalation, auto-close and notification channels.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct HandoffSettings {
+    /// Hours an organisation has to claim an item before it escalates to the parent
+    /// (also what members are told to expect).
+    pub sla_hours: u32,
+    /// Answered items the member neither rates nor closes are closed after this many days.
+    pub auto_close_days: u32,
+    /// How often `serve` checks SLAs, auto-closes and retries notification deliveries.
+    pub check_interval_secs: u64,
+    /// Category → organisation code (e.g. 党费 → DW01): that organisation answers instead of
+    /// the member's own (still falling back to the nearest ancestor with staff).
+    pub routes: BTreeMap<String, String>,
+    /// Notification channels beside in-app: `log` (dev), `wechat` and `sms` (HTTP senders).
+    pub channels: Vec<String>,
+    /// WeChat template-message adapter: POST JSON `{"user_id","username","title","body","url"}`.
+    pub wechat_http_url: Option<String>,
+    /// SMS notification adapter: POST JSON `{"phone","text"}`.
+    pub sms_http_url: Option<String>,
+    /// Bearer token for both adapters; never logged.
+    pub http_token: Option<String>,
+}
+
+impl Default for HandoffSettings {
+    fn default() -> Self {
+        Self {
+            sla_hours: 24,
+            auto_close_days: 7,
+            check_interval_secs: 60,
+            routes: BTreeMap::new(),
+            channels: vec!["log".into()],
+            wechat_http_url: None,
+            sms_http_url: None,
+            http_token: None,
+        }
+    }
 }
 
 /// Login, passwords, lockout, SMS codes and sessions (the core modules' authentication).
@@ -511,6 +551,18 @@ impl Settings {
         }
         if self.auth.max_failed_logins == 0 || self.auth.session_hours == 0 {
             return Err(ConfigError::Invalid("auth.max_failed_logins 与 auth.session_hours 必须大于 0".into()));
+        }
+        for c in &self.handoff.channels {
+            match c.as_str() {
+                "log" => {}
+                "wechat" if self.handoff.wechat_http_url.is_some() => {}
+                "sms" if self.handoff.sms_http_url.is_some() => {}
+                "wechat" | "sms" => return Err(ConfigError::Invalid(format!("handoff.channels 含 {c}，但未设置 handoff.{c}_http_url"))),
+                other => return Err(ConfigError::Invalid(format!("handoff.channels 中的 {other} 无效（可选 log、wechat、sms）"))),
+            }
+        }
+        if self.handoff.sla_hours == 0 || self.handoff.check_interval_secs == 0 {
+            return Err(ConfigError::Invalid("handoff.sla_hours 与 handoff.check_interval_secs 必须大于 0".into()));
         }
         if !matches!(self.auth.sms.sender.as_str(), "log" | "http") {
             return Err(ConfigError::Invalid("auth.sms.sender 只能是 log 或 http".into()));

@@ -83,6 +83,8 @@ pub enum Action {
     AuditView,
     /// Reply to escalated questions (the handoff queue).
     AnswerHandoff,
+    /// Curate Q&A pairs (approve proposals from staff replies).
+    QaManage,
 }
 
 /// One role granted at one organisation (with the organisation's path, resolved at login).

@@ -38,15 +38,22 @@ pub struct AppState {
     /// The core modules (organisations, members, users, authentication). Without them the
     /// `/api/auth` and `/api/admin` endpoints answer 503 and the chat is anonymous.
     pub core: Option<Arc<dwt_org::Core>>,
+    /// Human handoff (needs the core modules).
+    pub handoff: Option<Arc<dwt_handoff::Handoff>>,
 }
 
 impl AppState {
     pub fn new(assistant: Arc<Assistant>) -> Self {
-        Self { assistant, metrics: Arc::new(metrics::Metrics::new()), core: None }
+        Self { assistant, metrics: Arc::new(metrics::Metrics::new()), core: None, handoff: None }
     }
 
     pub fn with_core(mut self, core: Arc<dwt_org::Core>) -> Self {
         self.core = Some(core);
+        self
+    }
+
+    pub fn with_handoff(mut self, handoff: Arc<dwt_handoff::Handoff>) -> Self {
+        self.handoff = Some(handoff);
         self
     }
 
@@ -82,6 +89,7 @@ pub fn router(state: AppState, settings: &ServerSettings) -> Router {
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/healthz", get(healthz))
         .route("/readyz", get(ready))
+        .merge(admin::stream_routes())
         .merge(timed)
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
         // Spreadsheet uploads get their own, larger limit.

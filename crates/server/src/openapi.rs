@@ -19,9 +19,13 @@ use utoipa::OpenApi;
         crate::admin::members::list, crate::admin::members::get, crate::admin::members::create, crate::admin::members::update, crate::admin::members::delete,
         crate::admin::members::export, crate::admin::members::import,
         crate::admin::users::list, crate::admin::users::create, crate::admin::users::update, crate::admin::users::unlock, crate::admin::users::audit,
+        crate::admin::handoff::request, crate::admin::handoff::mine, crate::admin::handoff::detail, crate::admin::handoff::rate, crate::admin::handoff::close,
+        crate::admin::handoff::notifications, crate::admin::handoff::notifications_read, crate::admin::handoff::events, crate::admin::handoff::queue,
+        crate::admin::handoff::staff_action, crate::admin::handoff::promote, crate::admin::handoff::proposals, crate::admin::handoff::approve,
+        crate::admin::handoff::reject, crate::admin::handoff::stats, crate::admin::handoff::stats_export,
     ),
     components(schemas(crate::ErrorBody, crate::ChatBody, crate::FeedbackBody, crate::openai::CompletionRequest, crate::openai::CompletionMessage, crate::openai::Reference)),
-    tags((name = "chat", description = "问答"), (name = "library", description = "政策法规库"), (name = "openai", description = "OpenAI 兼容接口"), (name = "ops", description = "运维"), (name = "auth", description = "登录与密码"), (name = "admin", description = "组织、党员、用户管理"))
+    tags((name = "chat", description = "问答"), (name = "library", description = "政策法规库"), (name = "openai", description = "OpenAI 兼容接口"), (name = "ops", description = "运维"), (name = "auth", description = "登录与密码"), (name = "admin", description = "组织、党员、用户管理"), (name = "handoff", description = "人工答复"))
 )]
 pub struct ApiDoc;
 

@@ -165,6 +165,18 @@ impl ConversationStore {
         Ok(true)
     }
 
+    /// An assistant message with the member's question it answered (the user turn just before
+    /// it): `(question, answer)`; None when there is no such assistant message.
+    pub async fn answer_with_question(&self, message_id: i64) -> Result<Option<(String, MessageRow)>, StoreError> {
+        let row = sqlx::query("SELECT conversation_id FROM messages WHERE id = ? AND role = 'assistant'").bind(message_id).fetch_optional(&self.pool).await?;
+        let Some(row) = row else { return Ok(None) };
+        let conversation: String = row.get(0);
+        let messages = self.messages(&conversation).await?.unwrap_or_default();
+        let Some(pos) = messages.iter().position(|m| m.id == message_id) else { return Ok(None) };
+        let question = messages[..pos].iter().rev().find(|m| m.role == "user").map(|m| m.content.clone()).unwrap_or_default();
+        Ok(Some((question, messages[pos].clone())))
+    }
+
     pub async fn feedback_of(&self, message_id: i64) -> Result<Option<(String, String)>, StoreError> {
         let row = sqlx::query("SELECT rating, comment FROM feedback WHERE message_id = ?").bind(message_id).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| (r.get(0), r.get(1))))

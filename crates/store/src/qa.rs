@@ -134,6 +134,12 @@ impl QaStore {
         row.map(|r| to_pair(&r)).transpose()
     }
 
+    /// The id of the pair with exactly this standard question.
+    pub async fn id_by_question(&self, question: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT id FROM qa_pairs WHERE question = ?").bind(question).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.get::<i64, _>(0)))
+    }
+
     pub async fn count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM qa_pairs").fetch_one(&self.pool).await?)
     }

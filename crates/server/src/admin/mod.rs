@@ -3,6 +3,7 @@
 //! on the organisation concerned — the one authorization layer.
 
 pub mod auth;
+pub mod handoff;
 pub mod members;
 pub mod orgs;
 pub mod session;
@@ -37,6 +38,26 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/users/{id}", put(users::update))
         .route("/api/admin/users/{id}/unlock", post(users::unlock))
         .route("/api/admin/audit", get(users::audit))
+        .route("/api/consultations", post(handoff::request))
+        .route("/api/consultations/mine", get(handoff::mine))
+        .route("/api/consultations/{id}", get(handoff::detail))
+        .route("/api/consultations/{id}/rate", post(handoff::rate))
+        .route("/api/consultations/{id}/close", post(handoff::close))
+        .route("/api/notifications", get(handoff::notifications))
+        .route("/api/notifications/read", post(handoff::notifications_read))
+        .route("/api/staff/queue", get(handoff::queue))
+        .route("/api/staff/consultations/{id}/promote", post(handoff::promote))
+        .route("/api/staff/consultations/{id}/{action}", post(handoff::staff_action))
+        .route("/api/admin/qa-proposals", get(handoff::proposals))
+        .route("/api/admin/qa-proposals/{id}/approve", post(handoff::approve))
+        .route("/api/admin/qa-proposals/{id}/reject", post(handoff::reject))
+        .route("/api/admin/handoff/stats", get(handoff::stats))
+        .route("/api/admin/handoff/stats/export", get(handoff::stats_export))
+}
+
+/// Long-lived streams (no request timeout).
+pub fn stream_routes() -> Router<AppState> {
+    Router::new().route("/api/events", get(handoff::events))
 }
 
 /// Spreadsheet uploads (a larger body limit).
