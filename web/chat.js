@@ -1,7 +1,12 @@
 // Member chat page: streams answers from POST /api/chat (SSE over fetch), renders text safely
-// (textContent only, never innerHTML with model output), citations as chips.
-"use strict";
+// (textContent only, never innerHTML with model output), citations as chips. Every answer offers
+// 申请人工答复 (POST /api/consultations with its message id). Anonymous visitors make no API call
+// on load; a logged-in browser (dwt_csrf cookie) shows 我的咨询 with a live unread counter.
+import { api, ApiError, errorText, toast, isAdmin } from "/admin/admin.js";
+import { hasSessionCookie, liveEvents } from "/handoff.js";
+
 const $ = (id) => document.getElementById(id);
+const PENDING_KEY = "dwt.pendingHandoff";
 const HISTORY_KEY = "dwt.conversations";
 let conversationId = null;
 let busy = false;
@@ -79,6 +84,7 @@ async function showSource(s) {
 
 function addAssistant() {
   const m = el("div", "msg assistant");
+  m.dataset.messageId = "";
   const bubble = el("div", "bubble");
   m.append(bubble);
   $("messages").append(m);
@@ -97,7 +103,13 @@ function finishAssistant(a, done) {
     a.m.append(row);
   }
   if (done && done.notice) a.m.append(el("div", "notice", done.notice));
-  if (done && done.handoff_suggested) a.m.append(el("div", "handoff", "如需进一步解答，可申请人工答复。"));
+  const prominent = !!(done && (done.handoff_suggested || done.refused));
+  const handoffBtn = a.messageId ? handoffButton(a, prominent) : null;
+  if (handoffBtn && prominent) {
+    const box = el("div", "handoff prominent");
+    box.append(el("span", "", done.refused ? "这个问题我暂时无法回答，可以请党组织的同志人工答复。" : "如需进一步解答，可申请人工答复。"), handoffBtn);
+    a.m.append(box);
+  }
   const actions = el("div", "actions");
   const copy = el("button", "", "复制");
   copy.onclick = () => navigator.clipboard && navigator.clipboard.writeText(a.text);
@@ -111,6 +123,7 @@ function finishAssistant(a, done) {
   up.onclick = () => vote("up", up);
   down.onclick = () => vote("down", down);
   actions.append(copy, up, down);
+  if (handoffBtn && !prominent) actions.append(handoffBtn);
   a.m.append(actions);
 }
 
@@ -157,6 +170,7 @@ async function ask(question) {
     for await (const { event, data } of sse(r)) {
       if (event === "meta") {
         a.messageId = data.message_id; a.mode = data.mode;
+        if (a.messageId != null) a.m.dataset.messageId = String(a.messageId);
         if (!conversationId) { conversationId = data.conversation_id; saveHistory(conversationId, question); }
       } else if (event === "sources") {
         // Generated answers send their sources after the text (numbered as cited): re-render
@@ -183,8 +197,8 @@ async function ask(question) {
 }
 
 async function openConversation(id) {
-  const r = await fetch(`/api/conversations/${id}`);
-  if (!r.ok) return;
+  const r = await fetch(`/api/conversations/${encodeURIComponent(id)}`);
+  if (!r.ok) return false;
   const j = await r.json();
   conversationId = id;
   $("messages").replaceChildren();
@@ -193,11 +207,13 @@ async function openConversation(id) {
     else {
       const a = addAssistant();
       a.text = m.content; a.sources = m.sources || []; a.messageId = m.id; a.mode = m.mode;
+      if (m.id != null) a.m.dataset.messageId = String(m.id);
       renderAnswer(a.bubble, a.text, a.sources);
       finishAssistant(a, { handoff_suggested: m.handoff_suggested, notice: m.notice });
     }
   }
   $("history").hidden = true;
+  return true;
 }
 
 $("ask").addEventListener("submit", (e) => {
@@ -221,3 +237,157 @@ function jsonHeaders() {
   if (m) headers["x-csrf-token"] = decodeURIComponent(m[1]);
   return headers;
 }
+
+// --- 申请人工答复 -------------------------------------------------------------------------------------
+
+let handoffTarget = null; // { messageId, a (may be null) }
+
+function handoffButton(a, prominent) {
+  const b = el("button", "handoff-btn" + (prominent ? " prominent" : ""), "申请人工答复");
+  b.type = "button";
+  b.title = "请党组织的答复人员人工解答这个问题";
+  b.onclick = () => startHandoff(a.messageId, a);
+  return b;
+}
+
+function savePending(messageId) {
+  try {
+    sessionStorage.setItem(PENDING_KEY, JSON.stringify({ conversationId, messageId, at: Date.now() }));
+  } catch { /* private mode: the member simply asks again */ }
+}
+
+function toLoginForHandoff(messageId) {
+  savePending(messageId);
+  location.assign("/login.html?next=/");
+}
+
+function startHandoff(messageId, a) {
+  if (messageId == null) return;
+  if (!hasSessionCookie()) { toLoginForHandoff(messageId); return; }
+  handoffTarget = { messageId, a };
+  $("handoff-note").value = "";
+  setHandoffError("");
+  $("handoff-submit").disabled = false;
+  const d = $("handoff-dialog");
+  if (!d.open) d.showModal();
+  $("handoff-note").focus();
+}
+
+function setHandoffError(text) {
+  $("handoff-error").textContent = text || "";
+  $("handoff-error").hidden = !text;
+}
+
+/** The assistant message element of a message id (null when it is not on screen). */
+function messageEl(messageId) {
+  return [...document.querySelectorAll("#messages .msg.assistant")].find((m) => m.dataset.messageId === String(messageId)) || null;
+}
+
+/** Replaces the message's 申请人工答复 button(s) by a line saying what happened, with a link. */
+function markHandedOff(messageId, text, kind = "ok") {
+  let m = messageEl(messageId);
+  if (!m) {
+    m = el("div", "msg assistant");
+    m.dataset.messageId = String(messageId);
+    $("messages").prepend(m);
+  }
+  for (const b of m.querySelectorAll(".handoff-btn")) b.remove();
+  m.querySelector(".handoff.prominent")?.remove();
+  m.querySelector(".handoff-done")?.remove();
+  const box = el("div", "handoff-done " + kind);
+  box.append(el("span", "handoff-done-text", text));
+  const link = el("a", "handoff-link", "查看我的咨询中心 →");
+  link.href = "/consultations.html";
+  box.append(link);
+  m.append(box);
+  box.scrollIntoView({ block: "nearest" });
+}
+
+$("handoff-cancel").addEventListener("click", () => $("handoff-dialog").close());
+
+$("handoff-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  if (!handoffTarget) return;
+  const { messageId } = handoffTarget;
+  const note = $("handoff-note").value.trim();
+  const body = { message_id: messageId };
+  if (note) body.note = note;
+  setHandoffError("");
+  $("handoff-submit").disabled = true;
+  try {
+    const c = await api("POST", "/api/consultations", body, { noRedirect: true });
+    $("handoff-dialog").close();
+    const hours = c && c.expected_hours != null ? c.expected_hours : 24;
+    markHandedOff(messageId, `已转人工，预计 ${hours} 小时内答复。答复后会通知您。`);
+    bumpAccountLink();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) { toLoginForHandoff(messageId); return; }
+    if (err instanceof ApiError && err.code === "handoff.already_requested") {
+      $("handoff-dialog").close();
+      markHandedOff(messageId, err.message, "info");
+      return;
+    }
+    setHandoffError(errorText(err));
+  } finally {
+    $("handoff-submit").disabled = false;
+  }
+});
+
+/** After logging in for a handoff: reopen that conversation and the request dialog. */
+async function resumePendingHandoff() {
+  let p = null;
+  try { p = JSON.parse(sessionStorage.getItem(PENDING_KEY) || "null"); } catch { p = null; }
+  if (!p) return;
+  sessionStorage.removeItem(PENDING_KEY);
+  if (!p.messageId || Date.now() - (p.at || 0) > 30 * 60 * 1000) return;
+  if (p.conversationId && !messageEl(p.messageId)) {
+    try { await openConversation(p.conversationId); } catch { /* the dialog still works */ }
+  }
+  startHandoff(p.messageId, null);
+}
+
+// --- header: 登录 / 我的咨询 with the unread counter -------------------------------------------------
+
+let unread = 0;
+
+function setUnread(n) {
+  unread = Math.max(0, Number(n) || 0);
+  const b = $("unread-badge");
+  b.textContent = unread > 99 ? "99+" : String(unread);
+  b.hidden = unread === 0;
+  $("account-link").title = unread ? `${unread} 条新答复` : "我的咨询";
+}
+
+function bumpAccountLink() {
+  const link = $("account-link");
+  link.classList.remove("pulse");
+  void link.offsetWidth;
+  link.classList.add("pulse");
+}
+
+async function initAccount() {
+  // Anonymous visitors: no API call at all (the 登录 link stays).
+  if (!hasSessionCookie()) return;
+  let me;
+  try {
+    me = await api("GET", "/api/auth/me", undefined, { noRedirect: true });
+  } catch {
+    return; // the session ended: keep 登录
+  }
+  $("account-label").textContent = "我的咨询";
+  $("account-link").href = "/consultations.html";
+  $("drawer-consultations").hidden = false;
+  const roles = (me.roles || []).map((r) => r.role);
+  if (roles.some((r) => r === "staff" || r === "org_admin" || r === "sys_admin")) $("drawer-staff").hidden = false;
+  if (isAdmin(me)) $("drawer-admin").hidden = false;
+  await resumePendingHandoff();
+  liveEvents({
+    hello: (d) => setUnread(d.unread),
+    notification: (n) => {
+      setUnread(unread + 1);
+      toast(n.title ? n.title + (n.body ? "：" + n.body : "") : "您的咨询有新的答复", "ok");
+    },
+  });
+}
+
+initAccount();

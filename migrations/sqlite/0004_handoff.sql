@@ -88,3 +88,10 @@ CREATE TABLE qa_proposals (
     reviewed_at     TEXT
 );
 CREATE INDEX qa_proposals_status ON qa_proposals(status, id);
+
+-- One row that every core-module write transaction updates first: it serializes those writes
+-- (so read-then-write checks such as "parent still active", "code not taken" and tree moves
+-- cannot interleave on Postgres) and makes SQLite take its write lock up front instead of
+-- failing a later upgrade with SQLITE_BUSY.
+CREATE TABLE write_lock (id INTEGER PRIMARY KEY, n BIGINT NOT NULL);
+INSERT INTO write_lock (id, n) VALUES (1, 0);

@@ -213,6 +213,23 @@ export async function logout() {
   location.replace("/login.html");
 }
 
+/** The admin menu (every admin page's `.admin-nav` is rebuilt from this list). */
+export const ADMIN_NAV = [
+  ["/admin/index.html", "首页"],
+  ["/admin/orgs.html", "组织管理"],
+  ["/admin/members.html", "党员管理"],
+  ["/admin/users.html", "用户与角色"],
+  ["/admin/qa-proposals.html", "待审核问答"],
+  ["/admin/stats.html", "答复统计"],
+  ["/staff/index.html", "答复工作台"],
+];
+
+function renderAdminNav() {
+  const nav = document.querySelector(".admin-nav");
+  if (!nav) return;
+  nav.replaceChildren(...ADMIN_NAV.map(([href, text]) => { const a = el("a", "", text); a.href = href; return a; }));
+}
+
 /**
  * Common start of every admin page: guard, fill the header (#me-name, #logout), mark the active
  * nav link. Resolves with the user, or null when the user has no admin role (a notice is shown
@@ -220,6 +237,7 @@ export async function logout() {
  */
 export async function initAdmin() {
   $("logout").addEventListener("click", logout);
+  renderAdminNav();
   for (const a of document.querySelectorAll(".admin-nav a")) {
     if (a.pathname === location.pathname || (location.pathname === "/admin/" && a.pathname === ADMIN_HOME)) a.classList.add("active");
   }

@@ -64,6 +64,14 @@ impl Db {
         Self::connect(&format!("sqlite://{}?mode=rwc", dir.join("dangwutong.sqlite3").display())).await
     }
 
+    /// A transaction for a read-then-write: its first statement takes the core modules' write
+    /// lock (see migration 0004), so concurrent writers queue instead of interleaving.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, CoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE write_lock SET n = n + 1 WHERE id = 1").execute(&mut *tx).await?;
+        Ok(tx)
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

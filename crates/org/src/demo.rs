@@ -59,6 +59,18 @@ const MEMBERS: [DemoMember; 8] = [
 ];
 
 pub async fn seed(core: &Core) -> Result<Vec<DemoAccount>, CoreError> {
+    // Demo accounts share a published password: never add them beside real accounts.
+    let demo_names: Vec<&str> = USERS.iter().map(|u| u.0).collect();
+    let rows = sqlx::query("SELECT username FROM users").fetch_all(core.db.pool()).await?;
+    for r in rows {
+        let name: String = sqlx::Row::try_get(&r, "username")?;
+        if !demo_names.contains(&name.as_str()) {
+            return Err(CoreError::Conflict {
+                code: "demo.real_accounts",
+                message: format!("数据库中已有非演示账号（如 {name}），为安全起见不创建演示数据（演示账号的密码是公开的）"),
+            });
+        }
+    }
     for (code, name, org_type, parent, leader, phone) in ORGS {
         if core.orgs.get_by_code(code).await?.is_some() {
             continue;

@@ -237,7 +237,7 @@ impl MemberRepo {
 
     pub async fn create(&self, input: &MemberInput) -> Result<Member, CoreError> {
         let m = input.validated()?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         self.check_org(&mut tx, m.org_id).await?;
         self.id_number_taken(&mut tx, &m.id_number, None).await?;
         let now = now_text();
@@ -255,7 +255,7 @@ impl MemberRepo {
 
     pub async fn update(&self, id: i64, input: &MemberInput) -> Result<Member, CoreError> {
         let m = input.validated()?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         self.check_org(&mut tx, m.org_id).await?;
         self.id_number_taken(&mut tx, &m.id_number, Some(id)).await?;
         let done = bind_fields(sqlx::query(
@@ -275,7 +275,7 @@ impl MemberRepo {
 
     /// Deletes a member; a linked login user keeps its account but loses the link.
     pub async fn delete(&self, id: i64) -> Result<(), CoreError> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query("UPDATE users SET member_id = NULL WHERE member_id = $1").bind(id).execute(&mut *tx).await?;
         let done = sqlx::query("DELETE FROM members WHERE id = $1").bind(id).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
@@ -310,7 +310,7 @@ impl MemberRepo {
             q_count = q_count.bind(b);
         }
         let total: i64 = q_count.fetch_one(&self.db.pool).await?.try_get("n")?;
-        let page = query.page.unwrap_or(1).max(1);
+        let page = query.page.unwrap_or(1).clamp(1, 100_000);
         let size = query.page_size.unwrap_or(20).clamp(1, 200);
         let list_sql = format!("SELECT {COLUMNS} {sql} ORDER BY o.path, m.name, m.id LIMIT {size} OFFSET {}", (page - 1) * size);
         let mut q_list = sqlx::query(&list_sql);

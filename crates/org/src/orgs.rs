@@ -183,7 +183,7 @@ impl OrgRepo {
     /// Creates an organisation under `parent_id` (None = a new root).
     pub async fn create(&self, parent_id: Option<i64>, input: &OrgInput) -> Result<Org, CoreError> {
         let input = input.validated()?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let (parent_path, depth) = match parent_id {
             Some(pid) => {
                 let row = sqlx::query("SELECT path, depth, status FROM orgs WHERE id = $1").bind(pid).fetch_optional(&mut *tx).await?;
@@ -233,7 +233,7 @@ impl OrgRepo {
 
     pub async fn update(&self, id: i64, input: &OrgInput) -> Result<Org, CoreError> {
         let input = input.validated()?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         if self.code_taken(&mut tx, &input.code, Some(id)).await? {
             return Err(CoreError::Conflict { code: "org.duplicate_code", message: format!("组织编码“{}”已被使用", input.code) });
         }
@@ -256,7 +256,7 @@ impl OrgRepo {
 
     /// Moves `id` (with its whole subtree) under `new_parent_id`.
     pub async fn move_to(&self, id: i64, new_parent_id: i64) -> Result<Org, CoreError> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let org = sqlx::query("SELECT path, depth FROM orgs WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
         let Some(org) = org else {
             return Err(CoreError::NotFound("org.not_found", format!("组织（编号 {id}）不存在")));
@@ -295,7 +295,7 @@ impl OrgRepo {
     /// members, or while an organisation below is still active.
     pub async fn dissolve(&self, id: i64) -> Result<Org, CoreError> {
         let org = self.get(id).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let members: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM members m JOIN orgs o ON o.id = m.org_id WHERE o.path >= $1 AND o.path < $2",
         )

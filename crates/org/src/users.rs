@@ -147,7 +147,7 @@ impl UserRepo {
         let username = validate_username(&new.username)?;
         let display_name = validate::required("user.invalid_field", "姓名", &new.display_name, 50)?;
         let phone = new.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(validate::mobile).transpose()?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         if sqlx::query("SELECT id FROM users WHERE username = $1").bind(&username).fetch_optional(&mut *tx).await?.is_some() {
             return Err(CoreError::Conflict { code: "user.duplicate_username", message: format!("用户名“{username}”已被使用") });
         }
@@ -188,7 +188,7 @@ impl UserRepo {
 
     /// Replaces the user's roles.
     pub async fn set_roles(&self, id: i64, roles: &[(Role, i64)]) -> Result<(), CoreError> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         insert_roles(&mut tx, id, roles).await?;
         tx.commit().await?;
@@ -226,10 +226,14 @@ impl UserRepo {
     /// Counts one more failed login; locks the account once `max` is reached. Returns the
     /// failure count and the lock end, if locked. One UPDATE, so concurrent failures all count.
     pub async fn record_failure(&self, id: i64, max: u32, lock_until: &str) -> Result<(i64, Option<String>), CoreError> {
-        sqlx::query(
-            "UPDATE users SET failed_logins = failed_logins + 1, \
-             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END, updated_at = $3 WHERE id = $4",
-        )
+        // After an expired lock the count starts again from this failure (every expression reads
+        // the row as it was before the UPDATE).
+        let expired = "(locked_until IS NOT NULL AND locked_until <= $3)";
+        sqlx::query(&format!(
+            "UPDATE users SET failed_logins = CASE WHEN {expired} THEN 1 ELSE failed_logins + 1 END, \
+             locked_until = CASE WHEN (CASE WHEN {expired} THEN 1 ELSE failed_logins + 1 END) >= $1 THEN $2 WHEN {expired} THEN NULL ELSE locked_until END, \
+             updated_at = $3 WHERE id = $4"
+        ))
         .bind(i64::from(max))
         .bind(lock_until)
         .bind(now_text())
@@ -263,7 +267,7 @@ impl UserRepo {
     /// Sets a new password, records it in the history, and ends the user's other sessions.
     pub async fn set_password(&self, id: i64, hash: &str, must_change: bool, keep_session: Option<&str>) -> Result<(), CoreError> {
         let now = now_text();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = $3, first_login_pending = 0, failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $4")
             .bind(hash)
             .bind(&now)

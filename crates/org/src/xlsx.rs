@@ -34,8 +34,12 @@ const MEMBER_HEADERS: [&str; 15] =
     ["姓名", "性别", "民族", "出生日期", "身份证号", "学历", "手机号", "入党日期", "转正日期", "党员状态", "所在党组织编码", "所在党组织", "党内职务", "工作单位", "备注"];
 
 fn excel_serial_to_date(serial: f64) -> Option<String> {
+    // Dates Excel can show: 1900-01-01 … 9999-12-31.
+    if !(1.0..3_000_000.0).contains(&serial) {
+        return None;
+    }
     let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)?;
-    let d = base.checked_add_signed(chrono::Duration::days(serial.floor() as i64))?;
+    let d = base.checked_add_signed(chrono::TimeDelta::try_days(serial.floor() as i64)?)?;
     Some(d.format("%Y-%m-%d").to_string())
 }
 
@@ -51,16 +55,45 @@ fn cell_text(c: &Data) -> String {
     }
 }
 
-/// Rows of the first sheet below the header.
+/// Largest sheet read: a crafted file naming cell XFD1048576 must not make us allocate the
+/// whole grid.
+const MAX_ROWS: u32 = 20_000;
+const MAX_COLS: u32 = 64;
+
+/// The first sheet as a grid of cells (row 0 = the sheet's first used row), capped in size.
+/// Returns the 0-based sheet row of the grid's first row too.
+fn sheet_grid(bytes: &[u8]) -> Result<(usize, Vec<Vec<Data>>), CoreError> {
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| CoreError::Spreadsheet(format!("不是有效的 xlsx 文件（{e}）")))?;
+    let sheet = wb.sheet_names().first().cloned().ok_or_else(|| CoreError::Spreadsheet("文件中没有工作表".into()))?;
+    let mut reader = wb.worksheet_cells_reader(&sheet).map_err(|e| CoreError::Spreadsheet(e.to_string()))?;
+    let mut cells: Vec<((u32, u32), Data)> = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(|e| CoreError::Spreadsheet(e.to_string()))? {
+        let (r, c) = cell.get_position();
+        if r >= MAX_ROWS || c >= MAX_COLS {
+            return Err(CoreError::Spreadsheet(format!("表格过大：最多 {MAX_ROWS} 行、{MAX_COLS} 列")));
+        }
+        let value = Data::from(cell.get_value().clone());
+        if !matches!(value, Data::Empty) {
+            cells.push(((r, c), value));
+        }
+    }
+    let Some(first_row) = cells.iter().map(|((r, _), _)| *r).min() else { return Ok((0, Vec::new())) };
+    let last_row = cells.iter().map(|((r, _), _)| *r).max().unwrap_or(first_row);
+    let width = cells.iter().map(|((_, c), _)| *c).max().map(|c| c as usize + 1).unwrap_or(0);
+    let mut grid = vec![vec![Data::Empty; width]; (last_row - first_row) as usize + 1];
+    for ((r, c), v) in cells {
+        grid[(r - first_row) as usize][c as usize] = v;
+    }
+    Ok((first_row as usize, grid))
+}
+
 /// (1-based row number, header → text, header → raw cell).
 type SheetRow = (usize, HashMap<String, String>, Vec<(String, Data)>);
 
+/// Rows of the first sheet below the header.
 fn read_rows(bytes: &[u8], required: &[&str]) -> Result<Vec<SheetRow>, CoreError> {
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| CoreError::Spreadsheet(format!("不是有效的 xlsx 文件（{e}）")))?;
-    let sheet = wb.sheet_names().first().cloned().ok_or_else(|| CoreError::Spreadsheet("文件中没有工作表".into()))?;
-    let range = wb.worksheet_range(&sheet).map_err(|e| CoreError::Spreadsheet(e.to_string()))?;
-    let first_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-    let mut rows = range.rows();
+    let (first_row, grid) = sheet_grid(bytes)?;
+    let mut rows = grid.iter();
     let header: Vec<String> = rows.next().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default();
     let missing: Vec<&str> = required.iter().filter(|h| !header.iter().any(|x| x == *h)).copied().collect();
     if !missing.is_empty() {
@@ -146,7 +179,7 @@ pub async fn import_orgs(repo: &OrgRepo, who: &Principal, bytes: &[u8]) -> Resul
     let rows = read_rows(bytes, &ORG_HEADERS[..4])?;
     let mut report = ImportReport::default();
     // Pass 1: check everything. `planned` tracks codes created earlier in the file.
-    let mut planned: HashMap<String, String> = HashMap::new(); // code -> parent code
+    let mut planned: HashMap<String, Option<String>> = HashMap::new(); // code -> anchor path
     let mut plan = Vec::new();
     for (row, m, _) in &rows {
         let input = OrgInput {
@@ -193,35 +226,60 @@ pub async fn import_orgs(repo: &OrgRepo, who: &Principal, bytes: &[u8]) -> Resul
             continue;
         }
         let existing = repo.get_by_code(&input.code).await?;
+        // Where the row puts the organisation: under an existing organisation, under one created
+        // earlier in this file (known by the path of its nearest existing ancestor), or at the top.
         let parent = if parent_code.is_empty() { None } else { repo.get_by_code(&parent_code).await? };
-        let parent_path = match (&parent, parent_code.is_empty()) {
-            (Some(p), _) => Some(p.path.clone()),
-            (None, true) => None,
-            (None, false) if planned.contains_key(&parent_code) => Some(String::new()),
-            (None, false) => {
-                fail(format!("上级组织编码“{parent_code}”不存在（须已存在或在本文件前面的行中）"));
+        if let Some(p) = &parent {
+            if p.status != "active" {
+                fail(format!("上级组织“{}”已撤销", p.name));
                 continue;
             }
+        }
+        let anchor: Option<String> = match (&parent, parent_code.is_empty()) {
+            (Some(p), _) => Some(p.path.clone()),
+            (None, true) => None,
+            (None, false) => match planned.get(&parent_code) {
+                Some(a) => a.clone(),
+                None => {
+                    fail(format!("上级组织编码“{parent_code}”不存在（须已存在或在本文件前面的行中）"));
+                    continue;
+                }
+            },
         };
-        // Authorization: the organisation itself (when it exists) and its parent.
-        let allowed = match (&existing, &parent_path) {
-            (_, Some(p)) if p.is_empty() => true, // parent created earlier in this file, already checked
-            (Some(e), Some(p)) => who.can(Action::OrgManage, &e.path) && who.can(Action::OrgManage, p),
-            (Some(e), None) => who.can(Action::OrgManage, &e.path) && (e.parent_id.is_none() || who.can_anywhere(Action::CreateRootOrg)),
-            (None, Some(p)) => who.can(Action::OrgManage, p),
-            (None, None) => who.can_anywhere(Action::CreateRootOrg),
+        // Rights: to place something under the anchor (or create a root), and for an existing
+        // organisation also to edit it and — when it moves — to take it from its current parent,
+        // exactly as the move endpoint asks.
+        let may_place = match &anchor {
+            Some(a) => who.can(Action::OrgManage, a),
+            None => who.can_anywhere(Action::CreateRootOrg),
+        };
+        let allowed = match &existing {
+            None => may_place,
+            Some(e) => {
+                let moves = match &parent {
+                    Some(p) => Some(p.id) != e.parent_id,
+                    None => !parent_code.is_empty() || e.parent_id.is_some(),
+                };
+                let may_take = match e.parent_id {
+                    Some(pid) => who.can(Action::OrgManage, &repo.get(pid).await?.path),
+                    None => who.can_anywhere(Action::CreateRootOrg),
+                };
+                who.can(Action::OrgManage, &e.path) && (!moves || (may_place && may_take))
+            }
         };
         if !allowed {
             fail(format!("无权在该位置导入组织“{}”", input.name));
             continue;
         }
-        if let (Some(e), Some(p)) = (&existing, &parent) {
-            if p.path.starts_with(&e.path) {
+        if let (Some(e), Some(a)) = (&existing, &anchor) {
+            if a.starts_with(&e.path) {
                 fail("不能把组织移动到它自己或它的下级组织之下".into());
                 continue;
             }
         }
-        planned.insert(input.code.clone(), parent_code.clone());
+        // Children created later in the file hang under this row: their anchor is this
+        // organisation's path when it exists, else this row's anchor.
+        planned.insert(input.code.clone(), existing.as_ref().map(|e| e.path.clone()).or(anchor));
         plan.push((input, parent_code, existing));
     }
     if !report.errors.is_empty() {
@@ -362,10 +420,7 @@ pub async fn import_members(orgs: &OrgRepo, members: &MemberRepo, who: &Principa
 
 /// The first sheet as rows of text (header included), for checks and previews.
 pub fn read_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, CoreError> {
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| CoreError::Spreadsheet(format!("不是有效的 xlsx 文件（{e}）")))?;
-    let sheet = wb.sheet_names().first().cloned().ok_or_else(|| CoreError::Spreadsheet("文件中没有工作表".into()))?;
-    let range = wb.worksheet_range(&sheet).map_err(|e| CoreError::Spreadsheet(e.to_string()))?;
-    Ok(range.rows().map(|r| r.iter().map(cell_text).collect()).collect())
+    Ok(sheet_grid(bytes)?.1.iter().map(|r| r.iter().map(cell_text).collect()).collect())
 }
 
 /// Builds an xlsx from header + rows of text (tests and templates).

@@ -271,8 +271,13 @@ async fn sms_codes_expire_limit_attempts_and_rate_limit() {
         }
         assert_eq!(core.auth.reset_password("wangwu", &code, "Hx7#kq2Lm", None).await.unwrap_err().code(), "auth.sms_invalid");
         // Per-phone limit: 1 expired + 1 spent above; the 3rd is allowed, the 4th in the hour is not.
+        // A reset request still answers OK (it must not reveal the account) but sends nothing;
+        // a logged-in password change is told.
         core.auth.send_reset_code("wangwu", None).await.unwrap();
-        let e = core.auth.send_reset_code("wangwu", None).await.unwrap_err();
+        let sent = sms.count();
+        core.auth.send_reset_code("wangwu", None).await.unwrap();
+        assert_eq!(sms.count(), sent, "over the per-phone limit nothing is sent");
+        let e = core.auth.send_change_code(uid, None).await.unwrap_err();
         assert_eq!((e.code(), e.status()), ("auth.sms_rate_limited", 429), "{e:?}");
         // Minimum interval between two codes to one phone.
         let (core, _) = core_with(&t.db, AuthSettings::default());
@@ -460,4 +465,77 @@ async fn http_sms_sender_posts_to_the_gateway() {
     assert!(seen[0].to_lowercase().contains("authorization: bearer gw-secret"), "{}", seen[0]);
     let body: serde_json::Value = serde_json::from_str(&seen[0][seen[0].find("\r\n\r\n").unwrap() + 4..]).unwrap();
     assert_eq!((body["phone"].as_str(), body["code"].as_str(), body["purpose"].as_str()), (Some("13800138000"), Some("123456"), Some("password_reset")));
+}
+
+#[tokio::test]
+async fn review_fixes_hold() {
+    use dwt_org::xlsx::{import_orgs, sheet_from_rows, ORG_IMPORT_HEADERS};
+    for t in databases().await {
+        let settings = AuthSettings { sms: dwt_core::config::SmsSettings { min_interval_secs: 0, ..Default::default() }, ..Default::default() };
+        let (core, sms) = core_with(&t.db, settings);
+        let [gw, a, _a1, _a2, b, b1] = tree(&core).await;
+
+        // An org admin of 党委A cannot pull 支部B1 into its subtree through a new org created
+        // earlier in the same file, nor edit an organisation outside its subtree.
+        let a_path = core.orgs.get(a).await.unwrap().path;
+        let admin_a = dwt_org::Principal {
+            user_id: 0,
+            username: "a".into(),
+            grants: vec![dwt_org::authz::Grant { role: Role::OrgAdmin, org_id: a, org_name: String::new(), org_path: a_path.clone() }],
+        };
+        let file = sheet_from_rows(ORG_IMPORT_HEADERS, &[vec!["NEW-1", "新支部", "党支部", "T-A"], vec!["T-B1", "支部B1", "党支部", "NEW-1"]]).unwrap();
+        let r = import_orgs(&core.orgs, &admin_a, &file).await.unwrap();
+        assert_eq!(r.errors.iter().map(|e| e.row).collect::<Vec<_>>(), vec![3], "{:?} ({})", r.errors, t.name);
+        assert_eq!(core.orgs.get(b1).await.unwrap().parent_id, Some(b), "B1 did not move");
+        // A cycle through a planned parent is refused too (system admin).
+        let sys = dwt_org::Principal {
+            user_id: 0,
+            username: "s".into(),
+            grants: vec![dwt_org::authz::Grant { role: Role::SysAdmin, org_id: gw, org_name: String::new(), org_path: format!("/{gw}/") }],
+        };
+        let file = sheet_from_rows(ORG_IMPORT_HEADERS, &[vec!["NEW-2", "新支部", "党支部", "T-B1"], vec!["T-B", "党委B", "党委", "NEW-2"]]).unwrap();
+        let r = import_orgs(&core.orgs, &sys, &file).await.unwrap();
+        assert!(r.errors.iter().any(|e| e.row == 3 && e.message.contains("下级")), "{:?}", r.errors);
+
+        // Password reset checks the code before anything else: a guess equal to the current
+        // password answers exactly like any other guess without the code.
+        let uid = user(&core, "victim", Some("13100131000"), &[(Role::Member, gw)], false).await;
+        let e = core.auth.reset_password("victim", "000000", "Dwt#Demo2026", None).await.unwrap_err();
+        assert_eq!(e.code(), "auth.sms_invalid", "{e}");
+        // Parallel wrong guesses cannot exceed the attempt limit.
+        core.auth.send_reset_code("victim", None).await.unwrap();
+        let code = sms.last_code();
+        let wrong = if code == "999999" { "888888" } else { "999999" };
+        let guesses = (0..12).map(|_| core.auth.reset_password("victim", wrong, "Hx7#kq2Lm", None));
+        for r in futures::future::join_all(guesses).await {
+            assert_eq!(r.unwrap_err().code(), "auth.sms_invalid");
+        }
+        let attempts: i64 = sqlx::query("SELECT MAX(attempts) AS n FROM sms_codes WHERE user_id = $1").bind(uid).fetch_one(t.db.pool()).await.map(|r| sqlx::Row::get(&r, "n")).unwrap();
+        assert_eq!(attempts, 5, "{}", t.name);
+        assert_eq!(core.auth.reset_password("victim", &code, "Hx7#kq2Lm", None).await.unwrap_err().code(), "auth.sms_invalid");
+        // Reset requests answer the same for unknown users, and count against the IP.
+        core.auth.send_reset_code("nobody-here", Some("10.1.1.1")).await.unwrap();
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sms_codes WHERE client_ip = '10.1.1.1'").fetch_one(t.db.pool()).await.map(|r| sqlx::Row::get(&r, "n")).unwrap();
+        assert_eq!(n, 1);
+
+        // After a lock expires, one more wrong password does not lock again at once.
+        for _ in 0..5 {
+            let _ = core.auth.login("victim", "bad-guess", None).await;
+        }
+        assert!(matches!(core.auth.login("victim", "Dwt#Demo2026", None).await.unwrap_err(), CoreError::Locked { .. }));
+        sqlx::query("UPDATE users SET locked_until = '2000-01-01T00:00:00Z' WHERE id = $1").bind(uid).execute(t.db.pool()).await.unwrap();
+        assert!(matches!(core.auth.login("victim", "bad-guess", None).await.unwrap_err(), CoreError::InvalidCredentials), "{}", t.name);
+        session(&core, "victim", "Dwt#Demo2026").await;
+    }
+}
+
+#[test]
+fn a_sheet_naming_a_far_cell_is_refused_without_allocating_the_grid() {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "组织编码").unwrap();
+    ws.write_string(1_000_000, 16_000, "x").unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let e = dwt_org::xlsx::read_sheet(&bytes).unwrap_err();
+    assert!(e.to_string().contains("表格过大"), "{e}");
 }

@@ -184,3 +184,44 @@ async fn edits_keep_what_the_form_cannot_see_and_nulls_get_chinese_errors() {
     assert_eq!(s, StatusCode::OK);
     assert!(h["content-type"].to_str().unwrap().starts_with("text/html") && body.contains("<html"), "{body}");
 }
+
+#[tokio::test]
+async fn admins_cannot_take_over_peers_or_their_own_roles() {
+    let (_tmp, app, core) = app_with_core().await;
+    let token = |u: &'static str| {
+        let core = core.clone();
+        async move {
+            match core.auth.login(u, DEMO_PASSWORD, None).await.unwrap() {
+                dwt_org::LoginOutcome::Ok(s) => s.token,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let jy = token("jy_admin").await;
+    let dw01 = core.orgs.get_by_code("DW01").await.unwrap().unwrap().id;
+    // A second org_admin at the same organisation (a peer), created by the system admin.
+    let peer = core
+        .auth
+        .create_user(
+            dwt_org::NewUserInput { username: "jy_admin2".into(), display_name: "同级管理员".into(), phone: Some("13611112222".into()), password: "Peer#Admin2026".into(), member_id: None, must_change_password: false, first_login_pending: false },
+            &[(dwt_org::Role::OrgAdmin, dw01)],
+            &dwt_org::audit::Actor::default(),
+        )
+        .await
+        .unwrap();
+    let edit = json!({"display_name": "改掉", "phone": "13999999999", "status": "active"});
+    let (s, _, body) = request(&app, "PUT", &format!("/api/admin/users/{}", peer.id), Some(&jy), &[], Some(Body::from(edit.to_string())), JSON).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a peer admin's phone cannot be changed: {body}");
+    assert_eq!(core.users.account(peer.id).await.unwrap().phone.as_deref(), Some("13611112222"));
+    // A subordinate admin (第一中学党支部) can be managed; the phone change is audited.
+    let zb1 = core.users.account_by_username("zb1_admin").await.unwrap().unwrap().id;
+    let (s, _, body) = request(&app, "PUT", &format!("/api/admin/users/{zb1}"), Some(&jy), &[], Some(Body::from(edit.to_string())), JSON).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(core.audit.recent(Some("user.phone_changed"), 5).await.unwrap().len(), 1);
+    // Own roles: refused.
+    let me = core.users.account_by_username("jy_admin").await.unwrap().unwrap().id;
+    let mine = json!({"display_name": "教育局党委管理员", "roles": [{"role": "org_admin", "org_id": core.orgs.get_by_code("GW01").await.unwrap().unwrap().id}]});
+    let (s, _, body) = request(&app, "PUT", &format!("/api/admin/users/{me}"), Some(&jy), &[], Some(Body::from(mine.to_string())), JSON).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("user.self_roles"), "{body}");
+}

@@ -117,19 +117,27 @@ async fn openapi_document_lists_every_route_and_each_exists() {
     let expected = [
         "DELETE /api/admin/members/{id}",
         "GET /api/admin/audit",
+        "GET /api/admin/handoff/stats",
+        "GET /api/admin/handoff/stats/export",
         "GET /api/admin/members",
         "GET /api/admin/members/export",
         "GET /api/admin/members/{id}",
         "GET /api/admin/orgs",
         "GET /api/admin/orgs/export",
+        "GET /api/admin/qa-proposals",
         "GET /api/admin/users",
         "GET /api/auth/me",
+        "GET /api/consultations/mine",
+        "GET /api/consultations/{id}",
         "GET /api/conversations/{id}",
         "GET /api/documents",
         "GET /api/documents/{id}",
         "GET /api/documents/{id}/articles/{label}",
+        "GET /api/events",
+        "GET /api/notifications",
         "GET /api/openapi.json",
         "GET /api/search/text",
+        "GET /api/staff/queue",
         "GET /healthz",
         "GET /metrics",
         "GET /readyz",
@@ -140,6 +148,8 @@ async fn openapi_document_lists_every_route_and_each_exists() {
         "POST /api/admin/orgs/import",
         "POST /api/admin/orgs/{id}/dissolve",
         "POST /api/admin/orgs/{id}/move",
+        "POST /api/admin/qa-proposals/{id}/approve",
+        "POST /api/admin/qa-proposals/{id}/reject",
         "POST /api/admin/users",
         "POST /api/admin/users/{id}/unlock",
         "POST /api/auth/login",
@@ -149,7 +159,13 @@ async fn openapi_document_lists_every_route_and_each_exists() {
         "POST /api/auth/password/reset",
         "POST /api/auth/sms/send",
         "POST /api/chat",
+        "POST /api/consultations",
+        "POST /api/consultations/{id}/close",
+        "POST /api/consultations/{id}/rate",
         "POST /api/messages/{id}/feedback",
+        "POST /api/notifications/read",
+        "POST /api/staff/consultations/{id}/promote",
+        "POST /api/staff/consultations/{id}/{action}",
         "POST /v1/chat/completions",
         "PUT /api/admin/members/{id}",
         "PUT /api/admin/orgs/{id}",
@@ -159,7 +175,7 @@ async fn openapi_document_lists_every_route_and_each_exists() {
     // Every documented route is served: no "no such endpoint" and no 405.
     for entry in &documented {
         let (method, path) = entry.split_once(' ').unwrap();
-        let uri = path.replace("{id}", "1").replace("{label}", "7").replace("/api/search/text", "/api/search/text?q=党员");
+        let uri = path.replace("{id}", "1").replace("{label}", "7").replace("{action}", "claim").replace("/api/search/text", "/api/search/text?q=党员");
         let body = (method == "POST").then(|| serde_json::json!({}));
         let (s, b) = call(&app, method, &uri, body).await;
         assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{entry}");

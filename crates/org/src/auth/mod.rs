@@ -128,16 +128,16 @@ impl AuthService {
             return Err(CoreError::invalid("auth.missing_credentials", "请输入用户名和密码"));
         }
         let Some(account) = self.users.account_by_username(username).await? else {
-            let _ = password::verify(password, &self.dummy_hash);
+            let _ = password::verify_async(password, &self.dummy_hash).await;
             return Err(self.phantom_failure(username));
         };
         let actor = Actor { id: Some(account.id), name: Some(account.username.clone()), ip: ip.map(str::to_string) };
         if let Some(minutes) = account.locked_until.as_deref().and_then(Self::lock_minutes_left) {
             // Verify anyway so a locked account answers in the same time as any other.
-            let _ = password::verify(password, &account.password_hash);
+            let _ = password::verify_async(password, &account.password_hash).await;
             return Err(CoreError::Locked { minutes });
         }
-        if !password::verify(password, &account.password_hash) {
+        if !password::verify_async(password, &account.password_hash).await {
             let until = format_ts(chrono::Utc::now() + chrono::Duration::minutes(i64::from(self.settings.lockout_minutes)));
             let (failures, locked) = self.users.record_failure(account.id, self.settings.max_failed_logins, &until).await?;
             if let Some(minutes) = locked.as_deref().and_then(Self::lock_minutes_left) {
@@ -146,6 +146,10 @@ impl AuthService {
             }
             self.audit.record(&actor, "auth.login_failed", "user", Some(account.id.to_string()), Some(format!("第 {failures} 次密码错误"))).await?;
             return Err(CoreError::InvalidCredentials);
+        }
+        // A parallel burst of guesses may have locked the account while this one was verified.
+        if let Some(minutes) = self.users.account(account.id).await?.locked_until.as_deref().and_then(Self::lock_minutes_left) {
+            return Err(CoreError::Locked { minutes });
         }
         if account.status != "active" {
             return Err(CoreError::Disabled);
@@ -229,6 +233,12 @@ impl AuthService {
         }))
     }
 
+    /// Ends every session of a user (phone changed by an admin, account taken over…).
+    pub async fn end_sessions(&self, user_id: i64) -> Result<(), CoreError> {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&self.db.pool).await?;
+        Ok(())
+    }
+
     pub async fn logout(&self, token_hash: &str) -> Result<(), CoreError> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.db.pool).await?;
         Ok(())
@@ -241,11 +251,15 @@ impl AuthService {
         password::check(&policy, new_password, &account.username)?;
         if policy.history > 0 {
             let recent = self.users.password_history(account.id, policy.history).await?;
-            if recent.iter().any(|h| password::verify(new_password, h)) || password::verify(new_password, &account.password_hash) {
+            let mut reused = password::verify_async(new_password, &account.password_hash).await;
+            for h in &recent {
+                reused = reused || password::verify_async(new_password, h).await;
+            }
+            if reused {
                 return Err(CoreError::invalid("auth.password_policy", format!("新密码不符合要求：不能与最近 {} 次使用过的密码相同", policy.history)));
             }
         }
-        password::hash(new_password)
+        password::hash_async(new_password.to_string()).await
     }
 
     /// Sends a code for a password change (logged-in user) to the phone on file.
@@ -258,14 +272,19 @@ impl AuthService {
         Ok(validate::mask_phone(phone))
     }
 
-    /// Sends a reset code when the username exists and has a phone; answers the same either way.
+    /// Sends a reset code when the username exists and has a phone. The answer is the same
+    /// either way (only the per-IP limit shows): per-phone limits and gateway failures are
+    /// logged, not reported, so the endpoint does not tell which accounts exist.
     pub async fn send_reset_code(&self, username: &str, ip: Option<&str>) -> Result<(), CoreError> {
+        self.codes.check_ip_limit(ip).await?;
         match self.users.account_by_username(username).await? {
             Some(a) if a.status == "active" && a.phone.is_some() => {
                 let phone = a.phone.clone().unwrap_or_default();
-                self.codes.issue(&phone, SmsPurpose::PasswordReset, a.id, ip, false).await?;
+                if let Err(e) = self.codes.issue(&phone, SmsPurpose::PasswordReset, a.id, ip, false).await {
+                    tracing::warn!(user_id = a.id, code = e.code(), error = %e, "password reset code not sent");
+                }
             }
-            _ => self.codes.check_ip_limit(ip).await?,
+            _ => self.codes.record_unsent(SmsPurpose::PasswordReset, ip).await?,
         }
         Ok(())
     }
@@ -274,7 +293,7 @@ impl AuthService {
     /// The current session stays; the user's other sessions end.
     pub async fn change_password(&self, who: &Authenticated, old: &str, new: &str, code: &str, ip: Option<&str>) -> Result<(), CoreError> {
         let account = self.users.account(who.principal.user_id).await?;
-        if !password::verify(old, &account.password_hash) {
+        if !password::verify_async(old, &account.password_hash).await {
             return Err(CoreError::InvalidCredentials);
         }
         let hash = self.vet_new_password(&account, new).await?;
@@ -289,8 +308,10 @@ impl AuthService {
     pub async fn reset_password(&self, username: &str, code: &str, new: &str, ip: Option<&str>) -> Result<(), CoreError> {
         let invalid = || CoreError::invalid("auth.sms_invalid", "验证码错误或已过期，请重新获取");
         let Some(account) = self.users.account_by_username(username).await? else { return Err(invalid()) };
+        // The code first: without it nothing about the account or its passwords is revealed.
+        let (code_id, _) = self.codes.check(CodeKey::User(account.id), SmsPurpose::PasswordReset, code).await?;
         let hash = self.vet_new_password(&account, new).await?;
-        self.codes.consume(CodeKey::User(account.id), SmsPurpose::PasswordReset, code).await?;
+        self.codes.spend(code_id).await?;
         self.users.set_password(account.id, &hash, false, None).await?;
         self.audit.record(&Actor { id: Some(account.id), name: Some(account.username.clone()), ip: ip.map(str::to_string) }, "auth.password_reset", "user", Some(account.id.to_string()), None).await
     }
@@ -300,7 +321,7 @@ impl AuthService {
     pub async fn create_user(&self, new: NewUserInput, roles: &[(Role, i64)], actor: &Actor) -> Result<User, CoreError> {
         let role_list: Vec<Role> = roles.iter().map(|(r, _)| *r).collect();
         password::check(self.policy_for(&role_list), &new.password, &new.username)?;
-        let hash = password::hash(&new.password)?;
+        let hash = password::hash_async(new.password.clone()).await?;
         let user = self
             .users
             .create(

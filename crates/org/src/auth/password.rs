@@ -24,6 +24,18 @@ pub fn verify(password: &str, stored: &str) -> bool {
     }
 }
 
+/// [`hash`] on the blocking pool: argon2 takes tens of milliseconds of CPU and must not stall
+/// the async workers serving chat and SSE.
+pub async fn hash_async(password: String) -> Result<String, CoreError> {
+    tokio::task::spawn_blocking(move || hash(&password)).await.map_err(|e| CoreError::Config(format!("密码哈希失败：{e}")))?
+}
+
+/// [`verify`] on the blocking pool.
+pub async fn verify_async(password: &str, stored: &str) -> bool {
+    let (p, s) = (password.to_string(), stored.to_string());
+    tokio::task::spawn_blocking(move || verify(&p, &s)).await.unwrap_or(false)
+}
+
 /// A real hash of a random password, verified against when the username is unknown so that
 /// response time does not tell whether an account exists.
 pub fn dummy_hash() -> String {

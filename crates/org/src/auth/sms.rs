@@ -217,40 +217,76 @@ impl SmsCodes {
         Ok(challenge)
     }
 
-    /// Checks and spends a code. Returns the user id it was issued for.
-    pub async fn consume(&self, key: CodeKey<'_>, purpose: SmsPurpose, code: &str) -> Result<i64, CoreError> {
+    /// Checks a code without spending it: every check counts one attempt first (atomically,
+    /// so parallel guesses cannot exceed `max_attempts`). Returns (code id, user id).
+    pub async fn check(&self, key: CodeKey<'_>, purpose: SmsPurpose, code: &str) -> Result<(i64, i64), CoreError> {
         let invalid = || CoreError::invalid("auth.sms_invalid", "验证码错误或已过期，请重新获取");
         let now = now_text();
-        let (sql, bind_s, bind_i) = match key {
-            CodeKey::User(id) => ("SELECT id, user_id, code_hash, attempts, expires_at FROM sms_codes WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL ORDER BY id DESC LIMIT 1", None, Some(id)),
-            CodeKey::Challenge(c) => ("SELECT id, user_id, code_hash, attempts, expires_at FROM sms_codes WHERE challenge = $1 AND purpose = $2 AND used_at IS NULL ORDER BY id DESC LIMIT 1", Some(c.to_string()), None),
+        let row = match key {
+            CodeKey::User(id) => {
+                sqlx::query("SELECT id, user_id, code_hash, expires_at FROM sms_codes WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL ORDER BY id DESC LIMIT 1")
+                    .bind(id)
+                    .bind(purpose.as_str())
+                    .fetch_optional(&self.db.pool)
+                    .await?
+            }
+            CodeKey::Challenge(c) => {
+                sqlx::query("SELECT id, user_id, code_hash, expires_at FROM sms_codes WHERE challenge = $1 AND purpose = $2 AND used_at IS NULL ORDER BY id DESC LIMIT 1")
+                    .bind(c)
+                    .bind(purpose.as_str())
+                    .fetch_optional(&self.db.pool)
+                    .await?
+            }
         };
-        let mut q = sqlx::query(sql);
-        q = match (bind_s, bind_i) {
-            (Some(s), _) => q.bind(s),
-            (None, Some(i)) => q.bind(i),
-            _ => return Err(invalid()),
-        };
-        let row = q.bind(purpose.as_str()).fetch_optional(&self.db.pool).await?;
         let Some(row) = row else { return Err(invalid()) };
         let id: i64 = row.try_get("id")?;
-        let user_id: Option<i64> = row.try_get("user_id")?;
         let expires: String = row.try_get("expires_at")?;
-        let attempts: i64 = row.try_get("attempts")?;
-        if expires <= now || attempts >= i64::from(self.settings.max_attempts) {
+        if expires <= now {
+            return Err(invalid());
+        }
+        let counted = sqlx::query("UPDATE sms_codes SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 AND used_at IS NULL")
+            .bind(id)
+            .bind(i64::from(self.settings.max_attempts))
+            .execute(&self.db.pool)
+            .await?;
+        if counted.rows_affected() != 1 {
             return Err(invalid());
         }
         let stored: String = row.try_get("code_hash")?;
         if !code_matches(&stored, code.trim()) {
-            sqlx::query("UPDATE sms_codes SET attempts = attempts + 1 WHERE id = $1").bind(id).execute(&self.db.pool).await?;
             return Err(invalid());
         }
-        // Single use even under concurrent requests: only one UPDATE finds used_at NULL.
-        let done = sqlx::query("UPDATE sms_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL").bind(&now).bind(id).execute(&self.db.pool).await?;
+        let user_id: Option<i64> = row.try_get("user_id")?;
+        Ok((id, user_id.ok_or_else(invalid)?))
+    }
+
+    /// Spends a checked code; single use even under concurrent requests.
+    pub async fn spend(&self, code_id: i64) -> Result<(), CoreError> {
+        let done = sqlx::query("UPDATE sms_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL").bind(now_text()).bind(code_id).execute(&self.db.pool).await?;
         if done.rows_affected() != 1 {
-            return Err(invalid());
+            return Err(CoreError::invalid("auth.sms_invalid", "验证码错误或已过期，请重新获取"));
         }
-        user_id.ok_or_else(invalid)
+        Ok(())
+    }
+
+    /// Checks and spends a code. Returns the user id it was issued for.
+    pub async fn consume(&self, key: CodeKey<'_>, purpose: SmsPurpose, code: &str) -> Result<i64, CoreError> {
+        let (id, user_id) = self.check(key, purpose, code).await?;
+        self.spend(id).await?;
+        Ok(user_id)
+    }
+
+    /// Counts a code request that sends nothing (an unknown user asking for a reset) against
+    /// the client's per-IP limit, so such requests cost the same as real ones.
+    pub async fn record_unsent(&self, purpose: SmsPurpose, ip: Option<&str>) -> Result<(), CoreError> {
+        let now = now_text();
+        sqlx::query("INSERT INTO sms_codes (phone, purpose, code_hash, client_ip, attempts, created_at, expires_at, used_at) VALUES ('-', $1, '-', $2, 0, $3, $3, $3)")
+            .bind(purpose.as_str())
+            .bind(ip)
+            .bind(&now)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
     }
 }
 

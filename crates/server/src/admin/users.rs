@@ -63,15 +63,30 @@ async fn grantable(core: &Core, caller: &Caller, roles: &[RoleInput]) -> Result<
     Ok(out)
 }
 
-/// The caller must hold `UserManage` over every organisation the user is anchored to.
+/// The caller must hold `UserManage` over every organisation the user is anchored to, and
+/// outrank the user's admin roles: a 系统管理员 is managed only by 系统管理员, an
+/// 组织管理员 only by an admin whose grant lies strictly above theirs (peers cannot take over
+/// each other's accounts by changing the phone, roles or status).
 async fn require_manage(core: &Core, caller: &Caller, user_id: i64) -> Result<(), ApiError> {
     core.users.account(user_id).await?;
+    let me = &caller.auth.principal;
     let anchors = core.users.anchor_paths(user_id).await?;
     if anchors.is_empty() {
-        caller.auth.principal.require_anywhere(Action::GrantSysAdmin)?;
+        me.require_anywhere(Action::GrantSysAdmin)?;
     }
     for p in anchors {
-        caller.auth.principal.require(Action::UserManage, &p)?;
+        me.require(Action::UserManage, &p)?;
+    }
+    let is_sys = me.can_anywhere(Action::GrantSysAdmin);
+    for g in core.users.grants(user_id).await? {
+        let outranked = match g.role {
+            Role::SysAdmin => is_sys,
+            Role::OrgAdmin => is_sys || me.grants.iter().any(|mine| mine.role.is_admin() && g.org_path.starts_with(&mine.org_path) && g.org_path != mine.org_path),
+            _ => true,
+        };
+        if !outranked {
+            return Err(CoreError::Forbidden.into());
+        }
     }
     Ok(())
 }
@@ -120,6 +135,9 @@ pub async fn create(State(s): State<AppState>, caller: Caller, body: Result<Json
 pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<UpdateUserBody>, JsonRejection>) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(rejected)?;
     let core = s.core()?;
+    if id == caller.auth.principal.user_id && body.roles.is_some() {
+        return Err(ApiError::bad_request("user.self_roles", "不能修改自己的角色，请联系上级管理员"));
+    }
     require_manage(core, &caller, id).await?;
     let roles = match &body.roles {
         Some(r) if r.is_empty() => return Err(ApiError::bad_request("user.no_role", "请至少为用户分配一个角色")),
@@ -129,12 +147,18 @@ pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<i6
     if id == caller.auth.principal.user_id && body.status != "active" {
         return Err(ApiError::bad_request("user.self_disable", "不能停用自己的账号"));
     }
+    let phone_before = core.users.account(id).await?.phone;
     core.users.update_profile(id, &body.display_name, body.phone.as_deref(), body.status.trim()).await?;
     if let Some(roles) = roles {
         core.users.set_roles(id, &roles).await?;
         core.audit.record(&caller.actor(), "user.roles_changed", "user", Some(id.to_string()), Some(format!("角色：{}", describe_roles(&roles)))).await?;
     }
     core.audit.record(&caller.actor(), "user.updated", "user", Some(id.to_string()), Some(format!("状态：{}", body.status))).await?;
+    if core.users.account(id).await?.phone != phone_before {
+        // A new phone receives reset codes: record it and end the user's sessions.
+        core.audit.record(&caller.actor(), "user.phone_changed", "user", Some(id.to_string()), None).await?;
+        core.auth.end_sessions(id).await?;
+    }
     Ok(Json(core.users.view(id).await?).into_response())
 }
 
