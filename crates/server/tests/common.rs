@@ -47,7 +47,8 @@ pub async fn app_with_core_settings(auth: dwt_core::config::AuthSettings) -> (te
     let sms = Arc::new(RecordingSms::default());
     let core = Arc::new(dwt_org::Core::with_sms_sender(db, auth, sms.clone()));
     dwt_org::demo::seed(&core).await.unwrap();
-    let state = dwt_server::AppState::new(assistant).with_core(core.clone());
+    let handoff = Arc::new(dwt_handoff::Handoff::new(core.db.clone(), settings.handoff.clone(), Vec::new()));
+    let state = dwt_server::AppState::new(assistant).with_core(core.clone()).with_handoff(handoff);
     (tmp, dwt_server::router(state, &settings.server), core, sms)
 }
 
