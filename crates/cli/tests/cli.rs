@@ -292,3 +292,90 @@ fn qa_import_reports_bad_rows_updates_good_ones_and_matching_uses_them() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("不支持的问答文件类型"));
 }
+
+/// One HTTP/1.1 request on a fresh connection: (status, body).
+fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let body = body.unwrap_or("");
+    let raw = format!("{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    s.write_all(raw.as_bytes()).ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.get(9..12)?.parse().ok()?;
+    Some((status, out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()))
+}
+
+fn wait_healthy(port: u16, child: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while http(port, "GET", "/healthz", None, None).map(|r| r.0) != Some(200) {
+        assert!(std::time::Instant::now() < deadline, "server did not come up");
+        assert!(child.try_wait().unwrap().is_none(), "server exited early");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn login(port: u16, user: &str) -> String {
+    let (s, b) = http(port, "POST", "/api/auth/login", None, Some(&format!(r#"{{"username":"{user}","password":"Dwt#Demo2026"}}"#))).unwrap();
+    assert_eq!(s, 200, "{b}");
+    serde_json::from_str::<Value>(&b).unwrap()["token"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn handoff_items_and_undelivered_notifications_survive_kill_9() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_ok(&run(dwt(tmp.path()).args(["demo", "seed"])));
+    // A WeChat adapter stand-in that records what it is sent.
+    let gateway = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gateway_url = format!("http://{}/wechat", gateway.local_addr().unwrap());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let serve = |interval: &str| {
+        dwt(tmp.path())
+            .env("DWT__HANDOFF__CHANNELS", "[wechat]")
+            .env("DWT__HANDOFF__WECHAT_HTTP_URL", &gateway_url)
+            .env("DWT__HANDOFF__CHECK_INTERVAL_SECS", interval)
+            .args(["serve", "--port", &port.to_string()])
+            .spawn()
+            .unwrap()
+    };
+    // First run: the delivery task has just run at start and will not run again for an hour.
+    let mut child = serve("3600");
+    wait_healthy(port, &mut child);
+    let member = login(port, "member1");
+    let (s, c) = http(port, "POST", "/api/consultations", Some(&member), Some(r#"{"question":"流动党员怎样参加组织生活？"}"#)).unwrap();
+    assert_eq!(s, 201, "{c}");
+    let id = serde_json::from_str::<Value>(&c).unwrap()["id"].as_i64().unwrap();
+    let staff = login(port, "zb1_staff");
+    assert_eq!(http(port, "POST", &format!("/api/staff/consultations/{id}/claim"), Some(&staff), Some("{}")).unwrap().0, 200);
+    let (s, b) = http(port, "POST", &format!("/api/staff/consultations/{id}/reply"), Some(&staff), Some(r#"{"body":"可在流入地党组织参加组织生活。"}"#)).unwrap();
+    assert_eq!(s, 200, "{b}");
+    // kill -9: no graceful shutdown.
+    Command::new("kill").args(["-9", &child.id().to_string()]).status().unwrap();
+    child.wait().unwrap();
+
+    // Second run delivers the stored notification on its first tick; the answer is still there.
+    let mut child = serve("1");
+    gateway.set_nonblocking(false).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Ok((mut sock, _)) = gateway.accept() {
+            let mut buf = vec![0u8; 16 * 1024];
+            let n = sock.read(&mut buf).unwrap_or(0);
+            let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = tx.send(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+    });
+    wait_healthy(port, &mut child);
+    let delivered = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the pending WeChat notification was delivered after the restart");
+    assert!(delivered.contains("您的咨询已有人工答复"), "{delivered}");
+    let member = login(port, "member1");
+    let (s, mine) = http(port, "GET", "/api/consultations/mine", Some(&member), None).unwrap();
+    assert_eq!(s, 200);
+    let mine: Value = serde_json::from_str(&mine).unwrap();
+    assert_eq!(mine["items"][0]["status"], "answered", "{mine}");
+    assert_eq!(mine["unread"], 1);
+    Command::new("kill").arg(child.id().to_string()).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}
