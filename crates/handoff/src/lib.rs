@@ -193,6 +193,15 @@ fn required(code: &'static str, field: &str, s: &str, max: usize) -> Result<Stri
     bounded(code, field, Some(s), max)?.ok_or_else(|| CoreError::invalid(code, format!("{field}不能为空")))
 }
 
+struct NewNotification<'a> {
+    user_id: i64,
+    consultation_id: Option<i64>,
+    kind: &'a str,
+    title: &'a str,
+    body: &'a str,
+    now: &'a str,
+}
+
 enum Bind {
     Text(Option<String>),
     Int(Option<i64>),
@@ -452,7 +461,8 @@ impl Handoff {
         let mut notification = None;
         if t == Transition::Reply {
             let body: String = change.reply.as_deref().unwrap_or_default().chars().take(80).collect();
-            notification = Some(self.store_notification(&mut tx, before.member.user_id, Some(id), "reply", "您的咨询已有人工答复", &body, &now_s).await?);
+            let n = NewNotification { user_id: before.member.user_id, consultation_id: Some(id), kind: "reply", title: "您的咨询已有人工答复", body: &body, now: &now_s };
+            notification = Some(self.store_notification(&mut tx, n).await?);
         }
         tx.commit().await?;
         let after = self.load(id).await?;
@@ -463,16 +473,9 @@ impl Handoff {
         Ok(after)
     }
 
-    async fn store_notification(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        user_id: i64,
-        consultation_id: Option<i64>,
-        kind: &str,
-        title: &str,
-        body: &str,
-        now: &str,
-    ) -> Result<Notification, CoreError> {
+    /// Stores a notification and one pending delivery per configured channel, inside `tx`.
+    async fn store_notification(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, n: NewNotification<'_>) -> Result<Notification, CoreError> {
+        let NewNotification { user_id, consultation_id, kind, title, body, now } = n;
         let id: i64 = sqlx::query("INSERT INTO notifications (user_id, consultation_id, kind, title, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
             .bind(user_id)
             .bind(consultation_id)

@@ -151,7 +151,7 @@ async fn routing_falls_back_to_the_nearest_ancestor_with_staff_and_follows_categ
         let (core, h) = setup(&t.db, settings, Arc::new(FlakyNotifier { fail_first: 0, calls: AtomicUsize::new(0) })).await;
         // 刘志强 of 第二中学党支部 (no staff there) gets a login.
         let zb02 = core.orgs.get_by_code("ZB02").await.unwrap().unwrap();
-        let (_, members) = core.members.search(&[zb02.path.clone()], &Default::default()).await.unwrap();
+        let (_, members) = core.members.search(std::slice::from_ref(&zb02.path), &Default::default()).await.unwrap();
         core.auth
             .create_user(
                 dwt_org::NewUserInput { username: "liuzq".into(), display_name: "刘志强".into(), phone: None, password: dwt_org::demo::DEMO_PASSWORD.into(), member_id: Some(members[0].id), must_change_password: false, first_login_pending: false },
