@@ -88,7 +88,7 @@ function addAssistant() {
   const bubble = el("div", "bubble");
   m.append(bubble);
   $("messages").append(m);
-  return { m, bubble, text: "", sources: [], messageId: null, mode: null };
+  return { m, bubble, text: "", sources: [], messageId: null, mode: null, conversationId: null };
 }
 
 function finishAssistant(a, done) {
@@ -169,7 +169,7 @@ async function ask(question) {
     let done = null;
     for await (const { event, data } of sse(r)) {
       if (event === "meta") {
-        a.messageId = data.message_id; a.mode = data.mode;
+        a.messageId = data.message_id; a.mode = data.mode; a.conversationId = data.conversation_id || conversationId;
         if (a.messageId != null) a.m.dataset.messageId = String(a.messageId);
         if (!conversationId) { conversationId = data.conversation_id; saveHistory(conversationId, question); }
       } else if (event === "sources") {
@@ -206,7 +206,7 @@ async function openConversation(id) {
     if (m.role === "user") addUser(m.content);
     else {
       const a = addAssistant();
-      a.text = m.content; a.sources = m.sources || []; a.messageId = m.id; a.mode = m.mode;
+      a.text = m.content; a.sources = m.sources || []; a.messageId = m.id; a.mode = m.mode; a.conversationId = id;
       if (m.id != null) a.m.dataset.messageId = String(m.id);
       renderAnswer(a.bubble, a.text, a.sources);
       finishAssistant(a, { handoff_suggested: m.handoff_suggested, notice: m.notice });
@@ -240,31 +240,31 @@ function jsonHeaders() {
 
 // --- 申请人工答复 -------------------------------------------------------------------------------------
 
-let handoffTarget = null; // { messageId, a (may be null) }
+let handoffTarget = null; // { messageId, conversationId }
 
 function handoffButton(a, prominent) {
   const b = el("button", "handoff-btn" + (prominent ? " prominent" : ""), "申请人工答复");
   b.type = "button";
   b.title = "请党组织的答复人员人工解答这个问题";
-  b.onclick = () => startHandoff(a.messageId, a);
+  b.onclick = () => startHandoff(a.messageId, a.conversationId);
   return b;
 }
 
-function savePending(messageId) {
+function savePending(messageId, convId) {
   try {
-    sessionStorage.setItem(PENDING_KEY, JSON.stringify({ conversationId, messageId, at: Date.now() }));
+    sessionStorage.setItem(PENDING_KEY, JSON.stringify({ conversationId: convId || conversationId, messageId, at: Date.now() }));
   } catch { /* private mode: the member simply asks again */ }
 }
 
-function toLoginForHandoff(messageId) {
-  savePending(messageId);
+function toLoginForHandoff(messageId, convId) {
+  savePending(messageId, convId);
   location.assign("/login.html?next=/");
 }
 
-function startHandoff(messageId, a) {
+function startHandoff(messageId, convId) {
   if (messageId == null) return;
-  if (!hasSessionCookie()) { toLoginForHandoff(messageId); return; }
-  handoffTarget = { messageId, a };
+  if (!hasSessionCookie()) { toLoginForHandoff(messageId, convId); return; }
+  handoffTarget = { messageId, conversationId: convId || null };
   $("handoff-note").value = "";
   setHandoffError("");
   $("handoff-submit").disabled = false;
@@ -308,9 +308,12 @@ $("handoff-cancel").addEventListener("click", () => $("handoff-dialog").close())
 $("handoff-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   if (!handoffTarget) return;
-  const { messageId } = handoffTarget;
+  const { messageId, conversationId: convId } = handoffTarget;
   const note = $("handoff-note").value.trim();
+  // The server requires conversation_id with message_id: the random conversation id proves the
+  // answer is the caller's (message ids are sequential).
   const body = { message_id: messageId };
+  if (convId) body.conversation_id = convId;
   if (note) body.note = note;
   setHandoffError("");
   $("handoff-submit").disabled = true;
@@ -321,7 +324,7 @@ $("handoff-form").addEventListener("submit", async (e) => {
     markHandedOff(messageId, `已转人工，预计 ${hours} 小时内答复。答复后会通知您。`);
     bumpAccountLink();
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) { toLoginForHandoff(messageId); return; }
+    if (err instanceof ApiError && err.status === 401) { toLoginForHandoff(messageId, convId); return; }
     if (err instanceof ApiError && err.code === "handoff.already_requested") {
       $("handoff-dialog").close();
       markHandedOff(messageId, err.message, "info");
@@ -343,7 +346,7 @@ async function resumePendingHandoff() {
   if (p.conversationId && !messageEl(p.messageId)) {
     try { await openConversation(p.conversationId); } catch { /* the dialog still works */ }
   }
-  startHandoff(p.messageId, null);
+  startHandoff(p.messageId, p.conversationId);
 }
 
 // --- header: 登录 / 我的咨询 with the unread counter -------------------------------------------------

@@ -76,7 +76,8 @@ export async function api(method, path, body, opts = {}) {
   }
   if (!r.ok) {
     const code = (data && data.code) || "http." + r.status;
-    const message = (data && data.message) || defaultMessage(r.status);
+    // A message that merely repeats the code is no message for a user (defensive).
+    const message = (data && data.message && data.message !== data.code && data.message) || defaultMessage(r.status);
     if (r.status === 401 && code === "auth.required" && !opts.noRedirect) toLogin();
     if (code === "auth.password_change_required" && !opts.noRedirect && location.pathname !== "/password.html") {
       const here = location.pathname + location.search + location.hash;

@@ -209,6 +209,8 @@ function renderDetail(c, switched) {
 
   $("reply-card").hidden = !mine;
   if (switched) {
+    pane.scrollTop = 0;
+    if (getComputedStyle(pane).position !== "sticky") window.scrollTo(0, 0);
     $("reply-body").value = "";
     $("note-body").value = "";
     setMsg("reply-error", "");
@@ -332,6 +334,15 @@ $("note-form").addEventListener("submit", async (e) => {
   }
 });
 
+/** After 上报/转交: an item now outside the visible org tree is out of this user's scope. */
+async function afterMove(c) {
+  const id = current.id;
+  const gone = c && c.org_id != null && orgs.list.length && !orgs.byId.has(String(c.org_id));
+  if (gone) closeDetail();
+  await loadQueue();
+  if (!gone && routeId() === String(id)) await loadDetail(id);
+}
+
 // 上报
 $("s-escalate").addEventListener("click", () => {
   $("escalate-note").value = "";
@@ -350,8 +361,7 @@ $("escalate-form").addEventListener("submit", async (e) => {
     const c = await act(current.id, "escalate", note ? { note } : {});
     $("escalate-dialog").close();
     toast(`已上报至 ${c && c.org_name ? c.org_name : "上级组织"}`, "ok");
-    await loadQueue();
-    await loadDetail(current.id);
+    await afterMove(c);
   } catch (err) {
     setMsg("escalate-error", errorText(err));
   } finally {
@@ -383,8 +393,7 @@ $("transfer-form").addEventListener("submit", async (e) => {
     const c = await act(current.id, "transfer", body);
     $("transfer-dialog").close();
     toast(`已转交 ${c && c.org_name ? c.org_name : ""}`.trim(), "ok");
-    await loadQueue();
-    await loadDetail(current.id);
+    await afterMove(c);
   } catch (err) {
     setMsg("transfer-error", errorText(err));
   } finally {
@@ -453,6 +462,9 @@ if (!(me.roles || []).some((r) => STAFF_ROLES.includes(r.role))) {
   route();
   await loadQueue();
   const refreshQueue = debounce(loadQueue, 200);
+  // Safety net for changes the live stream does not carry (e.g. an item another staff member
+  // moved out of this scope): a quiet reload every two minutes while the page is visible.
+  setInterval(() => { if (!document.hidden) refreshQueue(); }, 120_000);
   const refreshDetail = debounce((id) => { if (routeId() === String(id)) loadDetail(id); }, 200);
   liveEvents({
     state: (s) => showLiveState($("live-state"), s),

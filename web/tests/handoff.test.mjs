@@ -231,7 +231,9 @@ test("handoff end to end: chat → live staff queue → claim → reply → live
     const cr = await created;
     const cons = await bodyOf(cr);
     assert.equal(cr.status(), 201, `POST /api/consultations: ${cr.status()} ${JSON.stringify(cons)}`);
-    assert.deepEqual(cr.request().postDataJSON(), { message_id: first.meta.message_id, note: NOTE }, "the request names the assistant message and carries the note");
+    const sent = cr.request().postDataJSON();
+    assert.equal(sent.message_id, first.meta.message_id, `the request names the assistant message: ${JSON.stringify(sent)}`);
+    assert.equal(sent.note, NOTE, "the request carries the note");
     assert.ok(cr.request().headers()["x-csrf-token"], "the request carries the X-CSRF-Token header");
     assert.equal(cons.status, "pending", `a new consultation is pending: ${JSON.stringify(cons)}`);
     assert.equal(cons.org_name, "第一中学党支部", "member1's question is routed to 第一中学党支部");
@@ -250,10 +252,13 @@ test("handoff end to end: chat → live staff queue → claim → reply → live
 
     // The same answer cannot be handed off twice.
     const csrf = (await member.context.cookies()).find((c) => c.name === "dwt_csrf")?.value;
-    const dup = await member.context.request.post(BASE + "/api/consultations", { data: { message_id: first.meta.message_id }, headers: { "X-CSRF-Token": csrf } });
+    const dup = await member.context.request.post(BASE + "/api/consultations", { data: { message_id: first.meta.message_id, conversation_id: first.meta.conversation_id }, headers: { "X-CSRF-Token": csrf } });
     const dupBody = await dup.json().catch(() => null);
     assert.equal(dup.status(), 409, `a second handoff of message ${first.meta.message_id} must answer 409; got ${dup.status()} ${JSON.stringify(dupBody)}`);
     assert.equal(dupBody?.code, "handoff.already_requested");
+    // Without its (random) conversation id nobody can hand off an answer, not even its owner.
+    const guessed = await member.context.request.post(BASE + "/api/consultations", { data: { message_id: first.meta.message_id }, headers: { "X-CSRF-Token": csrf } });
+    assert.equal(guessed.status(), 404, `message_id alone must not be accepted; got ${guessed.status()}`);
 
     // 3. It appears in zb1_staff's queue without a reload.
     const item = `#queue li.q-item[data-id="${id}"]`;
@@ -530,5 +535,91 @@ test("handoff pages load cleanly: stats table and export, 党员 without staff r
   } finally {
     await a.context.close();
     await m.context.close();
+  }
+});
+
+// --- (e) release, 上报 and 转交 on the staff console ----------------------------------------------
+
+test("staff console: release, 上报 to the parent organisation (live in the parent's queue) and 转交 with a note", { timeout: 180_000 }, async (t) => {
+  const member = await apiSession("member1");
+  const zb = await newPage({ desktop: true });
+  const jy = await newPage({ desktop: true });
+  let id = null;
+  try {
+    const cr = await member.call("POST", "/api/consultations", { question: `预备党员转正需要哪些手续？（上报测试${STAMP}）` });
+    assert.equal(cr.status, 201, `POST /api/consultations: ${JSON.stringify(cr.json)}`);
+    id = String(cr.json.id);
+
+    // jy_staff (市教育局党委) has its console open.
+    await loginViaPage(jy.page, "jy_staff", "/staff/index.html");
+    await waitUntil(jy.page, () => document.getElementById("queue")?.dataset.loaded === "1", undefined, "jy_staff's queue did not load");
+    await waitLive(jy.page, "jy_staff's console");
+    await markPage(jy.page);
+
+    // zb1_staff opens it directly (#id), claims, releases, claims again.
+    await loginViaPage(zb.page, "zb1_staff", `/staff/index.html#${id}`);
+    await waitUntil(zb.page, (i) => document.getElementById("detail-pane").dataset.id === i, id, "opening /staff/index.html#<id> shows that consultation");
+    let resp = apiResponse(zb.page, "POST", new RegExp(`^/api/staff/consultations/${id}/claim$`));
+    await zb.page.locator("#s-claim").click();
+    assert.equal((await resp).status(), 200, "claim from the detail");
+    await visible(zb.page, "#s-release", "the claimer can release");
+    await zb.page.locator("#s-release").click();
+    await visible(zb.page, "#confirm-dialog", "退回 asks for confirmation");
+    resp = apiResponse(zb.page, "POST", new RegExp(`^/api/staff/consultations/${id}/release$`));
+    await zb.page.locator("#confirm-ok").click();
+    const rel = await resp;
+    assert.equal(rel.status(), 200, `release: ${JSON.stringify(await bodyOf(rel))}`);
+    await waitUntil(zb.page, () => document.getElementById("detail-pane").dataset.status === "pending", undefined, "after release the item is 待受理 again");
+
+    // 上报 with a note: it goes to 市教育局党委 and leaves zb1_staff's queue.
+    const NOTE = `涉及上级审批（${STAMP}）`;
+    await zb.page.locator("#s-escalate").click();
+    await visible(zb.page, "#escalate-dialog", "上报 opens its dialog");
+    await zb.page.locator("#escalate-note").fill(NOTE);
+    resp = apiResponse(zb.page, "POST", new RegExp(`^/api/staff/consultations/${id}/escalate$`));
+    await zb.page.locator("#escalate-ok").click();
+    const er = await resp;
+    const ej = await bodyOf(er);
+    assert.equal(er.status(), 200, `escalate: ${JSON.stringify(ej)}`);
+    assert.deepEqual(er.request().postDataJSON(), { note: NOTE });
+    assert.equal(ej.status, "escalated");
+    assert.equal(ej.org_name, "市教育局党委", "上报 from 第一中学党支部 goes to 市教育局党委");
+    await waitUntil(zb.page, (i) => document.getElementById("detail-pane").hidden && !document.querySelector(`#queue li.q-item[data-id="${i}"]`), id, "after 上报 the item leaves zb1_staff's detail and queue");
+
+    // jy_staff sees it arrive, opens it, and transfers it to 第二中学党支部 with a note.
+    const item = `#queue li.q-item[data-id="${id}"]`;
+    // (市教育局党委's subtree includes 第一中学党支部, so the item was already listed there.)
+    await waitUntil(jy.page, (sel) => document.querySelector(sel)?.dataset.status === "escalated", item, "市教育局党委's open queue should show the item as 已上报 by itself", LIVE_TIMEOUT);
+    await stillSamePage(jy.page, "jy_staff's queue");
+    await jy.page.locator(`${item} .act-open`).click();
+    await waitUntil(jy.page, (n) => document.getElementById("s-timeline").textContent.includes(n), NOTE, "the timeline shows the 上报 note");
+    await jy.page.locator("#s-transfer").click();
+    await visible(jy.page, "#transfer-dialog", "转交 opens its dialog");
+    const targets = await jy.page.locator("#transfer-org option").allTextContents();
+    assert.ok(!targets.some((x) => x.trim() === "市教育局党委"), `the current organisation is not offered as a target: ${targets.join(" | ")}`);
+    const zb2 = await jy.page.locator("#transfer-org").evaluate((s) => [...s.options].find((o) => o.textContent.trim() === "第二中学党支部")?.value);
+    assert.ok(zb2, `第二中学党支部 is offered as a target: ${targets.join(" | ")}`);
+    await jy.page.locator("#transfer-org").selectOption(zb2);
+    await jy.page.locator("#transfer-note").fill(`请第二中学支部答复（${STAMP}）`);
+    resp = apiResponse(jy.page, "POST", new RegExp(`^/api/staff/consultations/${id}/transfer$`));
+    await jy.page.locator("#transfer-ok").click();
+    const tr = await resp;
+    const tj = await bodyOf(tr);
+    assert.equal(tr.status(), 200, `transfer: ${JSON.stringify(tj)}`);
+    assert.deepEqual(tr.request().postDataJSON(), { org_id: Number(zb2), note: `请第二中学支部答复（${STAMP}）` });
+    assert.equal(tj.status, "transferred");
+    assert.equal(tj.org_name, "第二中学党支部");
+    await waitUntil(jy.page, (i) => document.querySelector(`#queue li.q-item[data-id="${i}"]`)?.dataset.status === "transferred", id, "the item stays in 市教育局党委's (subtree) queue as 已转交");
+    t.diagnostic(`consultation ${id}: released, escalated to ${ej.org_name}, transferred to ${tj.org_name}`);
+
+    for (const [who, p] of [["zb1_staff", zb], ["jy_staff", jy]]) {
+      assert.deepEqual(p.problems, [], `${who}: no page errors or server errors`);
+      assert.deepEqual(p.rejected, [], `${who}: no failing API calls`);
+    }
+  } finally {
+    if (id != null) await member.call("POST", `/api/consultations/${id}/close`);
+    await member.dispose();
+    await zb.context.close();
+    await jy.context.close();
   }
 });

@@ -467,6 +467,10 @@ impl Handoff {
         tx.commit().await?;
         let after = self.load(id).await?;
         self.publish(&after);
+        // Staff of the organisation it left (上报/转交) must drop it from their open queues.
+        if after.org_path != before.org_path {
+            self.hub.publish(HubEvent::Consultation { id, status: after.status.as_str().into(), org_id: after.org_id, org_path: before.org_path.clone(), member_user_id: after.member.user_id });
+        }
         if let Some(n) = notification {
             self.hub.publish(HubEvent::Notification(n));
         }
@@ -810,6 +814,9 @@ impl Handoff {
     /// 采纳为常用问答: a proposal waiting for an administrator.
     pub async fn promote(&self, who: &Principal, actor: &Actor, id: i64, question: &str, answer: &str, category: Option<&str>) -> Result<Proposal, CoreError> {
         let c = self.staff_view(who, id).await?;
+        if c.reply.is_none() {
+            return Err(CoreError::invalid("handoff.not_answered", "答复之后才能采纳为常用问答"));
+        }
         let question = required("handoff.invalid_field", "问题", question, 500)?;
         let answer = required("handoff.invalid_field", "答案", answer, 5000)?;
         let category = bounded("handoff.invalid_field", "分类", category, 30)?;

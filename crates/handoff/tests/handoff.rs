@@ -226,6 +226,7 @@ async fn proposals_need_an_admin_of_the_subtree_and_stats_count_it_all() {
         let c = h.request(&member, "张红", ask("入党誓词是什么？")).await.unwrap();
         let (zb1, zb1_actor) = who(&core, "zb1_staff").await;
         h.claim(&zb1, &zb1_actor, c.id).await.unwrap();
+        assert_eq!(h.promote(&zb1, &zb1_actor, c.id, "q", "a", None).await.unwrap_err().code(), "handoff.not_answered", "only a reply can be promoted");
         h.reply(&zb1, &zb1_actor, c.id, "入党誓词见党章第六条。").await.unwrap();
         h.rate(&member, &member_actor, c.id, 4, None).await.unwrap();
         let p = h.promote(&zb1, &zb1_actor, c.id, "入党誓词是什么？", "入党誓词见党章第六条。", None).await.unwrap();

@@ -34,7 +34,8 @@ pub enum CoreError {
     /// Bad input: `code` is stable (e.g. `member.invalid_id_number`), the message is for users.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
-    #[error("{0}")]
+    /// (stable code, message for users)
+    #[error("{1}")]
     NotFound(&'static str, String),
     /// A state conflict (e.g. dissolving an organisation that still has members).
     #[error("{message}")]

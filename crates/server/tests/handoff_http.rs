@@ -56,17 +56,23 @@ async fn handoff_reply_arrives_live_and_becomes_a_curated_answer() {
     let meta = &events.iter().find(|(e, _)| e == "meta").unwrap().1;
     assert_ne!(meta["mode"], "faq", "not a curated answer yet: {meta}");
     let message_id = meta["message_id"].as_i64().unwrap();
+    let conversation_id = meta["conversation_id"].as_str().unwrap().to_string();
+    // Someone else cannot take this answer by guessing its sequential id.
+    let other_member = token(&core, "gw_staff").await;
+    let (s, body) = post(&app, "/api/consultations", &other_member, json!({"message_id": message_id, "conversation_id": "0123456789abcdef"})).await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("handoff.message_not_found")), "{body}");
+    assert_eq!(body["message"], "找不到要转人工的那条回答");
 
     // Anonymous visitors cannot hand off.
     let (s, _, _) = request(&app, "POST", "/api/consultations", None, &[], Some(Body::from(json!({"message_id": message_id}).to_string())), JSON).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, c) = post(&app, "/api/consultations", &member, json!({"message_id": message_id, "note": "想确认原文"})).await;
+    let (s, c) = post(&app, "/api/consultations", &member, json!({"message_id": message_id, "conversation_id": conversation_id, "note": "想确认原文"})).await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     assert_eq!((c["status"].as_str(), c["question"].as_str(), c["expected_hours"].as_i64()), (Some("pending"), Some(question), Some(24)));
     assert!(!c["ai_answer"].as_str().unwrap().is_empty(), "the AI answer travels with the handoff");
     assert_eq!(c["org_name"], "第一中学党支部");
     let id = c["id"].as_i64().unwrap();
-    let (s, again) = post(&app, "/api/consultations", &member, json!({"message_id": message_id})).await;
+    let (s, again) = post(&app, "/api/consultations", &member, json!({"message_id": message_id, "conversation_id": conversation_id})).await;
     assert_eq!((s, again["code"].as_str()), (StatusCode::CONFLICT, Some("handoff.already_requested")));
 
     // The member's live stream is open before staff act.
@@ -95,6 +101,8 @@ async fn handoff_reply_arrives_live_and_becomes_a_curated_answer() {
     read_until(&mut stream, &mut seen, "event: notification").await;
     assert!(seen.contains("您的咨询已有人工答复"), "{seen}");
 
+    let (s, _, read) = request(&app, "POST", "/api/notifications/read", Some(&member), &[], None, None).await;
+    assert_eq!((s, read.as_str()), (StatusCode::OK, r#"{"unread":0}"#), "no body = mark all read");
     let (s, _, mine) = request(&app, "GET", "/api/consultations/mine", Some(&member), &[], None, None).await;
     assert_eq!(s, StatusCode::OK);
     let mine: Value = serde_json::from_str(&mine).unwrap();

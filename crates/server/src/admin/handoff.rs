@@ -30,8 +30,10 @@ fn actor(c: &Caller) -> Actor {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RequestBody {
-    /// The assistant message to hand off (from the chat's `meta` event).
+    /// The assistant message to hand off, with its conversation (both from the chat's `meta`
+    /// event; the random conversation id proves the message is the caller's).
     pub message_id: Option<i64>,
+    pub conversation_id: Option<String>,
     /// Required without `message_id`.
     pub question: Option<String>,
     pub note: Option<String>,
@@ -51,6 +53,7 @@ pub async fn request(State(s): State<AppState>, caller: Caller, body: Result<Jso
             .conversations()
             .answer_with_question(mid)
             .await?
+            .filter(|(_, m)| body.conversation_id.as_deref() == Some(m.conversation_id.as_str()))
             .ok_or_else(|| ApiError::not_found("handoff.message_not_found", "找不到要转人工的那条回答"))?;
         if req.question.trim().is_empty() {
             req.question = question;
@@ -118,8 +121,8 @@ pub struct ReadBody {
 }
 
 #[utoipa::path(post, path = "/api/notifications/read", tag = "handoff", request_body = ReadBody, responses((status = 200, description = "{unread}")))]
-pub async fn notifications_read(State(s): State<AppState>, caller: Caller, body: Result<Json<ReadBody>, JsonRejection>) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(rejected)?;
+pub async fn notifications_read(State(s): State<AppState>, caller: Caller, body: Option<Json<ReadBody>>) -> Result<Response, ApiError> {
+    let body = body.map(|Json(b)| b).unwrap_or_default();
     let unread = s.handoff()?.mark_read(caller.auth.principal.user_id, body.ids.as_deref()).await?;
     Ok(Json(serde_json::json!({"unread": unread})).into_response())
 }
