@@ -376,6 +376,21 @@ fn handoff_items_and_undelivered_notifications_survive_kill_9() {
     let mine: Value = serde_json::from_str(&mine).unwrap();
     assert_eq!(mine["items"][0]["status"], "answered", "{mine}");
     assert_eq!(mine["unread"], 1);
+    // An open event stream does not hold up a graceful shutdown.
+    let mut events = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    std::io::Write::write_all(&mut events, format!("GET /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {member}\r\n\r\n").as_bytes()).unwrap();
+    let mut first = [0u8; 64];
+    let n = std::io::Read::read(&mut events, &mut first).unwrap();
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&first[..n]));
     Command::new("kill").arg(child.id().to_string()).status().unwrap();
-    assert!(child.wait().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "shutdown waited on the open event stream");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status:?}");
+    drop(events);
 }

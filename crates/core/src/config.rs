@@ -561,8 +561,9 @@ impl Settings {
                 other => return Err(ConfigError::Invalid(format!("handoff.channels 中的 {other} 无效（可选 log、wechat、sms）"))),
             }
         }
-        if self.handoff.sla_hours == 0 || self.handoff.check_interval_secs == 0 {
-            return Err(ConfigError::Invalid("handoff.sla_hours 与 handoff.check_interval_secs 必须大于 0".into()));
+        let h = &self.handoff;
+        if !(1..=8760).contains(&h.sla_hours) || !(1..=3650).contains(&h.auto_close_days) || !(1..=86_400).contains(&h.check_interval_secs) {
+            return Err(ConfigError::Invalid("handoff.sla_hours 应在 1–8760，auto_close_days 应在 1–3650，check_interval_secs 应在 1–86400 之间".into()));
         }
         if !matches!(self.auth.sms.sender.as_str(), "log" | "http") {
             return Err(ConfigError::Invalid("auth.sms.sender 只能是 log 或 http".into()));

@@ -218,6 +218,10 @@ struct Change {
     body: Option<String>,
     /// Only the staff member holding the claim may do it.
     require_claimer: Option<i64>,
+    /// The organisation the caller was authorized on: the item must still be there.
+    expect_org: Option<i64>,
+    /// SLA task: only while the item is still overdue.
+    overdue_only: bool,
 }
 
 pub struct Handoff {
@@ -367,7 +371,14 @@ impl Handoff {
         .bind(&now_s)
         .bind(self.due_from(now))
         .fetch_one(&mut *tx)
-        .await?
+        .await
+        .map_err(|e| match &e {
+            // Two requests for the same answer at once: the loser gets the same clear refusal.
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                CoreError::Conflict { code: "handoff.already_requested", message: "这条回答已申请过人工答复".into() }
+            }
+            _ => CoreError::from(e),
+        })?
         .try_get("id")?;
         sqlx::query("INSERT INTO consultation_events (consultation_id, at, actor_id, actor_name, kind, to_status, org_id, body, internal) VALUES ($1, $2, $3, $4, 'requested', 'pending', $5, $6, 0)")
             .bind(id)
@@ -388,8 +399,13 @@ impl Handoff {
     /// notification with its deliveries), in one transaction.
     async fn transition(&self, id: i64, t: Transition, actor: &Actor, change: Change, now: DateTime<Utc>) -> Result<Consultation, CoreError> {
         let before = self.load(id).await?;
+        if change.expect_org.is_some_and(|o| o != before.org_id) {
+            return Err(CoreError::Conflict { code: "handoff.moved", message: "该咨询已转到其他组织，请刷新后再试".into() });
+        }
+        if !t.from().contains(&before.status) {
+            return Err(refusal(t, &before, change.require_claimer));
+        }
         let now_s = format_ts(now);
-        let from_list = t.from().iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
         // Values bound in order: $1 status, $2 now, then one per extra column.
         let mut binds: Vec<Bind> = vec![Bind::Text(Some(t.to().as_str().into())), Bind::Text(Some(now_s.clone()))];
         let mut sets = vec!["status = $1".to_string(), "updated_at = $2".to_string()];
@@ -422,7 +438,19 @@ impl Handoff {
             _ => {}
         }
         binds.push(Bind::Int(Some(id)));
-        let mut sql = format!("UPDATE consultations SET {} WHERE id = ${} AND status IN ({from_list})", sets.join(", "), binds.len());
+        // Pinned to what was read (status, organisation): anything that changed in between —
+        // a claim, a transfer, an escalation — makes this update find no row, and the timeline
+        // entry below always describes the transition that really happened.
+        let mut sql = format!(
+            "UPDATE consultations SET {} WHERE id = ${} AND status = '{}' AND org_id = {}",
+            sets.join(", "),
+            binds.len(),
+            before.status.as_str(),
+            before.org_id
+        );
+        if change.overdue_only {
+            sql.push_str(" AND due_at < $2");
+        }
         if let Some(c) = change.require_claimer {
             binds.push(Bind::Int(Some(c)));
             sql.push_str(&format!(" AND claimed_by = ${}", binds.len()));
@@ -517,7 +545,7 @@ impl Handoff {
             // Not found rather than forbidden: ids of other people's consultations stay private.
             return Err(CoreError::NotFound("handoff.not_found", format!("咨询（编号 {id}）不存在")));
         }
-        c.events = Some(self.events(id, is_staff).await?);
+        c.events = Some(self.events(id, is_staff && !is_member).await?);
         if is_member && c.unread {
             sqlx::query("UPDATE consultations SET member_unread = 0 WHERE id = $1").bind(id).execute(self.db.pool()).await?;
             sqlx::query("UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND consultation_id = $3 AND read_at IS NULL")
@@ -585,19 +613,22 @@ impl Handoff {
     }
 
     pub async fn claim(&self, who: &Principal, actor: &Actor, id: i64) -> Result<Consultation, CoreError> {
-        self.staff_view(who, id).await?;
-        self.transition(id, Transition::Claim, actor, Change { claimed_by: Some(Some(who.user_id)), ..Default::default() }, Utc::now()).await
+        let c = self.staff_view(who, id).await?;
+        if c.member.user_id == who.user_id {
+            return Err(CoreError::invalid("handoff.own_question", "不能受理自己提出的咨询"));
+        }
+        self.transition(id, Transition::Claim, actor, Change { claimed_by: Some(Some(who.user_id)), expect_org: Some(c.org_id), ..Default::default() }, Utc::now()).await
     }
 
     pub async fn release(&self, who: &Principal, actor: &Actor, id: i64) -> Result<Consultation, CoreError> {
-        self.staff_view(who, id).await?;
-        self.transition(id, Transition::Release, actor, Change { claimed_by: Some(None), require_claimer: Some(who.user_id), ..Default::default() }, Utc::now()).await
+        let c = self.staff_view(who, id).await?;
+        self.transition(id, Transition::Release, actor, Change { claimed_by: Some(None), require_claimer: Some(who.user_id), expect_org: Some(c.org_id), ..Default::default() }, Utc::now()).await
     }
 
     pub async fn reply(&self, who: &Principal, actor: &Actor, id: i64, body: &str) -> Result<Consultation, CoreError> {
-        self.staff_view(who, id).await?;
+        let c = self.staff_view(who, id).await?;
         let body = required("handoff.reply_required", "答复内容", body, 5000)?;
-        let change = Change { reply: Some(body.clone()), body: Some(body), require_claimer: Some(who.user_id), ..Default::default() };
+        let change = Change { reply: Some(body.clone()), body: Some(body), require_claimer: Some(who.user_id), expect_org: Some(c.org_id), ..Default::default() };
         self.transition(id, Transition::Reply, actor, change, Utc::now()).await
     }
 
@@ -630,7 +661,7 @@ impl Handoff {
             return Err(CoreError::invalid("handoff.no_parent", "已是最上级组织，无法继续上报"));
         };
         let target = self.answering_org(parent).await?;
-        let change = Change { org_id: Some(target), claimed_by: Some(None), body: note, ..Default::default() };
+        let change = Change { org_id: Some(target), claimed_by: Some(None), body: note, expect_org: Some(c.org_id), ..Default::default() };
         self.transition(id, Transition::Escalate, actor, change, Utc::now()).await
     }
 
@@ -646,7 +677,9 @@ impl Handoff {
         if org_id == c.org_id {
             return Err(CoreError::invalid("handoff.invalid_org", "不能转交给当前答复组织"));
         }
-        let change = Change { org_id: Some(org_id), claimed_by: Some(None), body: note, ..Default::default() };
+        // An organisation without staff would only sit on it until the SLA: route as for a new item.
+        let target = self.answering_org(org_id).await?;
+        let change = Change { org_id: Some(target), claimed_by: Some(None), body: note, expect_org: Some(c.org_id), ..Default::default() };
         self.transition(id, Transition::Transfer, actor, change, Utc::now()).await
     }
 
@@ -681,7 +714,11 @@ impl Handoff {
     /// SLA task: waiting items past their deadline move to the parent organisation. `now` is a
     /// parameter so tests drive the clock. Returns how many moved.
     pub async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<usize, CoreError> {
-        let rows = sqlx::query("SELECT id, org_id FROM consultations WHERE status IN ('pending', 'escalated', 'transferred') AND due_at < $1 ORDER BY due_at LIMIT 200")
+        // Items already at the top cannot move up: leave them out so they never crowd the batch.
+        let rows = sqlx::query(
+            "SELECT c.id, c.org_id FROM consultations c JOIN orgs o ON o.id = c.org_id \
+             WHERE c.status IN ('pending', 'escalated', 'transferred') AND c.due_at < $1 AND o.parent_id IS NOT NULL ORDER BY c.due_at LIMIT 200",
+        )
             .bind(format_ts(now))
             .fetch_all(self.db.pool())
             .await?;
@@ -691,7 +728,14 @@ impl Handoff {
             let org_id: i64 = r.try_get("org_id")?;
             let Some(parent) = self.parent_of(org_id).await? else { continue };
             let target = self.answering_org(parent).await?;
-            let change = Change { org_id: Some(target), claimed_by: Some(None), body: Some(format!("超过 {} 小时未受理，自动上报", self.settings.sla_hours)), ..Default::default() };
+            let change = Change {
+                org_id: Some(target),
+                claimed_by: Some(None),
+                body: Some(format!("超过 {} 小时未受理，自动上报", self.settings.sla_hours)),
+                expect_org: Some(org_id),
+                overdue_only: true,
+                ..Default::default()
+            };
             match self.transition(id, Transition::AutoEscalate, &Actor::system(), change, now).await {
                 Ok(_) => moved += 1,
                 // Claimed or closed meanwhile: nothing to do.
@@ -751,7 +795,7 @@ impl Handoff {
                 sqlx::query("UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL").bind(&now).bind(user_id).execute(self.db.pool()).await?;
             }
             Some(ids) => {
-                for id in ids {
+                for id in ids.iter().take(500) {
                     sqlx::query("UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND id = $3 AND read_at IS NULL").bind(&now).bind(user_id).bind(*id).execute(self.db.pool()).await?;
                 }
             }
@@ -764,7 +808,7 @@ impl Handoff {
         let rows = sqlx::query(
             "SELECT d.id, d.channel, d.attempts, n.id AS nid, n.user_id, n.kind, n.title, n.body, n.consultation_id, n.created_at, u.username, u.phone \
              FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id JOIN users u ON u.id = n.user_id \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 ORDER BY d.id LIMIT 100",
+             WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= $1 ORDER BY d.id LIMIT 100",
         )
         .bind(format_ts(now))
         .fetch_all(self.db.pool())
@@ -772,6 +816,17 @@ impl Handoff {
         let mut sent = 0;
         for r in rows {
             let did: i64 = r.try_get("id")?;
+            // Lease the row first: with several servers only one sends it; a crash mid-send
+            // lets the lease run out and the next run retries (at-least-once).
+            let leased = sqlx::query("UPDATE notification_deliveries SET status = 'sending', next_attempt_at = $1 WHERE id = $2 AND status IN ('pending', 'sending') AND next_attempt_at <= $3")
+                .bind(format_ts(now + chrono::Duration::minutes(5)))
+                .bind(did)
+                .bind(format_ts(now))
+                .execute(self.db.pool())
+                .await?;
+            if leased.rows_affected() != 1 {
+                continue;
+            }
             let channel: String = r.try_get("channel")?;
             let attempts: i64 = r.try_get("attempts")?;
             let n = Notification {
@@ -869,20 +924,37 @@ impl Handoff {
         Ok(rows.iter().map(proposal_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// First half of an approval: checks rights and state. The caller writes the Q&A pair, then
-    /// calls [`Handoff::finish_approval`]; a crash in between leaves the proposal pending and a
-    /// retry overwrites the same pair (keyed by question), so nothing is duplicated.
-    pub async fn check_approval(&self, who: &Principal, id: i64) -> Result<Proposal, CoreError> {
+    /// First half of an approval: checks rights, then moves the proposal `pending → approving`
+    /// (only one of two simultaneous approvals gets it). The caller writes the Q&A pair and calls
+    /// [`Handoff::finish_approval`], or [`Handoff::abort_approval`] when that fails; after a
+    /// crash in between, the `approving` lease runs out after 5 minutes and it can be approved again.
+    pub async fn begin_approval(&self, who: &Principal, id: i64) -> Result<Proposal, CoreError> {
         let p = self.proposal(id).await?;
         who.require(Action::QaManage, &p.org_path)?;
-        if p.status != "pending" {
-            return Err(CoreError::Conflict { code: "handoff.proposal_reviewed", message: "该问答已审核过".into() });
+        let now = Utc::now();
+        let taken = sqlx::query(
+            "UPDATE qa_proposals SET status = 'approving', reviewed_by = $1, reviewed_at = $2 \
+             WHERE id = $3 AND (status = 'pending' OR (status = 'approving' AND reviewed_at < $4))",
+        )
+        .bind(who.user_id)
+        .bind(format_ts(now))
+        .bind(id)
+        .bind(format_ts(now - chrono::Duration::minutes(5)))
+        .execute(self.db.pool())
+        .await?;
+        if taken.rows_affected() != 1 {
+            return Err(CoreError::Conflict { code: "handoff.proposal_reviewed", message: "该问答已审核过或正在审核".into() });
         }
         Ok(p)
     }
 
+    pub async fn abort_approval(&self, id: i64) -> Result<(), CoreError> {
+        sqlx::query("UPDATE qa_proposals SET status = 'pending' WHERE id = $1 AND status = 'approving'").bind(id).execute(self.db.pool()).await?;
+        Ok(())
+    }
+
     pub async fn finish_approval(&self, who: &Principal, id: i64, qa_id: i64) -> Result<Proposal, CoreError> {
-        sqlx::query("UPDATE qa_proposals SET status = 'approved', qa_id = $1, reviewed_by = $2, reviewed_at = $3 WHERE id = $4 AND status = 'pending'")
+        sqlx::query("UPDATE qa_proposals SET status = 'approved', qa_id = $1, reviewed_by = $2, reviewed_at = $3 WHERE id = $4 AND status = 'approving'")
             .bind(qa_id)
             .bind(who.user_id)
             .bind(format_ts(Utc::now()))
@@ -893,15 +965,19 @@ impl Handoff {
     }
 
     pub async fn reject(&self, who: &Principal, id: i64, reason: Option<&str>) -> Result<Proposal, CoreError> {
-        let p = self.check_approval(who, id).await?;
+        let p = self.proposal(id).await?;
+        who.require(Action::QaManage, &p.org_path)?;
         let reason = bounded("handoff.invalid_field", "原因", reason, 500)?;
-        sqlx::query("UPDATE qa_proposals SET status = 'rejected', review_note = $1, reviewed_by = $2, reviewed_at = $3 WHERE id = $4 AND status = 'pending'")
+        let done = sqlx::query("UPDATE qa_proposals SET status = 'rejected', review_note = $1, reviewed_by = $2, reviewed_at = $3 WHERE id = $4 AND status = 'pending'")
             .bind(reason)
             .bind(who.user_id)
             .bind(format_ts(Utc::now()))
             .bind(p.id)
             .execute(self.db.pool())
             .await?;
+        if done.rows_affected() != 1 {
+            return Err(CoreError::Conflict { code: "handoff.proposal_reviewed", message: "该问答已审核过或正在审核".into() });
+        }
         self.proposal(id).await
     }
 

@@ -125,6 +125,10 @@ async fn lifecycle_routing_claims_and_notifications() {
         let (zb1_admin, zb1_admin_actor) = who(&core, "zb1_admin").await;
         assert_eq!(h.close(&zb1_admin, &zb1_admin_actor, c.id).await.unwrap_err().code(), "handoff.not_found");
 
+        // Staff cannot take their own question (it would land in their own queue).
+        let own = h.request(&zb1, "答复员", ask("答复员自己的问题")).await.unwrap();
+        assert_eq!(h.claim(&zb1, &zb1_actor, own.id).await.unwrap_err().code(), "handoff.own_question");
+
         // The same message cannot be handed off twice.
         let mut with_msg = ask("第二个问题");
         with_msg.message_id = Some(4242);
@@ -235,13 +239,13 @@ async fn proposals_need_an_admin_of_the_subtree_and_stats_count_it_all() {
         assert!(matches!(h.proposals(&zb1, None).await.unwrap_err(), CoreError::Forbidden));
         let (wj, _) = who(&core, "wj_admin").await;
         assert!(h.proposals(&wj, None).await.unwrap().is_empty(), "{}", t.name);
-        assert!(matches!(h.check_approval(&wj, p.id).await.unwrap_err(), CoreError::Forbidden));
+        assert!(matches!(h.begin_approval(&wj, p.id).await.unwrap_err(), CoreError::Forbidden));
         let (admin, _) = who(&core, "zb1_admin").await;
         assert_eq!(h.proposals(&admin, None).await.unwrap().len(), 1);
-        h.check_approval(&admin, p.id).await.unwrap();
+        h.begin_approval(&admin, p.id).await.unwrap();
         let done = h.finish_approval(&admin, p.id, 77).await.unwrap();
         assert_eq!((done.status.as_str(), done.qa_id), ("approved", Some(77)));
-        assert_eq!(h.check_approval(&admin, p.id).await.unwrap_err().code(), "handoff.proposal_reviewed");
+        assert_eq!(h.begin_approval(&admin, p.id).await.unwrap_err().code(), "handoff.proposal_reviewed");
 
         let (sys, _) = who(&core, "sysadmin").await;
         let s = h.stats(&sys).await.unwrap();

@@ -40,11 +40,13 @@ pub struct AppState {
     pub core: Option<Arc<dwt_org::Core>>,
     /// Human handoff (needs the core modules).
     pub handoff: Option<Arc<dwt_handoff::Handoff>>,
+    /// Set when the server shuts down: long-lived event streams end so shutdown can finish.
+    pub stop: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
     pub fn new(assistant: Arc<Assistant>) -> Self {
-        Self { assistant, metrics: Arc::new(metrics::Metrics::new()), core: None, handoff: None }
+        Self { assistant, metrics: Arc::new(metrics::Metrics::new()), core: None, handoff: None, stop: Arc::new(tokio::sync::watch::channel(false).0) }
     }
 
     pub fn with_core(mut self, core: Arc<dwt_org::Core>) -> Self {
@@ -121,6 +123,11 @@ pub async fn serve(
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("监听地址无效：{e}")))?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "listening");
+    let stop = state.stop.clone();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
     // Connect info gives handlers the client address (SMS rate limits, audit log).
     axum::serve(listener, router(state, settings).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
 }

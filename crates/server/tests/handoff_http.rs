@@ -125,6 +125,16 @@ async fn handoff_reply_arrives_live_and_becomes_a_curated_answer() {
     let text: String = events.iter().filter(|(e, _)| e == "delta").map(|(_, d)| d["text"].as_str().unwrap_or("").to_string()).collect();
     assert!(text.contains("永不叛党"), "{text}");
 
+    // A proposal never replaces an existing curated pair; the proposal stays pending.
+    let (_, p2) = post(&app, &format!("/api/staff/consultations/{id}/promote"), &staff, json!({"question": question, "answer": "篡改的答案"})).await;
+    let (s, body) = post(&app, &format!("/api/admin/qa-proposals/{}/approve", p2["id"]), &admin, json!({})).await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::CONFLICT, Some("handoff.qa_exists")), "{body}");
+    let (_, _, pending) = request(&app, "GET", "/api/admin/qa-proposals", Some(&admin), &[], None, None).await;
+    assert!(pending.contains("篡改的答案"), "still pending for an edit: {pending}");
+    let again = ask(&app, &member, question).await;
+    let again_text: String = again.iter().filter(|(e, _)| e == "delta").map(|(_, d)| d["text"].as_str().unwrap_or("").to_string()).collect();
+    assert!(again_text.contains("永不叛党") && !again_text.contains("篡改"), "{again_text}");
+
     // Numbers for the admin.
     let (s, _, stats) = request(&app, "GET", "/api/admin/handoff/stats", Some(&admin), &[], None, None).await;
     assert_eq!(s, StatusCode::OK);

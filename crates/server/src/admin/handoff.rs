@@ -136,14 +136,25 @@ pub async fn events(State(s): State<AppState>, caller: Caller) -> Result<Respons
     let principal = caller.auth.principal;
     let rx = h.hub().subscribe();
     let hello = Event::default().event("hello").data(serde_json::json!({"unread": unread}).to_string());
+    // A stream ends on server shutdown (so graceful shutdown does not wait for open pages) and
+    // after an hour: EventSource reconnects by itself, and the reconnect re-checks the session
+    // and the caller's current rights.
+    let stop = s.stop.subscribe();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
     let stream = futures::stream::unfold((rx, Some(hello)), move |(mut rx, first)| {
         let principal = principal.clone();
+        let mut stop = stop.clone();
         async move {
             if let Some(e) = first {
                 return Some((Ok::<_, Infallible>(e), (rx, None)));
             }
             loop {
-                match rx.recv().await {
+                let received = tokio::select! {
+                    r = rx.recv() => r,
+                    _ = stop.changed() => return None,
+                    _ = tokio::time::sleep_until(deadline) => return None,
+                };
+                match received {
                     Ok(HubEvent::Notification(n)) if n.user_id == principal.user_id => {
                         let e = Event::default().event("notification").data(serde_json::to_string(&n).unwrap_or_default());
                         return Some((Ok(e), (rx, None)));
@@ -262,7 +273,28 @@ pub struct ApproveBody {
 pub async fn approve(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Option<Json<ApproveBody>>) -> Result<Response, ApiError> {
     let b = body.map(|Json(b)| b).unwrap_or_default();
     let h = s.handoff()?;
-    let p = h.check_approval(&caller.auth.principal, id).await?;
+    let p = h.begin_approval(&caller.auth.principal, id).await?;
+    match publish_pair(&s, h, &caller, &p, b).await {
+        Ok(qa_id) => {
+            h.finish_approval(&caller.auth.principal, id, qa_id).await?;
+            // The matcher answers from the new pair at once.
+            if let Some(faq) = s.assistant.faq() {
+                if let Err(e) = faq.reload().await {
+                    tracing::error!(error = %e, "FAQ reload after approval failed");
+                }
+            }
+            Ok(Json(serde_json::json!({"qa_id": qa_id, "status": "approved"})).into_response())
+        }
+        Err(e) => {
+            h.abort_approval(id).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Writes the approved pair; never replaces an existing curated pair (those belong to the Q&A
+/// curation, not to one organisation's approval).
+async fn publish_pair(s: &AppState, h: &Handoff, caller: &Caller, p: &dwt_handoff::Proposal, b: ApproveBody) -> Result<i64, ApiError> {
     let pick = |edited: Option<String>, original: &str| edited.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).unwrap_or_else(|| original.to_string());
     let question = pick(b.question, &p.question);
     let answer = pick(b.answer, &p.answer);
@@ -282,16 +314,15 @@ pub async fn approve(State(s): State<AppState>, caller: Caller, Path(id): Path<i
     }
     let pair = dwt_store::NewQaPair { question: question.clone(), similar: Vec::new(), answer, category: pick(b.category, p.category.as_deref().unwrap_or("人工答复")), source_refs: refs };
     let qa = s.assistant.qa_store();
-    qa.upsert_all(&[pair], &caller.auth.principal.username, true).await?;
-    let qa_id = qa.id_by_question(&question).await?.ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store.sql", "常用问答保存失败"))?;
-    h.finish_approval(&caller.auth.principal, id, qa_id).await?;
-    // The matcher answers from the new pair at once.
-    if let Some(faq) = s.assistant.faq() {
-        if let Err(e) = faq.reload().await {
-            tracing::error!(error = %e, "FAQ reload after approval failed");
+    if let Some(existing) = qa.id_by_question(&question).await? {
+        // The same pair already written by an approval that crashed before finishing: reuse it.
+        if qa.get(existing).await?.is_some_and(|e| e.answer == pair.answer) {
+            return Ok(existing);
         }
+        return Err(ApiError::new(StatusCode::CONFLICT, "handoff.qa_exists", "已有相同问题的常用问答，请修改问题后再通过"));
     }
-    Ok(Json(serde_json::json!({"qa_id": qa_id, "status": "approved"})).into_response())
+    qa.upsert_all(&[pair], &caller.auth.principal.username, false).await?;
+    qa.id_by_question(&question).await?.ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store.sql", "常用问答保存失败"))
 }
 
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
