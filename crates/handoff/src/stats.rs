@@ -21,7 +21,8 @@ pub struct StatsRow {
     pub claimed: i64,
     pub answered: i64,
     pub closed: i64,
-    /// Items whose first reply came after the deadline, or that are waiting past it.
+    /// Items that were escalated for a missed deadline, answered after it, or are waiting past it
+    /// (counted at the organisation currently holding them).
     pub sla_breaches: i64,
     pub median_first_reply_secs: Option<i64>,
     pub p90_first_reply_secs: Option<i64>,
@@ -70,7 +71,8 @@ impl Handoff {
         }
         let (clause, binds) = dwt_org::orgs::subtree_clause("o.path", &roots, 1);
         let sql = format!(
-            "SELECT c.org_id, o.name AS org_name, o.path, c.status, c.created_at, c.due_at, c.first_reply_at, c.rating \
+            "SELECT c.org_id, o.name AS org_name, o.path, c.status, c.created_at, c.due_at, c.first_reply_at, c.rating, \
+             (SELECT COUNT(*) FROM consultation_events e WHERE e.consultation_id = c.id AND e.kind = 'auto_escalated') AS missed \
              FROM consultations c JOIN orgs o ON o.id = c.org_id WHERE {clause}"
         );
         let mut q = sqlx::query(&sql);
@@ -89,6 +91,8 @@ impl Handoff {
             let first: Option<String> = r.try_get("first_reply_at")?;
             let first = first.as_deref().and_then(parse_ts);
             let rating: Option<i64> = r.try_get("rating")?;
+            // A deadline missed earlier (auto-escalated) stays a breach after the reset.
+            let missed_before: i64 = r.try_get("missed")?;
             let acc = by_org.entry(path).or_default();
             acc.row.org_id = r.try_get("org_id")?;
             acc.row.org_name = r.try_get("org_name")?;
@@ -99,10 +103,12 @@ impl Handoff {
                     "answered" => a.row.answered += 1,
                     _ => a.row.closed += 1,
                 }
-                if let (Some(d), reply) = (due, first) {
-                    if reply.unwrap_or(now) > d && (reply.is_some() || matches!(status.as_str(), "pending" | "escalated" | "transferred" | "claimed")) {
-                        a.row.sla_breaches += 1;
-                    }
+                let late_now = match (due, first) {
+                    (Some(d), reply) => reply.unwrap_or(now) > d && (reply.is_some() || matches!(status.as_str(), "pending" | "escalated" | "transferred" | "claimed")),
+                    _ => false,
+                };
+                if late_now || missed_before > 0 {
+                    a.row.sla_breaches += 1;
                 }
                 if let (Some(c), Some(f)) = (created, first) {
                     a.reply_secs.push((f - c).num_seconds());

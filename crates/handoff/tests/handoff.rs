@@ -218,6 +218,8 @@ async fn sla_escalation_auto_close_and_manual_moves_with_a_driven_clock() {
         assert_eq!(h.auto_close(Utc::now() + Duration::days(6)).await.unwrap(), 0);
         assert_eq!(h.auto_close(Utc::now() + Duration::days(8)).await.unwrap(), 1);
         assert_eq!(h.detail(&member, claimed.id).await.unwrap().status, Status::Closed);
+        let (sys, _) = who(&core, "sysadmin").await;
+        assert_eq!(h.stats(&sys).await.unwrap().total.sla_breaches, 1, "the auto-escalated item counts as a breach after its deadline was reset");
         assert_eq!(h.close(&member, &member_actor, claimed.id).await.unwrap_err().code(), "handoff.invalid_state");
     }
 }
