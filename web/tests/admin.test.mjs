@@ -8,38 +8,22 @@
 // are read from the server log, where the logging SMS sender writes
 // `sms (log sender) phone=138****5678 purpose=first_login 验证码 123456`.
 // Every run uses fresh names (a time stamp), so runs can repeat on the same database.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { chromium, request } from "playwright-core";
+import { request } from "playwright-core";
+import {
+  apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, submitLogin, useBrowser, visible, waitUntil,
+} from "./support.mjs";
 
-const BASE = (process.env.DWT_TEST_BASE_URL || "").replace(/\/+$/, "");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const SERVER_LOG = process.env.DWT_TEST_SERVER_LOG || "";
-const STEP_TIMEOUT = 30_000;
-const DEMO_PASSWORD = "Dwt#Demo2026";
-// Unique per run: names, usernames and phone numbers derive from it.
-const STAMP = Date.now().toString().slice(-8);
 const ADMIN_HOME = /^\/admin\/(index\.html)?$/;
 
-let browser;
-
-before(async () => {
-  assert.ok(BASE, "DWT_TEST_BASE_URL is not set (e.g. http://127.0.0.1:8080); run through scripts/web-test.sh");
-  const me = await fetch(BASE + "/api/auth/me");
-  assert.notEqual(me.status, 404, `GET ${BASE}/api/auth/me answered 404: this server has no auth/admin API yet`);
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
-  } catch (e) {
-    assert.fail(`could not start Chromium at ${CHROMIUM} (install it with apt-get install chromium): ${e.message}`);
-  }
-});
-
-after(async () => {
-  await browser?.close();
+const browser = useBrowser({
+  probe: async () => {
+    const me = await fetch(BASE + "/api/auth/me");
+    assert.notEqual(me.status, 404, `GET ${BASE}/api/auth/me answered 404: this server has no auth/admin API yet`);
+  },
 });
 
 // --- helpers -------------------------------------------------------------------------------------
@@ -47,111 +31,12 @@ after(async () => {
 /**
  * A page that records uncaught page errors and 5xx API answers in `problems` (4xx answers are
  * expected in several steps; they are kept in `rejected` for messages). Phone-sized unless
- * `desktop`.
+ * `desktop` (1280×800).
  */
-async function newPage({ desktop = false } = {}) {
-  const context = await browser.newContext(
-    desktop
-      ? { viewport: { width: 1280, height: 800 }, locale: "zh-CN" }
-      : { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true, locale: "zh-CN" },
-  );
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
-  const problems = [];
-  const rejected = [];
-  page.on("pageerror", (e) => problems.push(`uncaught error in page ${page.url()}: ${e.message}`));
-  page.on("response", (r) => {
-    const u = new URL(r.url());
-    if (!u.pathname.startsWith("/api/")) {
-      if (r.status() >= 400 && u.origin === BASE && u.pathname !== "/favicon.ico") problems.push(`${r.request().method()} ${u.pathname} answered ${r.status()}`);
-      return;
-    }
-    if (r.status() >= 500) problems.push(`${r.request().method()} ${u.pathname}${u.search} answered ${r.status()}`);
-    else if (r.status() >= 400) rejected.push(`${r.request().method()} ${u.pathname}${u.search} → ${r.status()}`);
-  });
-  return { context, page, problems, rejected };
-}
+const newPage = ({ desktop = false } = {}) => browser.newPage({ desktop });
 
-/** Fails with the message when the page function does not become true in time. */
-async function waitUntil(page, fn, arg, message, timeout = STEP_TIMEOUT) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout });
-  } catch (e) {
-    assert.fail(`${message} (waited ${timeout} ms): ${e.message.split("\n")[0]}`);
-  }
-}
-
-async function visible(page, selector, message) {
-  try {
-    await page.locator(selector).first().waitFor({ state: "visible" });
-  } catch {
-    assert.fail(`${message}: ${selector} did not become visible on ${page.url()}`);
-  }
-}
-
-const path = (page) => new URL(page.url()).pathname;
-
-/** The next API response for `method` + a pathname matching `re`. */
-function apiResponse(page, method, re) {
-  return page.waitForResponse((r) => r.request().method() === method && re.test(new URL(r.url()).pathname));
-}
-
-/**
- * The response's JSON body, its text when it is not JSON, or null when the page navigated away
- * before the body could be read (after a successful login, say).
- */
-async function bodyOf(r) {
-  let t;
-  try { t = await r.text(); } catch { return null; }
-  try { return JSON.parse(t); } catch { return t; }
-}
-
-/** Fills the login form and submits it; resolves with the POST /api/auth/login response. */
-async function submitLogin(page, username, password) {
-  await page.locator("#username").fill(username);
-  await page.locator("#password").fill(password);
-  const resp = apiResponse(page, "POST", /^\/api\/auth\/login$/);
-  await page.locator("#login-btn").click();
-  return resp;
-}
-
-/** Logs in through login.html (optionally with ?next=) and waits to leave the login page. */
-async function loginViaPage(page, username, password = DEMO_PASSWORD, next = null) {
-  if (next || !page.url().includes("/login.html")) await page.goto(BASE + "/login.html" + (next ? "?next=" + encodeURIComponent(next) : ""));
-  const r = await submitLogin(page, username, password);
-  const body = await bodyOf(r);
-  assert.equal(r.status(), 200, `login as ${username} failed: ${r.status()} ${JSON.stringify(body)}`);
-  if (body !== null) assert.equal(body.status, "ok", `login as ${username} should not need an SMS step (demo user); got ${JSON.stringify(body)}`);
-  try {
-    await page.waitForURL((u) => u.pathname !== "/login.html");
-  } catch {
-    assert.fail(`after logging in as ${username} the page stayed on ${page.url()}; #login-error: ${await page.locator("#login-error").textContent()}`);
-  }
-  return body;
-}
-
-/** An API session (cookies kept) logged in as `username`, with the CSRF token for writes. */
-async function apiSession(username, password = DEMO_PASSWORD) {
-  const ctx = await request.newContext({ baseURL: BASE });
-  const r = await ctx.post("/api/auth/login", { data: { username, password } });
-  const body = await r.json().catch(() => ({}));
-  assert.equal(r.status(), 200, `API login as ${username}: ${r.status()} ${JSON.stringify(body)}`);
-  assert.equal(body.status, "ok", `API login as ${username} should succeed at once; got ${JSON.stringify(body)}`);
-  const cookie = (await ctx.storageState()).cookies.find((c) => c.name === "dwt_csrf");
-  assert.ok(cookie, "login must set the dwt_csrf cookie");
-  assert.ok(!cookie.httpOnly, "the dwt_csrf cookie must be readable by JS (not HttpOnly)");
-  const session = (await ctx.storageState()).cookies.find((c) => c.name === "dwt_session");
-  assert.ok(session && session.httpOnly, "login must set an HttpOnly dwt_session cookie");
-  const csrf = cookie.value;
-  const call = async (method, url, data) => {
-    const res = await ctx.fetch(url, { method, data, headers: { "X-CSRF-Token": csrf } });
-    const text = await res.text();
-    let json;
-    try { json = JSON.parse(text); } catch { json = text; }
-    return { status: res.status(), json };
-  };
-  return { ctx, csrf, call, dispose: () => ctx.dispose() };
-}
+/** Logs in through login.html (optionally with ?next=); demo users must not need an SMS step. */
+const loginViaPage = (page, username, { next = null } = {}) => login(page, username, { next, requireOk: true });
 
 function logSize() {
   assert.ok(SERVER_LOG, "DWT_TEST_SERVER_LOG is not set: the SMS codes are read from the server log (run through scripts/web-test.sh)");
@@ -330,7 +215,7 @@ test("sysadmin logs in on the page and manages the org tree: expand/collapse, ad
 
 test("members page: invalid 身份证号 shows the server's Chinese message; a valid member is masked until 显示完整信息", { timeout: 180_000 }, async (t) => {
   // A fresh org to hold the test member (dissolving it later must answer 409).
-  const api = await apiSession("sysadmin");
+  const api = await apiSession("sysadmin", { checkCookies: true });
   const { context, page, problems, rejected } = await newPage({ desktop: true });
   try {
     const orgsJson = (await api.call("GET", "/api/admin/orgs")).json;
@@ -625,7 +510,7 @@ test("users page creates a 党员 user; first login needs the SMS code and force
 // --- (d) lockout ---------------------------------------------------------------------------------
 
 test("five wrong passwords lock the account: the sixth attempt shows the 423 message; unlock on the users page", { timeout: 180_000 }, async (t) => {
-  const api = await apiSession("sysadmin");
+  const api = await apiSession("sysadmin", { checkCookies: true });
   const { context, page, problems, rejected } = await newPage();
   try {
     const orgs = (await api.call("GET", "/api/admin/orgs")).json.items;
@@ -663,7 +548,7 @@ test("five wrong passwords lock the account: the sixth attempt shows the 423 mes
     t.diagnostic(`answers: ${answers.join(", ")}, then ${r6.status()}: ${j6.message}`);
 
     // Unlock it as sysadmin on the users page.
-    await loginViaPage(page, "sysadmin", DEMO_PASSWORD, "/admin/users.html");
+    await loginViaPage(page, "sysadmin", { next: "/admin/users.html" });
     assert.equal(path(page), "/admin/users.html");
     await page.locator("#u-q").fill(username);
     await page.locator("#u-search").click();

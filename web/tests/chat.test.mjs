@@ -5,65 +5,19 @@
 //
 // scripts/web-test.sh starts a server on a fresh data dir and runs this file. The browser is the
 // system Chromium (CHROMIUM_PATH, default /usr/bin/chromium) driven by playwright-core.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
-
-const BASE = (process.env.DWT_TEST_BASE_URL || "").replace(/\/+$/, "");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-// Generous: the first question embeds on a 2-core machine that may be busy compiling.
-const ANSWER_TIMEOUT = 120_000;
-const STEP_TIMEOUT = 30_000;
+import { ANSWER_TIMEOUT, BASE, useBrowser, waitAnswer, waitUntil } from "./support.mjs";
 
 const QUESTION = "党龄从什么时候开始计算？";
 
-let browser;
+const browser = useBrowser();
 
-before(async () => {
-  assert.ok(BASE, "DWT_TEST_BASE_URL is not set (e.g. http://127.0.0.1:8080); run through scripts/web-test.sh");
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
-  } catch (e) {
-    assert.fail(`could not start Chromium at ${CHROMIUM} (install it with apt-get install chromium): ${e.message}`);
-  }
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-/** A phone-sized page that records uncaught page errors and failed API calls. */
-async function mobilePage() {
-  const context = await browser.newContext({
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 3,
-    isMobile: true,
-    hasTouch: true,
-    locale: "zh-CN",
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
-  const problems = [];
-  page.on("pageerror", (e) => problems.push(`uncaught error in page: ${e.message}`));
-  page.on("response", (r) => {
-    if (new URL(r.url()).pathname.startsWith("/api/") && r.status() >= 400) {
-      problems.push(`${r.request().method()} ${r.url()} answered ${r.status()}`);
-    }
-  });
-  return { context, page, problems };
-}
-
-/** Fails with the message when the page function does not become true in time. */
-async function waitUntil(page, fn, arg, message, timeout = STEP_TIMEOUT) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout });
-  } catch (e) {
-    assert.fail(`${message} (waited ${timeout} ms): ${e.message.split("\n")[0]}`);
-  }
-}
+/**
+ * A phone-sized page that records uncaught page errors and failed API calls: here every API answer
+ * ≥ 400 is a problem (strictApi), and other answers are not checked.
+ */
+const mobilePage = () => browser.newPage({ strictApi: true, checkPageAnswers: false });
 
 const lastAssistant = (page) => page.locator("#messages .msg.assistant").last();
 
@@ -102,16 +56,7 @@ test("chat page streams a cited answer, opens the cited article and takes feedba
     assert.equal(await userBubble.textContent(), QUESTION, "the question is echoed as a user bubble");
 
     // Finished = finishAssistant() added the action row and the send button is enabled again.
-    await waitUntil(
-      page,
-      () => {
-        const m = [...document.querySelectorAll("#messages .msg.assistant")].pop();
-        return !!m && !!m.querySelector(".actions") && !document.getElementById("send").disabled;
-      },
-      undefined,
-      "the answer did not finish (no .actions row under the assistant message, or #send still disabled)",
-      ANSWER_TIMEOUT,
-    );
+    await waitAnswer(page, "the answer did not finish (no .actions row under the assistant message, or #send still disabled)");
 
     const bubble = lastAssistant(page).locator(".bubble");
     const answer = await bubble.textContent();

@@ -8,135 +8,32 @@
 // Routing in the demo data: member1 (张红) belongs to 第一中学党支部, where zb1_staff and
 // zb1_admin answer; wj_staff (市卫健委党委) is another subtree. Every run uses fresh texts (a
 // time stamp), so runs can repeat on the same database.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chromium, request } from "playwright-core";
+import {
+  ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, DEMO_PASSWORD, loginViaPage as login, path, STAMP, useBrowser, visible, waitAnswer as waitAnswerFinished, waitUntil,
+} from "./support.mjs";
 
-const BASE = (process.env.DWT_TEST_BASE_URL || "").replace(/\/+$/, "");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const STEP_TIMEOUT = 30_000;
-// Generous: the first question embeds on a 2-core machine that may be busy compiling.
-const ANSWER_TIMEOUT = 120_000;
 // How long a change may take to reach another open page through /api/events.
 const LIVE_TIMEOUT = 20_000;
-const DEMO_PASSWORD = "Dwt#Demo2026";
-const STAMP = Date.now().toString().slice(-8);
 
-let browser;
-
-before(async () => {
-  assert.ok(BASE, "DWT_TEST_BASE_URL is not set (e.g. http://127.0.0.1:8080); run through scripts/web-test.sh");
-  const probe = await fetch(BASE + "/api/consultations", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-  assert.notEqual(probe.status, 404, `POST ${BASE}/api/consultations answered 404: this server has no handoff API yet`);
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
-  } catch (e) {
-    assert.fail(`could not start Chromium at ${CHROMIUM} (install it with apt-get install chromium): ${e.message}`);
-  }
-});
-
-after(async () => {
-  await browser?.close();
+const browser = useBrowser({
+  probe: async () => {
+    const probe = await fetch(BASE + "/api/consultations", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    assert.notEqual(probe.status, 404, `POST ${BASE}/api/consultations answered 404: this server has no handoff API yet`);
+  },
 });
 
 // --- helpers -------------------------------------------------------------------------------------
 
 /**
- * A page that records uncaught page errors and 5xx answers in `problems`, 4xx API answers in
- * `rejected`. Phone-sized unless `desktop`.
+ * A page that records uncaught page errors, console errors and 5xx answers in `problems`, 4xx API
+ * answers in `rejected`. Phone-sized unless `desktop` (1280×860).
  */
-async function newPage({ desktop = false } = {}) {
-  const context = await browser.newContext(
-    desktop
-      ? { viewport: { width: 1280, height: 860 }, locale: "zh-CN" }
-      : { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true, locale: "zh-CN" },
-  );
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
-  const problems = [];
-  const rejected = [];
-  page.on("pageerror", (e) => problems.push(`uncaught error in page ${page.url()}: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error" && !/Failed to load resource/.test(m.text())) problems.push(`console error on ${page.url()}: ${m.text()}`); });
-  page.on("response", (r) => {
-    const u = new URL(r.url());
-    if (!u.pathname.startsWith("/api/")) {
-      if (r.status() >= 400 && u.origin === BASE && u.pathname !== "/favicon.ico") problems.push(`${r.request().method()} ${u.pathname} answered ${r.status()}`);
-      return;
-    }
-    if (r.status() >= 500) problems.push(`${r.request().method()} ${u.pathname}${u.search} answered ${r.status()}`);
-    else if (r.status() >= 400) rejected.push(`${r.request().method()} ${u.pathname}${u.search} → ${r.status()}`);
-  });
-  return { context, page, problems, rejected };
-}
+const newPage = ({ desktop = false } = {}) => browser.newPage({ desktop, desktopViewport: { width: 1280, height: 860 }, consoleErrors: true });
 
-/** Fails with the message when the page function does not become true in time. */
-async function waitUntil(page, fn, arg, message, timeout = STEP_TIMEOUT) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout });
-  } catch (e) {
-    assert.fail(`${message} (waited ${timeout} ms): ${e.message.split("\n")[0]}`);
-  }
-}
-
-async function visible(page, selector, message, timeout = STEP_TIMEOUT) {
-  try {
-    await page.locator(selector).first().waitFor({ state: "visible", timeout });
-  } catch {
-    assert.fail(`${message}: ${selector} did not become visible on ${page.url()} within ${timeout} ms`);
-  }
-}
-
-const path = (page) => new URL(page.url()).pathname;
-
-/** The next API response for `method` + a pathname matching `re`. */
-function apiResponse(page, method, re, timeout = STEP_TIMEOUT) {
-  return page.waitForResponse((r) => r.request().method() === method && re.test(new URL(r.url()).pathname), { timeout });
-}
-
-async function bodyOf(r) {
-  let t;
-  try { t = await r.text(); } catch { return null; }
-  try { return JSON.parse(t); } catch { return t; }
-}
-
-/** Logs in through login.html (optionally with ?next=) and waits to leave the login page. */
-async function loginViaPage(page, username, next = null) {
-  await page.goto(BASE + "/login.html" + (next ? "?next=" + encodeURIComponent(next) : ""));
-  await page.locator("#username").fill(username);
-  await page.locator("#password").fill(DEMO_PASSWORD);
-  const resp = apiResponse(page, "POST", /^\/api\/auth\/login$/);
-  await page.locator("#login-btn").click();
-  const r = await resp;
-  const body = await bodyOf(r);
-  assert.equal(r.status(), 200, `login as ${username} failed: ${r.status()} ${JSON.stringify(body)}`);
-  try {
-    await page.waitForURL((u) => u.pathname !== "/login.html");
-  } catch {
-    assert.fail(`after logging in as ${username} the page stayed on ${page.url()}; #login-error: ${await page.locator("#login-error").textContent()}`);
-  }
-}
-
-/** An API session (cookies kept) logged in as `username`; `call` sends the CSRF header. */
-async function apiSession(username) {
-  const ctx = await request.newContext({ baseURL: BASE });
-  const r = await ctx.post("/api/auth/login", { data: { username, password: DEMO_PASSWORD } });
-  const body = await r.json().catch(() => ({}));
-  assert.equal(r.status(), 200, `API login as ${username}: ${r.status()} ${JSON.stringify(body)}`);
-  assert.equal(body.status, "ok", `API login as ${username} should succeed at once; got ${JSON.stringify(body)}`);
-  const csrf = (await ctx.storageState()).cookies.find((c) => c.name === "dwt_csrf")?.value;
-  assert.ok(csrf, "login must set the dwt_csrf cookie");
-  const call = async (method, url, data) => {
-    const res = await ctx.fetch(url, { method, data, headers: { "X-CSRF-Token": csrf } });
-    const text = await res.text();
-    let json;
-    try { json = JSON.parse(text); } catch { json = text; }
-    return { status: res.status(), json };
-  };
-  return { ctx, call, user: body.user, dispose: () => ctx.dispose() };
-}
+/** Opens login.html (optionally with ?next=), logs in with the demo password and waits to leave it. */
+const loginViaPage = (page, username, next = null) => login(page, username, { next, alwaysOpen: true });
 
 /** Sets a marker on the window; `stillSamePage` fails if the page was reloaded since. */
 const markPage = (page) => page.evaluate(() => { window.__dwtNoReload = true; });
@@ -151,18 +48,7 @@ async function waitLive(page, what) {
 }
 
 /** Waits until the newest chat answer is finished (action row present, #send enabled). */
-async function waitAnswer(page) {
-  await waitUntil(
-    page,
-    () => {
-      const m = [...document.querySelectorAll("#messages .msg.assistant")].pop();
-      return !!m && !!m.querySelector(".actions") && !document.getElementById("send").disabled;
-    },
-    undefined,
-    "the chat answer did not finish (no .actions row under the assistant message, or #send still disabled)",
-    ANSWER_TIMEOUT,
-  );
-}
+const waitAnswer = (page) => waitAnswerFinished(page, "the chat answer did not finish (no .actions row under the assistant message, or #send still disabled)");
 
 /** Parses an SSE body into [{event, data}]. */
 function sseEvents(text) {

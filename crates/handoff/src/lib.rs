@@ -677,9 +677,9 @@ impl Handoff {
         if org_id == c.org_id {
             return Err(CoreError::invalid("handoff.invalid_org", "不能转交给当前答复组织"));
         }
-        // An organisation without staff would only sit on it until the SLA: route as for a new item.
-        let target = self.answering_org(org_id).await?;
-        let change = Change { org_id: Some(target), claimed_by: Some(None), body: note, expect_org: Some(c.org_id), ..Default::default() };
+        // Exactly where staff sent it: an organisation without staff of its own is still
+        // answered by its ancestors' staff, whose queues include its subtree.
+        let change = Change { org_id: Some(org_id), claimed_by: Some(None), body: note, expect_org: Some(c.org_id), ..Default::default() };
         self.transition(id, Transition::Transfer, actor, change, Utc::now()).await
     }
 
