@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use dwt_core::config::HandoffSettings;
 use dwt_org::authz::{Action, Principal};
 use dwt_org::db::{format_ts, Db};
-use dwt_org::CoreError;
+use dwt_org::{validate, CoreError};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -181,18 +181,6 @@ fn from_row(r: &AnyRow, now: DateTime<Utc>) -> Result<Consultation, CoreError> {
     })
 }
 
-fn bounded(code: &'static str, field: &str, s: Option<&str>, max: usize) -> Result<Option<String>, CoreError> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) if s.chars().count() > max => Err(CoreError::invalid(code, format!("{field}不能超过 {max} 个字"))),
-        Some(s) => Ok(Some(s.to_string())),
-    }
-}
-
-fn required(code: &'static str, field: &str, s: &str, max: usize) -> Result<String, CoreError> {
-    bounded(code, field, Some(s), max)?.ok_or_else(|| CoreError::invalid(code, format!("{field}不能为空")))
-}
-
 struct NewNotification<'a> {
     user_id: i64,
     consultation_id: Option<i64>,
@@ -309,27 +297,28 @@ impl Handoff {
     pub async fn answering_org(&self, org_id: i64) -> Result<i64, CoreError> {
         let path: String = sqlx::query("SELECT path FROM orgs WHERE id = $1").bind(org_id).fetch_one(self.db.pool()).await?.try_get("path")?;
         let chain: Vec<i64> = path.split('/').filter_map(|s| s.parse().ok()).collect();
-        for id in chain.iter().rev() {
-            let n: i64 = sqlx::query(
-                "SELECT COUNT(*) AS n FROM user_roles r JOIN users u ON u.id = r.user_id JOIN orgs o ON o.id = r.org_id \
-                 WHERE r.org_id = $1 AND r.role = 'staff' AND u.status = 'active' AND o.status = 'active'",
-            )
-            .bind(*id)
-            .fetch_one(self.db.pool())
-            .await?
-            .try_get("n")?;
-            if n > 0 {
-                return Ok(*id);
-            }
+        // One query for the whole chain (ids parsed from the path, so safe to inline).
+        let ids = chain.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let staffed: Vec<i64> = sqlx::query(&format!(
+            "SELECT DISTINCT r.org_id FROM user_roles r JOIN users u ON u.id = r.user_id JOIN orgs o ON o.id = r.org_id \
+             WHERE r.org_id IN ({ids}) AND r.role = 'staff' AND u.status = 'active' AND o.status = 'active'"
+        ))
+        .fetch_all(self.db.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get("org_id"))
+        .collect::<Result<_, _>>()?;
+        if let Some(id) = chain.iter().rev().find(|id| staffed.contains(id)) {
+            return Ok(*id);
         }
         Ok(chain.first().copied().unwrap_or(org_id))
     }
 
     /// 申请人工答复.
     pub async fn request(&self, who: &Principal, display_name: &str, req: NewRequest) -> Result<Consultation, CoreError> {
-        let question = required("handoff.question_required", "问题", &req.question, 2000)?;
-        let note = bounded("handoff.invalid_field", "补充说明", req.note.as_deref(), 500)?;
-        let category = bounded("handoff.invalid_field", "分类", req.category.as_deref(), 30)?;
+        let question = validate::required("handoff.question_required", "问题", &req.question, 2000)?;
+        let note = validate::optional("handoff.invalid_field", "补充说明", req.note.as_deref(), 500)?;
+        let category = validate::optional("handoff.invalid_field", "分类", req.category.as_deref(), 30)?;
         let Some(member_org) = self.member_org(who.user_id).await? else {
             return Err(CoreError::invalid("handoff.no_org", "您的账号未关联党组织，暂时无法申请人工答复，请联系管理员"));
         };
@@ -627,7 +616,7 @@ impl Handoff {
 
     pub async fn reply(&self, who: &Principal, actor: &Actor, id: i64, body: &str) -> Result<Consultation, CoreError> {
         let c = self.staff_view(who, id).await?;
-        let body = required("handoff.reply_required", "答复内容", body, 5000)?;
+        let body = validate::required("handoff.reply_required", "答复内容", body, 5000)?;
         let change = Change { reply: Some(body.clone()), body: Some(body), require_claimer: Some(who.user_id), expect_org: Some(c.org_id), ..Default::default() };
         self.transition(id, Transition::Reply, actor, change, Utc::now()).await
     }
@@ -635,7 +624,7 @@ impl Handoff {
     /// An internal note (staff only; no status change).
     pub async fn note(&self, who: &Principal, actor: &Actor, id: i64, body: &str) -> Result<Consultation, CoreError> {
         let c = self.staff_view(who, id).await?;
-        let body = required("handoff.note_required", "备注内容", body, 2000)?;
+        let body = validate::required("handoff.note_required", "备注内容", body, 2000)?;
         sqlx::query("INSERT INTO consultation_events (consultation_id, at, actor_id, actor_name, kind, org_id, body, internal) VALUES ($1, $2, $3, $4, 'note', $5, $6, 1)")
             .bind(id)
             .bind(format_ts(Utc::now()))
@@ -656,7 +645,7 @@ impl Handoff {
     /// 上报: to the parent organisation (the nearest ancestor with staff above it).
     pub async fn escalate(&self, who: &Principal, actor: &Actor, id: i64, note: Option<&str>) -> Result<Consultation, CoreError> {
         let c = self.staff_view(who, id).await?;
-        let note = bounded("handoff.invalid_field", "上报说明", note, 500)?;
+        let note = validate::optional("handoff.invalid_field", "上报说明", note, 500)?;
         let Some(parent) = self.parent_of(c.org_id).await? else {
             return Err(CoreError::invalid("handoff.no_parent", "已是最上级组织，无法继续上报"));
         };
@@ -668,7 +657,7 @@ impl Handoff {
     /// 转交 to another (active) organisation.
     pub async fn transfer(&self, who: &Principal, actor: &Actor, id: i64, org_id: i64, note: Option<&str>) -> Result<Consultation, CoreError> {
         let c = self.staff_view(who, id).await?;
-        let note = bounded("handoff.invalid_field", "转交说明", note, 500)?;
+        let note = validate::optional("handoff.invalid_field", "转交说明", note, 500)?;
         let row = sqlx::query("SELECT status FROM orgs WHERE id = $1").bind(org_id).fetch_optional(self.db.pool()).await?;
         match row {
             Some(r) if r.try_get::<String, _>("status")? == "active" => {}
@@ -700,7 +689,7 @@ impl Handoff {
         if c.status != Status::Answered {
             return Err(CoreError::invalid("handoff.not_answered", "答复之后才能评价"));
         }
-        let comment = bounded("handoff.invalid_field", "评价", comment, 500)?;
+        let comment = validate::optional("handoff.invalid_field", "评价", comment, 500)?;
         let change = Change { rating: Some((rating, comment.clone())), body: Some(format!("{rating} 星{}", comment.map(|c| format!("：{c}")).unwrap_or_default())), ..Default::default() };
         self.transition(id, Transition::Rate, actor, change, Utc::now()).await
     }
@@ -872,9 +861,9 @@ impl Handoff {
         if c.reply.is_none() {
             return Err(CoreError::invalid("handoff.not_answered", "答复之后才能采纳为常用问答"));
         }
-        let question = required("handoff.invalid_field", "问题", question, 500)?;
-        let answer = required("handoff.invalid_field", "答案", answer, 5000)?;
-        let category = bounded("handoff.invalid_field", "分类", category, 30)?;
+        let question = validate::required("handoff.invalid_field", "问题", question, 500)?;
+        let answer = validate::required("handoff.invalid_field", "答案", answer, 5000)?;
+        let category = validate::optional("handoff.invalid_field", "分类", category, 30)?;
         let pid: i64 = sqlx::query(
             "INSERT INTO qa_proposals (consultation_id, question, answer, category, org_id, proposed_by, proposed_by_name, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING id",
@@ -967,7 +956,7 @@ impl Handoff {
     pub async fn reject(&self, who: &Principal, id: i64, reason: Option<&str>) -> Result<Proposal, CoreError> {
         let p = self.proposal(id).await?;
         who.require(Action::QaManage, &p.org_path)?;
-        let reason = bounded("handoff.invalid_field", "原因", reason, 500)?;
+        let reason = validate::optional("handoff.invalid_field", "原因", reason, 500)?;
         let done = sqlx::query("UPDATE qa_proposals SET status = 'rejected', review_note = $1, reviewed_by = $2, reviewed_at = $3 WHERE id = $4 AND status = 'pending'")
             .bind(reason)
             .bind(who.user_id)

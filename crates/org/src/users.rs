@@ -120,18 +120,29 @@ impl UserRepo {
 
     /// Role grants with the organisations' names and paths.
     pub async fn grants(&self, user_id: i64) -> Result<Vec<Grant>, CoreError> {
-        let rows = sqlx::query("SELECT r.role, r.org_id, o.name, o.path FROM user_roles r JOIN orgs o ON o.id = r.org_id WHERE r.user_id = $1 ORDER BY o.path, r.role")
-            .bind(user_id)
-            .fetch_all(&self.db.pool)
-            .await?;
+        Ok(self.grants_of(&[user_id]).await?.into_iter().map(|(_, g)| g).collect())
+    }
+
+    /// Grants of several users in one query, as (user id, grant), ordered by user then path.
+    async fn grants_of(&self, user_ids: &[i64]) -> Result<Vec<(i64, Grant)>, CoreError> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = user_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT r.user_id, r.role, r.org_id, o.name, o.path FROM user_roles r JOIN orgs o ON o.id = r.org_id WHERE r.user_id IN ({ids}) ORDER BY r.user_id, o.path, r.role"
+        ))
+        .fetch_all(&self.db.pool)
+        .await?;
         let mut out = Vec::new();
         for r in rows {
+            let user_id: i64 = r.try_get("user_id")?;
             let role: String = r.try_get("role")?;
             let Some(role) = Role::parse(&role) else {
                 tracing::warn!(user_id, role, "unknown role in user_roles ignored");
                 continue;
             };
-            out.push(Grant { role, org_id: r.try_get("org_id")?, org_name: r.try_get("name")?, org_path: r.try_get("path")? });
+            out.push((user_id, Grant { role, org_id: r.try_get("org_id")?, org_name: r.try_get("name")?, org_path: r.try_get("path")? }));
         }
         Ok(out)
     }
@@ -301,12 +312,26 @@ impl UserRepo {
         for b in &binds {
             query = query.bind(b);
         }
-        let rows = query.fetch_all(&self.db.pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            out.push(self.view(r.try_get("id")?).await?);
+        let ids: Vec<i64> = query.fetch_all(&self.db.pool).await?.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        // Two queries for the whole page (accounts, grants), not two per user.
+        let in_list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let accounts = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id IN ({in_list}) ORDER BY username"))
+            .fetch_all(&self.db.pool)
+            .await?
+            .iter()
+            .map(account_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let grants = self.grants_of(&ids).await?;
+        Ok(accounts
+            .iter()
+            .map(|a| {
+                let mine: Vec<Grant> = grants.iter().filter(|(u, _)| *u == a.id).map(|(_, g)| g.clone()).collect();
+                view_of(a, &mine)
+            })
+            .collect())
     }
 
     /// The organisation paths that define who may manage this user: every role's organisation

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::audit::{Actor, AuditLog};
-use crate::authz::{Principal, Role};
+use crate::authz::{Grant, Principal, Role};
 use crate::db::{format_ts, now_text, parse_ts, Db};
 use crate::users::{view_of, Account, NewAccount, User, UserRepo};
 use crate::{validate, CoreError};
@@ -184,12 +184,12 @@ impl AuthService {
             && parse_ts(&account.password_changed_at).is_some_and(|t| chrono::Utc::now() - t > chrono::Duration::days(i64::from(policy.max_age_days)))
     }
 
-    async fn user_view(&self, account: &Account) -> Result<User, CoreError> {
-        let grants = self.users.grants(account.id).await?;
+    /// The user as clients see it, with an expired password counted as "must change".
+    fn user_view(&self, account: &Account, grants: &[Grant]) -> User {
         let roles: Vec<Role> = grants.iter().map(|g| g.role).collect();
-        let mut user = view_of(account, &grants);
+        let mut user = view_of(account, grants);
         user.must_change_password = account.must_change_password || self.password_expired(account, self.policy_for(&roles));
-        Ok(user)
+        user
     }
 
     async fn create_session(&self, account: &Account) -> Result<Session, CoreError> {
@@ -206,7 +206,8 @@ impl AuthService {
             .bind(&expires_at)
             .execute(&self.db.pool)
             .await?;
-        Ok(Session { token, csrf_token, expires_at, user: self.user_view(account).await? })
+        let grants = self.users.grants(account.id).await?;
+        Ok(Session { token, csrf_token, expires_at, user: self.user_view(account, &grants) })
     }
 
     /// The caller behind a session token, or None when unknown, expired or disabled.
@@ -223,8 +224,9 @@ impl AuthService {
         if account.status != "active" {
             return Ok(None);
         }
+        // One grants query per request: the principal and the user view share it.
         let grants = self.users.grants(account.id).await?;
-        let user = self.user_view(&account).await?;
+        let user = self.user_view(&account, &grants);
         Ok(Some(Authenticated {
             principal: Principal { user_id: account.id, username: account.username.clone(), grants },
             user,

@@ -112,11 +112,7 @@ fn code_hash(salt: &str, code: &str) -> String {
 
 fn code_matches(stored: &str, code: &str) -> bool {
     match stored.split_once('$') {
-        Some((salt, _)) => {
-            let expected = code_hash(salt, code);
-            // Length-equal strings compared without an early exit.
-            expected.len() == stored.len() && expected.bytes().zip(stored.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-        }
+        Some((salt, _)) => validate::constant_time_eq(&code_hash(salt, code), stored),
         None => false,
     }
 }

@@ -49,10 +49,6 @@ fn client_ip(parts: &Parts) -> Option<String> {
     parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
     let core = state.core()?;
     let bearer = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
@@ -66,7 +62,7 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiE
     let Some(auth) = core.auth.authenticate(token).await? else { return Ok(None) };
     if from_cookie && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !constant_time_eq(sent, &auth.csrf_token) {
+        if !dwt_org::validate::constant_time_eq(sent, &auth.csrf_token) {
             return Err(ApiError::new(StatusCode::FORBIDDEN, "auth.csrf", "页面已过期或请求来源不可信，请刷新页面后重试"));
         }
     }
