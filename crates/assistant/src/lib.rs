@@ -101,6 +101,9 @@ pub struct Source {
     pub text: String,
     /// Page of the regulation library showing the article in its document.
     pub url: String,
+    /// The original web page of a crawled document, and when it was published.
+    pub origin_url: Option<String>,
+    pub published_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -238,6 +241,9 @@ fn source_of(index: usize, h: &Hit) -> Source {
         snippet: h.snippet.clone(),
         text: h.text.clone(),
         url: library_url(h.doc_id, h.article.as_deref()),
+        // Only web pages: shipped regulations keep a source line there, not a link.
+        origin_url: h.doc_url.clone().filter(|u| u.starts_with("http")),
+        published_at: h.doc_published_at.clone(),
     }
 }
 
@@ -488,6 +494,8 @@ impl Assistant {
                 snippet: String::new(),
                 text: text.join("\n"),
                 url: library_url(doc.id, label.as_deref()),
+                origin_url: doc.origin_url.clone().filter(|u| u.starts_with("http")),
+                published_at: doc.published_at.clone(),
             });
         }
         let cites: String = sources.iter().map(|s| format!("{}[{}]", cite_label(&s.doc_title, s.article.as_deref()), s.index)).collect::<Vec<_>>().join("、");

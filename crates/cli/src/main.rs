@@ -1,6 +1,7 @@
 //! `dangwutong`: thin command line over the knowledge crates.
 
 mod bench;
+mod crawl;
 mod eval;
 mod output;
 mod pipeline;
@@ -94,6 +95,8 @@ enum Command {
         #[command(subcommand)]
         what: AdminCommand,
     },
+    /// Crawl sources declared in crawlers/ (one TOML file per site, JSON API or WeChat list).
+    Crawl(crawl::CrawlArgs),
     /// Speed and memory benchmarks (release build recommended).
     Bench {
         #[command(subcommand)]
@@ -288,14 +291,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     pipeline::ensure_shipped(&kb).await?;
     match cli.command {
         Command::Serve { .. } => {
-            let assistant = Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)).await?);
+            let kb = Arc::new(kb);
+            let crawler = Arc::new(dwt_crawl::Crawler::new(kb.clone(), &settings.crawl)?);
+            let scheduler = settings.crawl.scheduler.then(|| dwt_crawl::schedule::spawn_scheduler(crawler.clone()));
+            let assistant = Arc::new(dwt_assistant::Assistant::new(kb).await?);
             let core = open_core(&settings).await?;
             let notifiers = dwt_handoff::notify::notifiers_from_settings(&settings.handoff).map_err(|e| anyhow::anyhow!("通知渠道配置无效：{e}"))?;
             let handoff = Arc::new(dwt_handoff::Handoff::new(core.db.clone(), settings.handoff.clone(), notifiers));
             let background = dwt_server::admin::handoff::spawn_background(handoff.clone());
-            let state = dwt_server::AppState::new(assistant).with_core(Arc::new(core)).with_handoff(handoff);
+            let state = dwt_server::AppState::new(assistant).with_core(Arc::new(core)).with_handoff(handoff).with_crawler(crawler);
             dwt_server::serve(state, &settings.server, shutdown_signal()).await.context("服务启动失败")?;
             background.abort();
+            if let Some(s) = scheduler {
+                s.abort();
+            }
         }
         Command::Remove { document } => {
             let doc = pipeline::find_document(&kb, &document).await?;
@@ -374,6 +383,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 out(&serde_json::to_string(&summary)?);
             }
         },
+        Command::Crawl(args) => return crawl::run(Arc::new(kb), &settings, &args).await,
         Command::Ingest { .. } | Command::Bench { .. } | Command::Demo { .. } | Command::Admin { .. } => {}
     }
     Ok(ExitCode::SUCCESS)

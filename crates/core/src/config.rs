@@ -34,6 +34,74 @@ pub struct Settings {
     pub server: ServerSettings,
     pub auth: AuthSettings,
     pub handoff: HandoffSettings,
+    pub crawl: CrawlSettings,
+}
+
+/// Crawlers (website news, JSON news APIs, WeChat articles): politeness and fetch limits shared
+/// by every source file in `dir`, and the categories documents are classified into.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CrawlSettings {
+    /// One TOML file per source.
+    pub dir: PathBuf,
+    /// Sent with every request; the first word is the robots.txt user-agent token.
+    pub user_agent: String,
+    pub connect_timeout_secs: u64,
+    /// Longest wait for the next bytes of a response.
+    pub read_timeout_secs: u64,
+    /// Longest a single request may take in all.
+    pub request_timeout_secs: u64,
+    pub max_body_bytes: u64,
+    pub max_redirects: usize,
+    /// Retries after a 5xx, 429 or timeout (never after other 4xx), with exponential backoff.
+    pub retries: u32,
+    pub retry_base_ms: u64,
+    /// Run sources on their `schedule` inside `serve`.
+    pub scheduler: bool,
+    pub categories: Vec<CategorySetting>,
+    /// Cosine similarity an article needs to a category description to be put in it (when no
+    /// keyword rule decided); below it the source's default category applies.
+    pub similarity_threshold: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CategorySetting {
+    pub name: String,
+    /// What belongs here, in a sentence: compared with articles by embedding.
+    pub description: String,
+    /// A title containing one of these goes here directly.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+fn category(name: &str, description: &str, keywords: &[&str]) -> CategorySetting {
+    CategorySetting { name: name.into(), description: description.into(), keywords: keywords.iter().map(|k| k.to_string()).collect() }
+}
+
+impl Default for CrawlSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("./crawlers"),
+            user_agent: "DangwutongBot/0.1 (党务通知识库更新; +https://github.com/dangwutong)".into(),
+            connect_timeout_secs: 10,
+            read_timeout_secs: 20,
+            request_timeout_secs: 60,
+            max_body_bytes: 5 * 1024 * 1024,
+            max_redirects: 5,
+            retries: 3,
+            retry_base_ms: 500,
+            scheduler: true,
+            // Keyword rules are tried in this order: a 通知 about 开展 an activity is a notice.
+            categories: vec![
+                category("通知公告", "通知、公告、公示、启事等告知类文件", &["通知", "公告", "公示", "启事"]),
+                category("政策法规", "党内法规、法律法规、政策文件及其解读", &["条例", "规定", "办法", "准则", "解读", "法规"]),
+                category("组织建设", "基层党组织建设、党员发展与管理、组织生活、换届选举、党费收缴", &["组织生活", "发展党员", "换届", "党支部建设", "党费"]),
+                category("党员教育", "党员学习教育、理论学习、主题教育、党课、培训", &["党课", "学习教育", "主题教育", "培训班", "理论学习"]),
+                category("工作动态", "各级党组织开展工作和活动的新闻报道", &["召开", "举行", "开展", "走访", "调研"]),
+            ],
+            similarity_threshold: 0.80,
+        }
+    }
 }
 
 /// Human handoff (人工答复): routing, SLA escalation, auto-close and notification channels.

@@ -90,6 +90,13 @@ pub struct DocMeta {
     pub status: DocStatus,
     /// Where the text came from: a source line, a URL.
     pub origin_url: Option<String>,
+    /// Topic category (政策法规, 组织建设 …) from crawler classification; a search filter.
+    /// Omitted from serialisation when unset so content hashes of older documents stay equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Publish time (RFC 3339, Asia/Shanghai) of crawled news and articles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
 }
 
 /// One structural unit of a parsed document: an article, a preamble paragraph, or a text block.
@@ -148,4 +155,9 @@ pub struct StoredChunk {
     pub doc_title: String,
     pub doc_type: DocType,
     pub doc_status: DocStatus,
+    /// The original page of crawled documents (shown in citations).
+    #[serde(default)]
+    pub doc_url: Option<String>,
+    #[serde(default)]
+    pub doc_published_at: Option<String>,
 }

@@ -154,6 +154,11 @@ impl KnowledgeBase {
         &self.embedder
     }
 
+    /// Shared handle for blocking-pool embedding outside the knowledge base (classification).
+    pub fn embedder_handle(&self) -> Arc<Embedder> {
+        self.embedder.clone()
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -234,7 +239,15 @@ impl KnowledgeBase {
     async fn sync_documents(&self, doc_ids: &[i64], mut vectors_by_chunk: HashMap<i64, Vec<(usize, Vec<f32>)>>) -> Result<(), IndexError> {
         let mut chunks = Vec::new();
         for id in doc_ids {
-            chunks.extend(self.store.chunks_of_document(*id).await?.into_iter().filter(|c| c.enabled));
+            // Withdrawn documents (e.g. a crawled page that is gone) keep their SQL rows but leave
+            // both indexes, so nothing is answered from them.
+            chunks.extend(
+                self.store
+                    .chunks_of_document(*id)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.enabled && c.doc_status != dwt_core::DocStatus::Withdrawn),
+            );
         }
         let units: Vec<Vec<String>> = chunks.iter().map(|c| self.units_of(&c.text)).collect();
         let missing: Vec<usize> = (0..chunks.len())
@@ -363,6 +376,17 @@ impl KnowledgeBase {
         Ok(true)
     }
 
+    /// Changes a document's status everywhere (withdrawn documents leave the indexes; a
+    /// document brought back is indexed again). Returns false when nothing changed.
+    pub async fn set_document_status(&self, doc_id: i64, status: dwt_core::DocStatus) -> Result<bool, IndexError> {
+        let _guard = self.write_lock.lock().await;
+        if !self.store.set_document_status(doc_id, status).await? {
+            return Ok(false);
+        }
+        self.sync_documents(&[doc_id], HashMap::new()).await?;
+        Ok(true)
+    }
+
     /// Builds vector search structures after bulk ingest.
     pub async fn optimize(&self) -> Result<(), IndexError> {
         self.vectors.optimize().await
@@ -397,6 +421,20 @@ impl KnowledgeBase {
             RetrievalMode::Dense => (0.0, 1.0),
         };
         let top_k = opts.top_k.unwrap_or(s.top_k).max(1);
+        // Categories live on documents in SQL; both retrievers already filter by document id.
+        let mut opts = std::borrow::Cow::Borrowed(opts);
+        if !opts.filter.categories.is_empty() {
+            let in_categories = self.store.document_ids_in_categories(&opts.filter.categories).await?;
+            let ids: Vec<i64> = if opts.filter.doc_ids.is_empty() {
+                in_categories
+            } else {
+                in_categories.into_iter().filter(|id| opts.filter.doc_ids.contains(id)).collect()
+            };
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            opts.to_mut().filter.doc_ids = ids;
+        }
         let candidates = s.candidates.max(top_k);
         let boosts = Boosts { title: s.title_boost, heading: s.heading_boost, article: s.article_boost };
 
@@ -473,6 +511,8 @@ impl KnowledgeBase {
                 doc_title: c.doc_title.clone(),
                 doc_type: c.doc_type,
                 doc_status: c.doc_status,
+                doc_url: c.doc_url.clone(),
+                doc_published_at: c.doc_published_at.clone(),
                 article: c.article.clone(),
                 heading_path: c.heading_path.clone(),
                 text: c.text.clone(),

@@ -23,6 +23,8 @@ pub struct SearchFilter {
     pub doc_types: Vec<DocType>,
     pub statuses: Vec<DocStatus>,
     pub doc_ids: Vec<i64>,
+    /// Document categories (政策法规, 工作动态 …); resolved to document ids before retrieval.
+    pub categories: Vec<String>,
 }
 
 /// Which retrievers take part; `Hybrid` uses the configured fusion weights.
@@ -61,6 +63,9 @@ pub struct Hit {
     pub doc_title: String,
     pub doc_type: DocType,
     pub doc_status: DocStatus,
+    /// Original page of crawled documents; publish time (RFC 3339) of news.
+    pub doc_url: Option<String>,
+    pub doc_published_at: Option<String>,
     pub article: Option<String>,
     pub heading_path: Vec<String>,
     pub text: String,

@@ -19,6 +19,10 @@ pub enum IngestError {
     NoText(PathBuf),
     #[error("文件头部元数据有误：{path}：{detail}")]
     FrontMatter { path: PathBuf, detail: String },
+    #[error("公众号文章不可用：{path}（{message}）")]
+    WechatUnavailable { path: PathBuf, message: String },
+    #[error("保存的是微信验证页，不是文章：{0}（请在浏览器中完成验证后重新保存）")]
+    WechatVerification(PathBuf),
 }
 
 impl IngestError {
@@ -32,6 +36,8 @@ impl IngestError {
             IngestError::Unsupported(_) => "ingest.unsupported_type",
             IngestError::NoText(_) => "ingest.no_text",
             IngestError::FrontMatter { .. } => "ingest.bad_front_matter",
+            IngestError::WechatUnavailable { .. } => "ingest.wechat_unavailable",
+            IngestError::WechatVerification(_) => "ingest.wechat_verification",
         }
     }
 }

@@ -3,12 +3,13 @@
 //! Parsing is pure and deterministic; writing to the stores is the index crate's job.
 
 mod error;
+pub mod extract;
 mod html;
 mod loader;
 pub mod qa;
 mod structure;
 
 pub use error::IngestError;
-pub use loader::{collect_files, load_file, LoadOptions};
+pub use loader::{build_document, collect_files, load_file, wechat_meta, LoadOptions};
 pub use dwt_core::text::split_sentences;
 pub use structure::parse_text;

@@ -102,7 +102,17 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<ParsedDocument, Inge
         .and_then(|e| e.to_str())
         .is_some_and(|e| HTML_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
 
-    let (mut meta, given, body) = if is_html {
+    let (mut meta, given, body) = if is_html && crate::extract::looks_like_wechat(&text) {
+        let a = match crate::extract::parse_wechat(&text) {
+            crate::extract::WechatPage::Article(a) => a,
+            crate::extract::WechatPage::Unavailable { message } => {
+                return Err(IngestError::WechatUnavailable { path: path.to_path_buf(), message })
+            }
+            crate::extract::WechatPage::Verification => return Err(IngestError::WechatVerification(path.to_path_buf())),
+        };
+        let meta = wechat_meta(&a);
+        (meta, FrontMatterGiven { doc_type: true }, a.text)
+    } else if is_html {
         let h = html_to_text(&text);
         let meta = DocMeta { title: h.title.unwrap_or_default(), ..DocMeta::default() };
         (meta, FrontMatterGiven::default(), h.text)
@@ -119,6 +129,31 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<ParsedDocument, Inge
     let key = document_key(path, opts.key_base.as_deref());
     let content_hash = content_hash(&meta, &parsed.blocks);
     Ok(ParsedDocument { key, meta, blocks: parsed.blocks, content_hash })
+}
+
+/// Metadata of a WeChat article: news, issued by the account, dated by its publish time.
+pub fn wechat_meta(a: &crate::extract::WechatArticle) -> DocMeta {
+    DocMeta {
+        title: a.title.clone(),
+        doc_type: DocType::News,
+        issuer: a.account.clone(),
+        origin_url: a.url.clone(),
+        published_at: a.published_at.clone(),
+        ..DocMeta::default()
+    }
+}
+
+/// A document from already extracted text (crawled pages, API items): parsed by its given type,
+/// keyed by `key` (the canonical URL). None when the text has no content blocks.
+pub fn build_document(key: String, mut meta: DocMeta, text: &str) -> Option<ParsedDocument> {
+    let parsed = parse_text(text, Some(meta.doc_type.is_structured()));
+    if parsed.blocks.is_empty() {
+        return None;
+    }
+    let fallback = meta.title.clone();
+    infer_meta(&mut meta, &parsed, &fallback, true);
+    let content_hash = content_hash(&meta, &parsed.blocks);
+    Some(ParsedDocument { key, meta, blocks: parsed.blocks, content_hash })
 }
 
 fn content_hash(meta: &DocMeta, blocks: &[dwt_core::Block]) -> String {

@@ -56,7 +56,7 @@ impl Role {
         use Action::*;
         match self {
             Role::SysAdmin => true,
-            Role::OrgAdmin => !matches!(action, GrantSysAdmin | CreateRootOrg | AuditView),
+            Role::OrgAdmin => !matches!(action, GrantSysAdmin | CreateRootOrg | AuditView | CrawlManage),
             Role::Staff => matches!(action, OrgView | MemberView | AnswerHandoff),
             Role::Member => false,
         }
@@ -85,6 +85,9 @@ pub enum Action {
     AnswerHandoff,
     /// Curate Q&A pairs (approve proposals from staff replies).
     QaManage,
+    /// Crawler sources: view runs, run now, add article URLs (系统管理员 only: sources feed the
+    /// whole knowledge base, not one organisation's).
+    CrawlManage,
 }
 
 /// One role granted at one organisation (with the organisation's path, resolved at login).

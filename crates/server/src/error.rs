@@ -70,6 +70,22 @@ impl From<IndexError> for ApiError {
     }
 }
 
+impl From<dwt_crawl::CrawlError> for ApiError {
+    fn from(e: dwt_crawl::CrawlError) -> Self {
+        use dwt_crawl::CrawlError as E;
+        let status = match &e {
+            E::UnknownSource(_) => StatusCode::NOT_FOUND,
+            E::AlreadyRunning(_) => StatusCode::CONFLICT,
+            E::BadUrl(_) | E::SourceFile(_) => StatusCode::BAD_REQUEST,
+            E::MissingSecret(_) | E::Store(_) | E::Index(_) | E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            tracing::error!(code = e.code(), error = %e, "crawl error");
+        }
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
 impl From<dwt_org::CoreError> for ApiError {
     fn from(e: dwt_org::CoreError) -> Self {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -42,11 +42,13 @@ pub struct AppState {
     pub handoff: Option<Arc<dwt_handoff::Handoff>>,
     /// Set when the server shuts down: long-lived event streams end so shutdown can finish.
     pub stop: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Crawlers (admin page: sources, runs, run now).
+    pub crawler: Option<Arc<dwt_crawl::Crawler>>,
 }
 
 impl AppState {
     pub fn new(assistant: Arc<Assistant>) -> Self {
-        Self { assistant, metrics: Arc::new(metrics::Metrics::new()), core: None, handoff: None, stop: Arc::new(tokio::sync::watch::channel(false).0) }
+        Self { assistant, metrics: Arc::new(metrics::Metrics::new()), core: None, handoff: None, stop: Arc::new(tokio::sync::watch::channel(false).0), crawler: None }
     }
 
     pub fn with_core(mut self, core: Arc<dwt_org::Core>) -> Self {
@@ -56,6 +58,11 @@ impl AppState {
 
     pub fn with_handoff(mut self, handoff: Arc<dwt_handoff::Handoff>) -> Self {
         self.handoff = Some(handoff);
+        self
+    }
+
+    pub fn with_crawler(mut self, crawler: Arc<dwt_crawl::Crawler>) -> Self {
+        self.crawler = Some(crawler);
         self
     }
 

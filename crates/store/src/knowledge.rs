@@ -25,6 +25,8 @@ pub struct DocumentRow {
     pub issuer: Option<String>,
     pub effective_date: Option<String>,
     pub origin_url: Option<String>,
+    pub category: Option<String>,
+    pub published_at: Option<String>,
     pub content_hash: String,
     pub chunk_count: i64,
     pub updated_at: String,
@@ -40,8 +42,8 @@ pub struct NewChunk {
     pub token_count: u32,
 }
 
-const DOC_COLUMNS: &str = "id, doc_key, title, doc_type, status, version, issuer, effective_date, origin_url, content_hash, chunk_count, updated_at";
-const CHUNK_COLUMNS: &str = "c.id, c.doc_id, c.position, c.heading_path, c.article, c.text, c.enabled, d.title, d.doc_type, d.status";
+const DOC_COLUMNS: &str = "id, doc_key, title, doc_type, status, version, issuer, effective_date, origin_url, category, published_at, content_hash, chunk_count, updated_at";
+const CHUNK_COLUMNS: &str = "c.id, c.doc_id, c.position, c.heading_path, c.article, c.text, c.enabled, d.title, d.doc_type, d.status, d.origin_url, d.published_at";
 
 fn doc_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, StoreError> {
     let doc_type: String = r.try_get("doc_type")?;
@@ -56,6 +58,8 @@ fn doc_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, StoreError> 
         issuer: r.try_get("issuer")?,
         effective_date: r.try_get("effective_date")?,
         origin_url: r.try_get("origin_url")?,
+        category: r.try_get("category")?,
+        published_at: r.try_get("published_at")?,
         content_hash: r.try_get("content_hash")?,
         chunk_count: r.try_get("chunk_count")?,
         updated_at: r.try_get("updated_at")?,
@@ -78,6 +82,8 @@ fn chunk_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredChunk, StoreError
         doc_title: r.try_get(7)?,
         doc_type: DocType::parse(&doc_type).unwrap_or(DocType::Other),
         doc_status: DocStatus::parse(&status).unwrap_or(DocStatus::Current),
+        doc_url: r.try_get(10)?,
+        doc_published_at: r.try_get(11)?,
     })
 }
 
@@ -150,13 +156,13 @@ impl KnowledgeStore {
         let mut tx = self.pool.begin().await?;
         // One upsert keeps the document id stable across re-ingests.
         let doc_id: i64 = sqlx::query_scalar(
-            "INSERT INTO documents (source_id, doc_key, title, doc_type, issuer, effective_date, version, status, origin_url, content_hash, chunk_count)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO documents (source_id, doc_key, title, doc_type, issuer, effective_date, version, status, origin_url, category, published_at, content_hash, chunk_count)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(doc_key) DO UPDATE SET
                 source_id = COALESCE(excluded.source_id, documents.source_id), title = excluded.title,
                 doc_type = excluded.doc_type, issuer = excluded.issuer, effective_date = excluded.effective_date,
                 version = excluded.version, status = excluded.status, origin_url = excluded.origin_url,
-                content_hash = excluded.content_hash, chunk_count = excluded.chunk_count,
+                category = excluded.category, published_at = excluded.published_at, content_hash = excluded.content_hash, chunk_count = excluded.chunk_count,
                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              RETURNING id",
         )
@@ -169,6 +175,8 @@ impl KnowledgeStore {
         .bind(&meta.version)
         .bind(meta.status.as_str())
         .bind(&meta.origin_url)
+        .bind(&meta.category)
+        .bind(&meta.published_at)
         .bind(content_hash)
         .bind(chunks.len() as i64)
         .fetch_one(&mut *tx)
@@ -253,8 +261,47 @@ impl KnowledgeStore {
     }
 
     /// Ids of enabled chunks of current and repealed documents (what the indexes must hold).
+    /// Withdrawn documents stay in SQL (their history and crawl state) but are never answered from.
     pub async fn indexable_chunk_ids(&self) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT id FROM chunks WHERE enabled = 1 ORDER BY id").fetch_all(&self.pool).await?)
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.enabled = 1 AND d.status <> 'withdrawn' ORDER BY c.id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Sets a document's status and journals it (the indexes drop or restore its chunks).
+    /// Returns false when there is no such document or it already had that status.
+    pub async fn set_document_status(&self, doc_id: i64, status: DocStatus) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE documents SET status = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND status <> ?",
+        )
+        .bind(status.as_str())
+        .bind(doc_id)
+        .bind(status.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            sqlx::query("INSERT INTO index_journal (doc_id) VALUES (?)").bind(doc_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    /// Ids of documents in any of `categories` (the category search filter).
+    pub async fn document_ids_in_categories(&self, categories: &[String]) -> Result<Vec<i64>, StoreError> {
+        if categories.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; categories.len()].join(",");
+        let sql = format!("SELECT id FROM documents WHERE category IN ({placeholders}) ORDER BY id");
+        let mut q = sqlx::query_scalar(&sql);
+        for c in categories {
+            q = q.bind(c);
+        }
+        Ok(q.fetch_all(&self.pool).await?)
     }
 }
 

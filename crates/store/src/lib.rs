@@ -2,10 +2,12 @@
 //! vector and lexical indexes are rebuilt from.
 
 mod conversations;
+mod crawl;
 mod knowledge;
 mod qa;
 
 pub use conversations::{AssistantTurn, ConversationStore, MessageRow};
+pub use crawl::{CrawlErrorRow, CrawlRun, CrawlStore, CrawlUrl, UrlOutcome, UrlVisit};
 pub use knowledge::{DocumentRow, KnowledgeStore, NewChunk};
 pub use qa::{NewQaPair, QaPair, QaStore, SourceRef, UpsertOutcome};
 

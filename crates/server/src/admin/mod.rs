@@ -3,6 +3,7 @@
 //! on the organisation concerned — the one authorization layer.
 
 pub mod auth;
+pub mod crawl;
 pub mod handoff;
 pub mod members;
 pub mod orgs;
@@ -53,6 +54,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/qa-proposals/{id}/reject", post(handoff::reject))
         .route("/api/admin/handoff/stats", get(handoff::stats))
         .route("/api/admin/handoff/stats/export", get(handoff::stats_export))
+        .route("/api/admin/crawl/sources", get(crawl::sources))
+        .route("/api/admin/crawl/sources/{name}/run", post(crawl::run_now))
+        .route("/api/admin/crawl/sources/{name}/urls", post(crawl::add_url))
+        .route("/api/admin/crawl/runs", get(crawl::runs))
+        .route("/api/admin/crawl/runs/{id}/errors", get(crawl::run_errors))
 }
 
 /// Long-lived streams (no request timeout).

@@ -1,0 +1,378 @@
+//! Polite, bounded HTTP: robots.txt (cached), one identifying User-Agent, a per-host gap and
+//! concurrency limit, conditional GET, retries with backoff and jitter on 5xx/429/timeouts only,
+//! a body size cap, a redirect limit, and charset detection (GBK/GB18030 sites) into UTF-8.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dwt_core::config::CrawlSettings;
+use encoding_rs::{Encoding, GB18030, UTF_8};
+use rand::Rng;
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION};
+use reqwest::StatusCode;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use url::Url;
+
+/// How hard a source may hit one host.
+#[derive(Debug, Clone, Copy)]
+pub struct Politeness {
+    pub interval: Duration,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetched {
+    Page(Page),
+    /// 304: what we stored is current.
+    NotModified,
+    /// 404/410: the page is gone.
+    Gone { status: u16 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub url: Url,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FetchError {
+    #[error("robots.txt 不允许抓取该网址")]
+    Robots,
+    #[error("服务器返回 HTTP {0}")]
+    Status(u16),
+    #[error("请求超时")]
+    Timeout,
+    #[error("无法连接：{0}")]
+    Connect(String),
+    #[error("页面过大（超过 {0} 字节）")]
+    TooLarge(u64),
+    #[error("重定向次数过多")]
+    Redirects,
+    #[error("请求失败：{0}")]
+    Other(String),
+}
+
+impl FetchError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            FetchError::Robots => "crawl.robots_disallowed",
+            FetchError::Status(_) => "crawl.http_status",
+            FetchError::Timeout => "crawl.timeout",
+            FetchError::Connect(_) => "crawl.connect",
+            FetchError::TooLarge(_) => "crawl.too_large",
+            FetchError::Redirects => "crawl.redirect_loop",
+            FetchError::Other(_) => "crawl.request",
+        }
+    }
+
+    fn retryable(&self) -> bool {
+        match self {
+            FetchError::Status(s) => *s >= 500 || *s == 429,
+            FetchError::Timeout | FetchError::Connect(_) => true,
+            _ => false,
+        }
+    }
+}
+
+struct HostGate {
+    permits: Arc<Semaphore>,
+    next: tokio::sync::Mutex<Instant>,
+}
+
+enum Robots {
+    AllowAll,
+    DisallowAll,
+    Rules(Box<texting_robots::Robot>),
+}
+
+struct RobotsEntry {
+    robots: Arc<Robots>,
+    fetched: Instant,
+}
+
+const ROBOTS_TTL: Duration = Duration::from_secs(6 * 3600);
+
+pub struct Fetcher {
+    client: reqwest::Client,
+    agent_token: String,
+    settings: CrawlSettings,
+    hosts: Mutex<HashMap<String, Arc<HostGate>>>,
+    robots: tokio::sync::Mutex<HashMap<String, RobotsEntry>>,
+}
+
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+impl Fetcher {
+    pub fn new(settings: &CrawlSettings) -> Result<Self, FetchError> {
+        let client = reqwest::Client::builder()
+            .user_agent(settings.user_agent.clone())
+            .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
+            .read_timeout(Duration::from_secs(settings.read_timeout_secs))
+            .timeout(Duration::from_secs(settings.request_timeout_secs))
+            // Redirects are followed by hand: each hop waits its turn and is checked against
+            // robots.txt like any other request.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| FetchError::Other(e.to_string()))?;
+        let agent_token = settings.user_agent.split(['/', ' ']).next().unwrap_or("DangwutongBot").to_string();
+        Ok(Self { client, agent_token, settings: settings.clone(), hosts: Mutex::new(HashMap::new()), robots: tokio::sync::Mutex::new(HashMap::new()) })
+    }
+
+    fn gate(&self, url: &Url, polite: Politeness) -> Arc<HostGate> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts
+            .entry(origin(url))
+            .or_insert_with(|| Arc::new(HostGate { permits: Arc::new(Semaphore::new(polite.concurrency.max(1))), next: tokio::sync::Mutex::new(Instant::now()) }))
+            .clone()
+    }
+
+    /// Waits for a concurrency slot on the host, then for the host's next free moment.
+    async fn turn(&self, url: &Url, polite: Politeness, extra_delay: Duration) -> Result<OwnedSemaphorePermit, FetchError> {
+        let gate = self.gate(url, polite);
+        let permit = gate.permits.clone().acquire_owned().await.map_err(|e| FetchError::Other(e.to_string()))?;
+        let mut next = gate.next.lock().await;
+        tokio::time::sleep_until(*next).await;
+        *next = Instant::now() + polite.interval.max(extra_delay);
+        Ok(permit)
+    }
+
+    async fn robots_for(&self, url: &Url, polite: Politeness) -> Arc<Robots> {
+        let key = origin(url);
+        let mut cache = self.robots.lock().await;
+        if let Some(e) = cache.get(&key) {
+            if e.fetched.elapsed() < ROBOTS_TTL {
+                return e.robots.clone();
+            }
+        }
+        let robots = match url.join("/robots.txt") {
+            Ok(robots_url) => match self.fetch_once(&robots_url, polite, None, Duration::ZERO).await {
+                Ok((status, _, bytes)) if status.is_success() => match texting_robots::Robot::new(&self.agent_token, &bytes) {
+                    Ok(r) => Robots::Rules(Box::new(r)),
+                    Err(_) => Robots::AllowAll,
+                },
+                // RFC 9309: an unavailable robots.txt (4xx) allows everything; an unreachable
+                // one (5xx, network) means "disallow all" until it can be read.
+                Ok((status, _, _)) if status.is_client_error() => Robots::AllowAll,
+                _ => Robots::DisallowAll,
+            },
+            Err(_) => Robots::AllowAll,
+        };
+        let robots = Arc::new(robots);
+        if !matches!(*robots, Robots::DisallowAll) {
+            cache.insert(key, RobotsEntry { robots: robots.clone(), fetched: Instant::now() });
+        }
+        robots
+    }
+
+    /// One request, no retries. Returns status, headers and the body (capped).
+    async fn fetch_once(
+        &self,
+        url: &Url,
+        polite: Politeness,
+        validators: Option<(&Option<String>, &Option<String>)>,
+        extra_delay: Duration,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), FetchError> {
+        let _permit = self.turn(url, polite, extra_delay).await?;
+        let mut req = self.client.get(url.clone());
+        if let Some((etag, lm)) = validators {
+            if let Some(e) = etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+                req = req.header(IF_NONE_MATCH, e);
+            }
+            if let Some(l) = lm.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+                req = req.header(IF_MODIFIED_SINCE, l);
+            }
+        }
+        let mut resp = req.send().await.map_err(classify_reqwest)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let max = self.settings.max_body_bytes;
+        if resp.content_length().is_some_and(|n| n > max) {
+            return Err(FetchError::TooLarge(max));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify_reqwest)? {
+            if body.len() as u64 + chunk.len() as u64 > max {
+                return Err(FetchError::TooLarge(max));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, headers, body))
+    }
+
+    /// robots.txt verdict for a URL: Err when disallowed, else the host's Crawl-delay.
+    async fn allowed(&self, url: &Url, polite: Politeness) -> Result<Duration, FetchError> {
+        match &*self.robots_for(url, polite).await {
+            Robots::DisallowAll => Err(FetchError::Robots),
+            Robots::Rules(r) if !r.allowed(url.as_str()) => Err(FetchError::Robots),
+            Robots::Rules(r) => Ok(r.delay.map(|d| Duration::from_secs_f32(d.clamp(0.0, 60.0))).unwrap_or_default()),
+            Robots::AllowAll => Ok(Duration::ZERO),
+        }
+    }
+
+    /// Sleeps before retry number `attempt` (exponential backoff plus jitter).
+    async fn backoff(&self, attempt: u32) {
+        let base = self.settings.retry_base_ms.saturating_mul(1 << attempt.min(10));
+        let jitter = rand::rng().random_range(0..=self.settings.retry_base_ms.max(1));
+        tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+    }
+
+    /// GET with robots.txt, politeness, retries, conditional headers and redirects (each hop
+    /// polite and robots-checked, at most `max_redirects`). `charset` overrides detection.
+    pub async fn get(
+        &self,
+        url: &Url,
+        polite: Politeness,
+        validators: Option<(&Option<String>, &Option<String>)>,
+        charset: Option<&'static Encoding>,
+    ) -> Result<Fetched, FetchError> {
+        let mut current = url.clone();
+        let mut hops = 0;
+        loop {
+            let crawl_delay = self.allowed(&current, polite).await?;
+            let conditional = if hops == 0 { validators } else { None };
+            let mut attempt = 0;
+            let (status, headers, body) = loop {
+                let result = self.fetch_once(&current, polite, conditional, crawl_delay).await.and_then(|r| {
+                    if r.0.is_server_error() || r.0 == StatusCode::TOO_MANY_REQUESTS {
+                        Err(FetchError::Status(r.0.as_u16()))
+                    } else {
+                        Ok(r)
+                    }
+                });
+                match result {
+                    Err(e) if e.retryable() && attempt < self.settings.retries => {
+                        tracing::debug!(url = %current, attempt, error = %e, "retrying");
+                        self.backoff(attempt).await;
+                        attempt += 1;
+                    }
+                    other => break other?,
+                }
+            };
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                let next = headers.get(LOCATION).and_then(|v| v.to_str().ok()).and_then(|l| current.join(l).ok());
+                let Some(next) = next else { return Err(FetchError::Status(status.as_u16())) };
+                hops += 1;
+                if hops > self.settings.max_redirects {
+                    return Err(FetchError::Redirects);
+                }
+                current = next;
+                continue;
+            }
+            if status == StatusCode::NOT_MODIFIED {
+                return Ok(Fetched::NotModified);
+            }
+            if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
+                return Ok(Fetched::Gone { status: status.as_u16() });
+            }
+            if !status.is_success() {
+                return Err(FetchError::Status(status.as_u16()));
+            }
+            let header = |h| headers.get(h).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
+            let content_type = header(CONTENT_TYPE);
+            let body = decode(&body, content_type.as_deref(), charset);
+            return Ok(Fetched::Page(Page { url: current, etag: header(ETAG), last_modified: header(LAST_MODIFIED), content_type, body }));
+        }
+    }
+
+    /// GET of a JSON API page (no robots.txt: the API is configured by its owner's consent),
+    /// with retries and extra headers (auth).
+    pub async fn get_json(&self, url: &Url, polite: Politeness, headers: &[(String, String)]) -> Result<serde_json::Value, FetchError> {
+        let mut attempt = 0;
+        loop {
+            let result = async {
+                let _permit = self.turn(url, polite, Duration::ZERO).await?;
+                let mut req = self.client.get(url.clone());
+                for (k, v) in headers {
+                    req = req.header(k.as_str(), v.as_str());
+                }
+                let resp = req.send().await.map_err(classify_reqwest)?;
+                let status = resp.status();
+                if !status.is_success() {
+                    return Err(FetchError::Status(status.as_u16()));
+                }
+                let max = self.settings.max_body_bytes;
+                if resp.content_length().is_some_and(|n| n > max) {
+                    return Err(FetchError::TooLarge(max));
+                }
+                let bytes = resp.bytes().await.map_err(classify_reqwest)?;
+                if bytes.len() as u64 > max {
+                    return Err(FetchError::TooLarge(max));
+                }
+                serde_json::from_slice(&bytes).map_err(|e| FetchError::Other(format!("不是有效的 JSON：{e}")))
+            }
+            .await;
+            match result {
+                Err(e) if e.retryable() && attempt < self.settings.retries => {
+                    self.backoff(attempt).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+fn classify_reqwest(e: reqwest::Error) -> FetchError {
+    if e.is_timeout() {
+        FetchError::Timeout
+    } else if e.is_redirect() {
+        FetchError::Redirects
+    } else if e.is_connect() {
+        FetchError::Connect(e.to_string())
+    } else {
+        FetchError::Other(e.to_string())
+    }
+}
+
+fn charset_param(s: &str) -> Option<&'static Encoding> {
+    let lower = s.to_ascii_lowercase();
+    let idx = lower.find("charset")?;
+    let rest = lower[idx + 7..].trim_start().strip_prefix('=')?.trim_start().trim_start_matches(['"', '\'']);
+    let label: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    Encoding::for_label(label.as_bytes())
+}
+
+/// Bytes → text: the configured charset, else the Content-Type charset, else a `<meta>` charset
+/// in the first 4 KB, else UTF-8 when valid, else GB18030 (a superset of GBK/GB2312).
+pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static Encoding>) -> String {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).into_owned();
+    let declared = forced.or_else(|| content_type.and_then(charset_param)).or_else(|| {
+        let lower = head.to_ascii_lowercase();
+        lower.match_indices("<meta").find_map(|(i, _)| {
+            let tag = &lower[i..lower[i..].find('>').map(|e| i + e).unwrap_or(lower.len())];
+            charset_param(tag)
+        })
+    });
+    let enc = match declared {
+        Some(e) => e,
+        None if std::str::from_utf8(bytes).is_ok() => UTF_8,
+        None => GB18030,
+    };
+    // A GBK declaration is decoded as GB18030 (same bytes, more characters).
+    let enc = if enc.name() == "GBK" { GB18030 } else { enc };
+    let (text, _, _) = enc.decode(bytes);
+    text.into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gbk_pages_are_detected_from_meta_or_header() {
+        let (bytes, _, _) = GB18030.encode("<html><head><meta charset=\"gbk\"></head><body>中国共产党章程</body></html>");
+        assert!(decode(&bytes, None, None).contains("中国共产党章程"));
+        let (bytes, _, _) = GB18030.encode("党员");
+        assert_eq!(decode(&bytes, Some("text/html; charset=GB2312"), None), "党员");
+        assert_eq!(decode(&bytes, None, None), "党员", "undeclared non-UTF-8 falls back to GB18030");
+        assert_eq!(decode("党员".as_bytes(), Some("text/html"), None), "党员");
+    }
+}

@@ -1,0 +1,11 @@
+//! Article extraction from fetched or saved pages: configured selectors first, a
+//! readability-style fallback, WeChat article pages, and publish-date normalisation.
+
+mod article;
+mod dates;
+mod text;
+mod wechat;
+
+pub use article::{check_selector, extract_article, extract_links, ArticleRules, Confidence, Extracted, ExtractError};
+pub use dates::{from_unix, normalize_date};
+pub use wechat::{looks_like_wechat, parse_wechat, WechatArticle, WechatPage};
