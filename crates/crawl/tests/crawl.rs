@@ -18,10 +18,12 @@ use dwt_core::{DocStatus, Settings};
 use dwt_crawl::{parse_source, Crawler, NoProgress};
 use dwt_index::{KnowledgeBase, SearchOptions};
 
+/// (path, If-None-Match sent, start, end) of one request.
+type Logged = (String, Option<String>, Instant, Instant);
+
 #[derive(Default)]
 struct Fixture {
-    /// (path, If-None-Match sent, start, end) of every request.
-    log: Mutex<Vec<(String, Option<String>, Instant, Instant)>>,
+    log: Mutex<Vec<Logged>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     phase: AtomicUsize,
@@ -272,8 +274,7 @@ async fn site_crawl_is_polite_exact_and_incremental() {
     assert_eq!(hits[0].doc_id, a1.id);
     assert_eq!(hits[0].doc_url.as_deref(), Some(a1_key.as_str()));
     assert_eq!(hits[0].doc_published_at.as_deref(), Some("2024-03-05T10:20:00+08:00"));
-    let mut filter = dwt_index::SearchFilter::default();
-    filter.categories = vec!["组织建设".into()];
+    let filter = dwt_index::SearchFilter { categories: vec!["组织建设".into()], ..Default::default() };
     let only = kb.search("支部委员会", &SearchOptions { filter, ..SearchOptions::default() }).await.unwrap();
     // a2 (source URL rule) and the GBK page (title keyword 党费) are 组织建设; nothing else is.
     let ids: Vec<i64> = only.iter().map(|h| h.doc_id).collect();

@@ -23,9 +23,10 @@ use utoipa::OpenApi;
         crate::admin::handoff::notifications, crate::admin::handoff::notifications_read, crate::admin::handoff::events, crate::admin::handoff::queue,
         crate::admin::handoff::staff_action, crate::admin::handoff::promote, crate::admin::handoff::proposals, crate::admin::handoff::approve,
         crate::admin::handoff::reject, crate::admin::handoff::stats, crate::admin::handoff::stats_export,
+        crate::admin::crawl::sources, crate::admin::crawl::run_now, crate::admin::crawl::add_url, crate::admin::crawl::runs, crate::admin::crawl::run_errors,
     ),
     components(schemas(crate::ErrorBody, crate::ChatBody, crate::FeedbackBody, crate::openai::CompletionRequest, crate::openai::CompletionMessage, crate::openai::Reference)),
-    tags((name = "chat", description = "问答"), (name = "library", description = "政策法规库"), (name = "openai", description = "OpenAI 兼容接口"), (name = "ops", description = "运维"), (name = "auth", description = "登录与密码"), (name = "admin", description = "组织、党员、用户管理"), (name = "handoff", description = "人工答复"))
+    tags((name = "chat", description = "问答"), (name = "library", description = "政策法规库"), (name = "openai", description = "OpenAI 兼容接口"), (name = "ops", description = "运维"), (name = "auth", description = "登录与密码"), (name = "admin", description = "组织、党员、用户管理"), (name = "handoff", description = "人工答复"), (name = "crawl", description = "数据抓取"))
 )]
 pub struct ApiDoc;
 

@@ -94,6 +94,11 @@ async fn every_admin_endpoint_by_role_and_subtree() {
         ("PUT /api/admin/users/{id}", ["AA", "AD", "DD", "DD"]),
         ("POST /api/admin/users/{id}/unlock", ["AA", "AD", "DD", "DD"]),
         ("GET /api/admin/audit", ["AA", "DD", "DD", "DD"]),
+        ("GET /api/admin/crawl/sources", ["AA", "DD", "DD", "DD"]),
+        ("POST /api/admin/crawl/sources/{name}/run", ["AA", "DD", "DD", "DD"]),
+        ("POST /api/admin/crawl/sources/{name}/urls", ["AA", "DD", "DD", "DD"]),
+        ("GET /api/admin/crawl/runs", ["AA", "DD", "DD", "DD"]),
+        ("GET /api/admin/crawl/runs/{id}/errors", ["AA", "DD", "DD", "DD"]),
     ];
 
     let mut failures = Vec::new();
@@ -228,6 +233,22 @@ async fn call_endpoint(app: &axum::Router, core: &Core, label: &str, token: Opti
         }
         "POST /api/admin/users/{id}/unlock" => (None, request(app, "POST", &format!("/api/admin/users/{}/unlock", t.user_id), token, &[], None, None).await),
         "GET /api/admin/audit" => (None, request(app, "GET", "/api/admin/audit", token, &[], None, None).await),
+        "GET /api/admin/crawl/sources" => (None, request(app, "GET", "/api/admin/crawl/sources", token, &[], None, None).await),
+        "POST /api/admin/crawl/sources/{name}/run" => {
+            let r = request(app, "POST", "/api/admin/crawl/sources/wechat-test/run", token, &[], None, None).await;
+            // 409: authorized, and the previous cell's run was still going.
+            if r.0 == StatusCode::CONFLICT {
+                (None, (StatusCode::ACCEPTED, r.1, r.2))
+            } else {
+                (None, r)
+            }
+        }
+        "POST /api/admin/crawl/sources/{name}/urls" => {
+            let body = json!({"url": format!("https://mp.weixin.qq.com/s/matrix{seq}")});
+            (None, request(app, "POST", "/api/admin/crawl/sources/wechat-test/urls", token, &[], json_body(body), JSON).await)
+        }
+        "GET /api/admin/crawl/runs" => (None, request(app, "GET", "/api/admin/crawl/runs", token, &[], None, None).await),
+        "GET /api/admin/crawl/runs/{id}/errors" => (None, request(app, "GET", "/api/admin/crawl/runs/1/errors", token, &[], None, None).await),
         other => panic!("no request for {other}"),
     };
     match (status.as_u16(), list_check) {

@@ -48,7 +48,14 @@ pub async fn app_with_core_settings(auth: dwt_core::config::AuthSettings) -> (te
     let core = Arc::new(dwt_org::Core::with_sms_sender(db, auth, sms.clone()));
     dwt_org::demo::seed(&core).await.unwrap();
     let handoff = Arc::new(dwt_handoff::Handoff::new(core.db.clone(), settings.handoff.clone(), Vec::new()));
-    let state = dwt_server::AppState::new(assistant).with_core(core.clone()).with_handoff(handoff);
+    // Crawler sources: an empty WeChat list (runs finish at once, no network) and a broken file.
+    let mut crawl = settings.crawl.clone();
+    crawl.dir = tmp.path().join("crawlers");
+    std::fs::create_dir_all(&crawl.dir).unwrap();
+    std::fs::write(crawl.dir.join("wechat-test.toml"), "label = \"测试公众号\"\nkind = \"wechat\"\nurls = []\n").unwrap();
+    std::fs::write(crawl.dir.join("broken.toml"), "kind = \"site\"\nrate_limit = -1\n").unwrap();
+    let crawler = Arc::new(dwt_crawl::Crawler::new(assistant.knowledge_base().clone(), &crawl).unwrap());
+    let state = dwt_server::AppState::new(assistant).with_core(core.clone()).with_handoff(handoff).with_crawler(crawler);
     (tmp, dwt_server::router(state, &settings.server), core, sms)
 }
 

@@ -117,6 +117,9 @@ async fn openapi_document_lists_every_route_and_each_exists() {
     let expected = [
         "DELETE /api/admin/members/{id}",
         "GET /api/admin/audit",
+        "GET /api/admin/crawl/runs",
+        "GET /api/admin/crawl/runs/{id}/errors",
+        "GET /api/admin/crawl/sources",
         "GET /api/admin/handoff/stats",
         "GET /api/admin/handoff/stats/export",
         "GET /api/admin/members",
@@ -142,6 +145,8 @@ async fn openapi_document_lists_every_route_and_each_exists() {
         "GET /metrics",
         "GET /readyz",
         "GET /v1/models",
+        "POST /api/admin/crawl/sources/{name}/run",
+        "POST /api/admin/crawl/sources/{name}/urls",
         "POST /api/admin/members",
         "POST /api/admin/members/import",
         "POST /api/admin/orgs",

@@ -13,7 +13,7 @@ use dwt_org::authz::Action;
 use serde::Deserialize;
 
 use super::session::Caller;
-use crate::{rejected, ApiError, AppState};
+use crate::{rejected, ApiError, AppState, ErrorBody};
 
 fn crawler(s: &AppState) -> Result<&Arc<Crawler>, ApiError> {
     s.crawler.as_ref().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "server.crawl_unavailable", "抓取功能未启用"))
@@ -21,6 +21,8 @@ fn crawler(s: &AppState) -> Result<&Arc<Crawler>, ApiError> {
 
 /// Sources as the files are now, each with its last run, next scheduled run and URL states;
 /// plus the problems of files that did not load.
+#[utoipa::path(get, path = "/api/admin/crawl/sources", tag = "crawl",
+    responses((status = 200, description = "{sources: [{name, label, kind, enabled, schedule, next_run, running, last_run, urls}], errors: [{file, key, problem}]}"), (status = 403, body = ErrorBody)))]
 pub async fn sources(State(s): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.auth.principal.require_anywhere(Action::CrawlManage)?;
     let c = crawler(&s)?;
@@ -47,6 +49,8 @@ pub async fn sources(State(s): State<AppState>, caller: Caller) -> Result<Respon
 }
 
 /// Starts a run in the background (202); 409 while the source is already running.
+#[utoipa::path(post, path = "/api/admin/crawl/sources/{name}/run", tag = "crawl", params(("name" = String, Path)),
+    responses((status = 202, description = "Started"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn run_now(State(s): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Response, ApiError> {
     caller.auth.principal.require_anywhere(Action::CrawlManage)?;
     let c = crawler(&s)?.clone();
@@ -63,12 +67,14 @@ pub async fn run_now(State(s): State<AppState>, caller: Caller, Path(name): Path
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({"started": true}))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AddUrlBody {
     url: String,
 }
 
 /// Adds an article URL to a source (visited on its next run).
+#[utoipa::path(post, path = "/api/admin/crawl/sources/{name}/urls", tag = "crawl", params(("name" = String, Path)), request_body = AddUrlBody,
+    responses((status = 200, description = "{added: bool}"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add_url(State(s): State<AppState>, caller: Caller, Path(name): Path<String>, body: Result<Json<AddUrlBody>, JsonRejection>) -> Result<Response, ApiError> {
     caller.auth.principal.require_anywhere(Action::CrawlManage)?;
     let Json(body) = body.map_err(rejected)?;
@@ -87,12 +93,16 @@ pub struct RunsParams {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/admin/crawl/runs", tag = "crawl", params(("source" = Option<String>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, description = "{items: [CrawlRun]} newest first"), (status = 403, body = ErrorBody)))]
 pub async fn runs(State(s): State<AppState>, caller: Caller, Query(p): Query<RunsParams>) -> Result<Response, ApiError> {
     caller.auth.principal.require_anywhere(Action::CrawlManage)?;
     let items = crawler(&s)?.state().runs(p.source.as_deref().filter(|x| !x.is_empty()), p.limit.unwrap_or(20).clamp(1, 200)).await?;
     Ok(Json(serde_json::json!({"items": items})).into_response())
 }
 
+#[utoipa::path(get, path = "/api/admin/crawl/runs/{id}/errors", tag = "crawl", params(("id" = i64, Path)),
+    responses((status = 200, description = "{items: [{url, code, reason, at}]}"), (status = 403, body = ErrorBody)))]
 pub async fn run_errors(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Response, ApiError> {
     caller.auth.principal.require_anywhere(Action::CrawlManage)?;
     let items = crawler(&s)?.state().errors(id).await?;
