@@ -177,6 +177,9 @@ struct SearchArgs {
     /// Restrict to document ids.
     #[arg(long = "doc")]
     docs: Vec<i64>,
+    /// Restrict to document categories (政策法规, 组织建设, 党员教育, 工作动态, 通知公告 …).
+    #[arg(long = "category")]
+    categories: Vec<String>,
 }
 
 fn overrides(cli: &Cli) -> Figment {
@@ -231,6 +234,7 @@ fn search_options(a: &SearchArgs) -> anyhow::Result<SearchOptions> {
         filter.statuses.push(DocStatus::parse(s).with_context(|| format!("文档状态无效：{s}"))?);
     }
     filter.doc_ids = a.docs.clone();
+    filter.categories = a.categories.clone();
     Ok(SearchOptions { top_k: a.top_k, filter, mode: parse_mode(&a.mode)? })
 }
 
@@ -318,6 +322,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     out(&serde_json::to_string(&serde_json::json!({
                         "id": d.id, "key": d.key, "title": d.title, "doc_type": d.doc_type, "status": d.status,
                         "version": d.version, "chunks": d.chunk_count, "updated_at": d.updated_at,
+                        "category": d.category, "published_at": d.published_at, "origin_url": d.origin_url,
                     }))?);
                 } else {
                     out(&format!("{:>5}  {}  [{}] {} 个切片  {}", d.id, d.title, d.doc_type.as_str(), d.chunk_count, d.key));

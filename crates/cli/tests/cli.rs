@@ -394,3 +394,37 @@ fn handoff_items_and_undelivered_notifications_survive_kill_9() {
     assert!(status.success(), "{status:?}");
     drop(events);
 }
+
+#[test]
+fn crawl_commands_and_wechat_ingest() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The shipped source files load cleanly.
+    let o = run(dwt(tmp.path()).args(["crawl", "--list"]));
+    assert_ok(&o);
+    let mut names: Vec<String> = stdout_json_lines(&o).iter().map(|v| v["name"].as_str().unwrap().to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["12371-news", "shanghai-dangjian", "wechat-jcdj", "zhdj-news-api"]);
+
+    let o = run(dwt(tmp.path()).args(["crawl", "no-such-source"]));
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("没有名为 no-such-source 的抓取源"), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // The WeChat source has no URLs yet: a run finishes with nothing to do, offline.
+    let o = run(dwt(tmp.path()).args(["crawl", "wechat-jcdj"]));
+    assert_ok(&o);
+    let run_json = &stdout_json_lines(&o)[0]["run"];
+    assert_eq!((run_json["status"].as_str(), run_json["new"].as_i64(), run_json["trigger"].as_str()), (Some("finished"), Some(0), Some("cli")));
+    let o = run(dwt(tmp.path()).args(["crawl", "add-url", "wechat-jcdj", "https://example.com/not-wechat"]));
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mp.weixin.qq.com"));
+
+    // `ingest` recognises a saved WeChat article page.
+    let page = repo_root().join("crates/ingest/tests/fixtures/wechat/wechat_article_detail_qqmusic.html");
+    let o = run(dwt(tmp.path()).args(["ingest", "--source", "wechat-saved"]).arg(&page));
+    assert_ok(&o);
+    assert_eq!(stdout_json_lines(&o)[0]["added"], 1);
+    let o = run(dwt(tmp.path()).args(["documents", "--json"]));
+    let doc = stdout_json_lines(&o).into_iter().find(|d| d["title"] == "关于音乐").expect("WeChat article listed");
+    assert_eq!(doc["doc_type"], "news");
+    assert_eq!(doc["published_at"], "2018-04-07T22:21:55+08:00");
+}

@@ -335,10 +335,13 @@ struct TextQuery {
     q: String,
     #[serde(default)]
     limit: Option<usize>,
+    /// Document category (政策法规, 工作动态 … of crawled documents).
+    #[serde(default)]
+    category: Option<String>,
 }
 
 /// 政策法规库原文查询: keyword (BM25) search with highlighted snippets.
-#[utoipa::path(get, path = "/api/search/text", tag = "library", params(("q" = String, Query, description = "keywords or phrase"), ("limit" = Option<usize>, Query, description = "1–50, default 20")), responses((status = 200, description = "Hits with highlighted snippets (<em>)"), (status = 400, description = "Empty or too long query", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/search/text", tag = "library", params(("q" = String, Query, description = "keywords or phrase"), ("limit" = Option<usize>, Query, description = "1–50, default 20"), ("category" = Option<String>, Query, description = "only documents of this category")), responses((status = 200, description = "Hits with highlighted snippets (<em>)"), (status = 400, description = "Empty or too long query", body = ErrorBody)))]
 async fn search_text(State(s): State<AppState>, Query(q): Query<TextQuery>) -> Result<Response, ApiError> {
     let query = q.q.trim();
     if query.is_empty() {
@@ -347,7 +350,8 @@ async fn search_text(State(s): State<AppState>, Query(q): Query<TextQuery>) -> R
     if query.chars().count() > 200 {
         return Err(ApiError::bad_request("search.query_too_long", "查询内容请控制在 200 字以内"));
     }
-    let opts = SearchOptions { top_k: Some(q.limit.unwrap_or(20).clamp(1, 50)), mode: RetrievalMode::Bm25, ..Default::default() };
+    let filter = dwt_index::SearchFilter { categories: q.category.iter().filter(|c| !c.trim().is_empty()).cloned().collect(), ..Default::default() };
+    let opts = SearchOptions { top_k: Some(q.limit.unwrap_or(20).clamp(1, 50)), mode: RetrievalMode::Bm25, filter };
     let hits = s.assistant.knowledge_base().search(query, &opts).await?;
     let hits: Vec<serde_json::Value> = hits
         .into_iter()
@@ -355,6 +359,7 @@ async fn search_text(State(s): State<AppState>, Query(q): Query<TextQuery>) -> R
             serde_json::json!({
                 "doc_id": h.doc_id, "doc_title": h.doc_title, "article": h.article, "heading_path": h.heading_path,
                 "chunk_id": h.chunk_id, "snippet": h.snippet, "score": h.score,
+                "origin_url": h.doc_url.filter(|u| u.starts_with("http")), "published_at": h.doc_published_at,
             })
         })
         .collect();
