@@ -68,10 +68,33 @@ function renderAnswer(bubble, text, sources) {
 
 function label(s) { return "《" + s.doc_title + "》" + (s.article || ""); }
 
+/** An http(s) URL (the crawled page of a document), or null. */
+function webUrl(u) {
+  if (typeof u !== "string" || !/^https?:\/\//i.test(u)) return null;
+  try { return new URL(u); } catch { return null; }
+}
+
+/** "YYYY-MM-DD HH:mm" from an RFC 3339 string, read as written (its offset is Beijing time); a
+ * bare date stays a date; null when it does not look like one. */
+function publishedText(ts) {
+  const m = typeof ts === "string" && /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}))?/.exec(ts.trim());
+  if (!m) return null;
+  return m[2] ? m[1] + " " + m[2] : m[1];
+}
+
 async function showSource(s) {
   $("article-title").textContent = label(s);
   $("article-text").textContent = s.text;
   $("article-link").href = s.url;
+  // Crawled documents: their original web page and publication time; hidden for regulations.
+  const origin = webUrl(s.origin_url);
+  $("article-origin").hidden = !origin;
+  $("article-origin").href = origin ? origin.href : "#";
+  $("article-origin").title = origin ? origin.href : "";
+  $("article-origin-host").textContent = origin ? "（" + origin.host + "）" : "";
+  const published = publishedText(s.published_at);
+  $("article-published").hidden = !published;
+  $("article-published").textContent = published ? "发布时间：" + published : "";
   const d = $("article-dialog");
   if (!d.open) d.showModal();
   if (s.article) {

@@ -222,6 +222,7 @@ export const ADMIN_NAV = [
   ["/admin/users.html", "用户与角色"],
   ["/admin/qa-proposals.html", "待审核问答"],
   ["/admin/stats.html", "答复统计"],
+  ["/admin/crawl.html", "数据抓取"],
   ["/staff/index.html", "答复工作台"],
 ];
 

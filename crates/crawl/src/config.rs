@@ -56,6 +56,7 @@ struct SourceFile {
     schedule: Option<String>,
     #[serde(default = "yes")]
     recheck: bool,
+    recheck_after_hours: Option<u32>,
     #[serde(default)]
     classify: ClassifyFile,
 }
@@ -148,6 +149,8 @@ pub struct Source {
     pub concurrency: usize,
     pub schedule: Option<(String, croner::Cron)>,
     pub recheck: bool,
+    /// Known articles missing from this run's listing are re-checked once this old.
+    pub recheck_after_hours: u32,
     pub default_category: Option<String>,
     pub rules: Vec<ClassifyRule>,
 }
@@ -413,6 +416,7 @@ pub fn parse_source(path: &Path, text: &str, categories: &[String]) -> Result<So
         concurrency,
         schedule,
         recheck: f.recheck,
+        recheck_after_hours: f.recheck_after_hours.unwrap_or(24),
         default_category: f.classify.default_category,
         rules,
     })

@@ -129,19 +129,20 @@ impl Crawler {
             tracing::info!(source = %source.name, run = run.id, "resuming an interrupted crawl");
         }
         match self.run_inner(source, &run, progress).await {
-            Ok(()) => {
-                self.state.finish_run(run.id, "finished", None).await?;
-                if let Err(e) = self.kb.optimize().await {
-                    tracing::warn!(error = %e, "vector optimize after crawl failed");
-                }
-            }
+            Ok(()) => self.state.finish_run(run.id, "finished", None).await?,
             Err(e) => {
                 tracing::error!(source = %source.name, run = run.id, error = %e, "crawl failed");
                 self.state.finish_run(run.id, "failed", Some(&e.to_string())).await?;
                 return Err(e);
             }
         }
-        self.state.run(run.id).await?.ok_or_else(|| CrawlError::Internal("run row vanished".into()))
+        let done = self.state.run(run.id).await?.ok_or_else(|| CrawlError::Internal("run row vanished".into()))?;
+        if done.new + done.updated > 0 {
+            if let Err(e) = self.kb.optimize().await {
+                tracing::warn!(error = %e, "vector optimize after crawl failed");
+            }
+        }
+        Ok(done)
     }
 
     async fn run_inner(&self, src: &Source, run: &CrawlRun, progress: &dyn Progress) -> Result<(), CrawlError> {
@@ -155,7 +156,7 @@ impl Crawler {
                 _ => src.urls.iter().map(canonical_url).collect(),
             };
             self.state.queue_urls(&src.name, run.id, &found).await?;
-            self.state.queue_known(&src.name, run.id, src.recheck).await?;
+            self.state.queue_known(&src.name, run.id, src.recheck.then_some(src.recheck_after_hours)).await?;
             self.state.set_discovered(run.id).await?;
         }
         let queue = self.state.queued(&src.name, run.id).await?;

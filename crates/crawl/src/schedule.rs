@@ -18,24 +18,41 @@ pub fn next_run(source: &Source, now: DateTime<Utc>) -> Option<DateTime<FixedOff
     cron.find_next_occurrence(&now.with_timezone(&beijing()), false).ok()
 }
 
-/// Checks every 30 s which enabled sources are due and starts them (one run per source at a
-/// time). Source files are re-read each time, so a new or edited file takes effect without a
-/// restart. Abort the handle to stop; a run cut off by shutdown resumes next time.
+/// Which sources are due, remembering each source's next time between calls.
+#[derive(Default)]
+pub struct Schedule {
+    due: HashMap<String, DateTime<FixedOffset>>,
+}
+
+impl Schedule {
+    /// Enabled, scheduled sources whose time has come at `now`. A source seen for the first time
+    /// waits for its next occurrence (a restart does not fire every source at once).
+    pub fn take_due(&mut self, sources: Vec<Source>, now: DateTime<Utc>) -> Vec<Source> {
+        let mut out = Vec::new();
+        for s in sources.into_iter().filter(|s| s.enabled && s.schedule.is_some()) {
+            let Some(next) = self.due.get(&s.name).copied().or_else(|| next_run(&s, now)) else { continue };
+            if next > now {
+                self.due.insert(s.name.clone(), next);
+                continue;
+            }
+            if let Some(n) = next_run(&s, now) {
+                self.due.insert(s.name.clone(), n);
+            }
+            out.push(s);
+        }
+        out
+    }
+}
+
+/// Checks every 30 s which sources are due and starts them (one run per source at a time).
+/// Source files are re-read each time, so a new or edited file takes effect without a restart.
+/// Abort the handle to stop; a run cut off by shutdown resumes next time.
 pub fn spawn_scheduler(crawler: Arc<Crawler>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut due: HashMap<String, DateTime<FixedOffset>> = HashMap::new();
+        let mut schedule = Schedule::default();
         loop {
-            let now = Utc::now();
             let (sources, _) = crawler.sources();
-            for s in sources.into_iter().filter(|s| s.enabled && s.schedule.is_some()) {
-                let Some(next) = due.get(&s.name).copied().or_else(|| next_run(&s, now)) else { continue };
-                if next > now {
-                    due.insert(s.name.clone(), next);
-                    continue;
-                }
-                if let Some(n) = next_run(&s, now) {
-                    due.insert(s.name.clone(), n);
-                }
+            for s in schedule.take_due(sources, Utc::now()) {
                 if crawler.is_running(&s.name) {
                     continue;
                 }
@@ -50,4 +67,31 @@ pub fn spawn_scheduler(crawler: Arc<Crawler>) -> tokio::task::JoinHandle<()> {
             tokio::time::sleep(Duration::from_secs(30)).await;
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse_source;
+    use chrono::TimeZone;
+
+    fn source(name: &str, schedule: &str, enabled: bool) -> Source {
+        let text = format!("kind = \"wechat\"\nenabled = {enabled}\nschedule = \"{schedule}\"\n");
+        parse_source(std::path::Path::new(&format!("{name}.toml")), &text, &[]).unwrap_or_else(|e| unreachable!("{e:?}"))
+    }
+
+    #[test]
+    fn sources_fire_on_their_cron_in_beijing_time() {
+        let mut sched = Schedule::default();
+        // 06:30 Beijing = 22:30 UTC the day before.
+        let at = |h: u32, m: u32, s: u32| Utc.with_ymd_and_hms(2026, 11, 22, h, m, s).single().unwrap_or_default();
+        let all = || vec![source("daily", "30 6 * * *", true), source("five", "*/5 * * * *", true), source("off", "*/5 * * * *", false)];
+        let names = |v: Vec<Source>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
+        assert!(names(sched.take_due(all(), at(22, 1, 0))).is_empty(), "first sight only plans");
+        assert!(names(sched.take_due(all(), at(22, 4, 59))).is_empty());
+        assert_eq!(names(sched.take_due(all(), at(22, 5, 10))), ["five"]);
+        assert!(names(sched.take_due(all(), at(22, 6, 0))).is_empty(), "not again before 22:10");
+        assert_eq!(names(sched.take_due(all(), at(22, 30, 5))), ["daily", "five"]);
+        assert!(names(sched.take_due(all(), at(22, 31, 0))).is_empty());
+    }
 }

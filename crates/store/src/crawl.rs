@@ -206,16 +206,21 @@ impl CrawlStore {
         Ok(())
     }
 
-    /// Queues URLs added by hand and never visited, and with `recheck` every URL the source knows
-    /// that is not withdrawn: a re-check finds changed and deleted pages (conditional GET keeps
-    /// it cheap).
-    pub async fn queue_known(&self, source: &str, run_id: i64, recheck: bool) -> Result<(), StoreError> {
-        sqlx::query("UPDATE crawl_urls SET queued_run = ? WHERE source = ? AND (state = 'new' OR (? AND state <> 'withdrawn'))")
-            .bind(run_id)
-            .bind(source)
-            .bind(recheck)
-            .execute(&self.pool)
-            .await?;
+    /// Queues URLs added by hand and never visited, and with `recheck_hours` every known URL not
+    /// withdrawn and not checked for that long: a re-check finds changed and deleted pages
+    /// (conditional GET keeps it cheap) without visiting a large archive on every run.
+    pub async fn queue_known(&self, source: &str, run_id: i64, recheck_hours: Option<u32>) -> Result<(), StoreError> {
+        let modifier = format!("-{} hours", recheck_hours.unwrap_or(0));
+        sqlx::query(
+            "UPDATE crawl_urls SET queued_run = ? WHERE source = ? AND (state = 'new' OR (? AND state <> 'withdrawn'
+                 AND (last_checked IS NULL OR last_checked <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?))))",
+        )
+        .bind(run_id)
+        .bind(source)
+        .bind(recheck_hours.is_some())
+        .bind(modifier)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -374,7 +379,9 @@ mod tests {
         assert_eq!(cs.errors(run.id).await.unwrap()[0].code, "crawl.http_status");
         let next = cs.open_run("s", "cli").await.unwrap();
         assert_ne!(next.id, run.id, "a finished run is not resumed");
-        cs.queue_known("s", next.id, true).await.unwrap();
+        cs.queue_known("s", next.id, Some(1)).await.unwrap();
+        assert!(cs.queued("s", next.id).await.unwrap().is_empty(), "checked within the hour: not re-queued");
+        cs.queue_known("s", next.id, Some(0)).await.unwrap();
         assert_eq!(cs.queued("s", next.id).await.unwrap().len(), 2);
         assert_eq!(cs.urls("s").await.unwrap()[0].content_hash.as_deref(), Some("h"));
     }
