@@ -107,6 +107,7 @@ test("chat page streams a cited answer, opens the cited article and takes feedba
     );
     const articleText = await page.locator("#article-text").textContent();
     assert.ok(articleText.includes("党龄"), `dialog text should contain 党龄; got: ${articleText}`);
+    assert.ok(await page.locator("#article-origin").isHidden(), "a shipped regulation has no 原文链接 (only crawled web pages do)");
     t.diagnostic(`dialog: ${title} — ${JSON.stringify(articleText.slice(0, 60))}…`);
     const box = await page.locator("#article-dialog").boundingBox();
     assert.ok(box && box.x >= 0 && box.x + box.width <= 390 + 1, `the dialog should fit the 390px screen; box: ${JSON.stringify(box)}`);
