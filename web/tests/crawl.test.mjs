@@ -24,7 +24,7 @@ const browser = useBrowser({
 /** The shipped source files of crawlers/ as the page should show them. */
 const SHIPPED = [
   { name: "wechat-jcdj", label: "公众号 · 基层党建", kind: "公众号" },
-  { name: "12371-news", label: "共产党员网 · 要闻", kind: "网站" },
+  { name: "12371-news", label: "共产党员网 · 学习解读", kind: "网站" },
   { name: "shanghai-dangjian", label: "上海党建网 · 工作动态", kind: "网站" },
   { name: "zhdj-news-api", label: "智慧党建网站 · 新闻接口", kind: "接口" },
 ];

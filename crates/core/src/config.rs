@@ -53,7 +53,7 @@ pub struct CrawlSettings {
     pub request_timeout_secs: u64,
     pub max_body_bytes: u64,
     pub max_redirects: usize,
-    /// Retries after a 5xx, 429 or timeout (never after other 4xx), with exponential backoff.
+    /// Retries after a 5xx or a timeout (never after a 4xx), with exponential backoff and jitter.
     pub retries: u32,
     pub retry_base_ms: u64,
     /// Run sources on their `schedule` inside `serve`.

@@ -2,12 +2,10 @@
 
 use url::Url;
 
-/// Query parameters that only track where a click came from.
-const TRACKING: &[&str] = &[
-    "spm", "from", "isappinstalled", "scene", "srcid", "sharer_sharetime", "sharer_shareid", "clicktime", "enterid", "subscene",
-    "ascene", "devicetype", "version", "nettype", "lang", "pass_ticket", "wx_header", "share_token", "session_us", "fbclid",
-    "gclid", "chksm", "exportkey", "abtest_cookie", "key", "uin",
-];
+/// Query parameters that only track where a click came from, on any site. Names that a CMS may
+/// also use for content (`from`, `key`, `lang` …) are left alone: stripping them could merge
+/// different articles into one.
+const TRACKING: &[&str] = &["spm", "fbclid", "gclid", "isappinstalled"];
 
 /// Lower-cased scheme and host (by `Url`), no fragment, tracking parameters (utm_* and the
 /// list above) removed, remaining parameters sorted. WeChat article links keep only the four
@@ -20,7 +18,9 @@ pub fn canonical_url(url: &Url) -> String {
         .query_pairs()
         .filter(|(k, _)| {
             let k = k.to_ascii_lowercase();
-            if wechat && u.path() == "/s" {
+            if wechat {
+                // An article is __biz+mid+idx+sn (or the short /s/<id> path); the rest is
+                // session and share tracking.
                 return matches!(k.as_str(), "__biz" | "mid" | "idx" | "sn");
             }
             !k.starts_with("utm_") && !TRACKING.contains(&k.as_str())
@@ -48,6 +48,7 @@ mod tests {
     fn tracking_is_stripped_and_order_normalised() {
         assert_eq!(c("HTTPS://Dj.Example.CN:443/a/1.html?utm_source=wx&b=2&a=1#top"), "https://dj.example.cn/a/1.html?a=1&b=2");
         assert_eq!(c("https://dj.example.cn/a/1.html?spm=x"), "https://dj.example.cn/a/1.html");
+        assert_eq!(c("https://dj.example.cn/content.jsp?key=123&from=app"), "https://dj.example.cn/content.jsp?from=app&key=123", "CMS parameters kept");
         assert_eq!(
             c("https://mp.weixin.qq.com/s?__biz=MzA&mid=265&idx=1&sn=abc&chksm=zz&scene=21#wechat_redirect"),
             "https://mp.weixin.qq.com/s?__biz=MzA&idx=1&mid=265&sn=abc"

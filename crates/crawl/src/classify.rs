@@ -62,43 +62,49 @@ impl Classifier {
             .await
     }
 
-    /// The category and what decided it.
-    pub async fn classify(&self, source: &Source, url: &str, title: &str, text: &str) -> Result<(Option<String>, ClassifiedBy), CrawlError> {
+    /// The category and what decided it. An embedding failure is logged and falls through to
+    /// the source's default: classification never fails a page.
+    pub async fn classify(&self, source: &Source, url: &str, title: &str, text: &str) -> (Option<String>, ClassifiedBy) {
         for r in &source.rules {
             let by_url = r.url_pattern.as_ref().is_some_and(|p| p.is_match(url));
             let by_title = r.title_contains.iter().any(|k| title.contains(k.as_str()));
             if by_url || by_title {
-                return Ok((Some(r.category.clone()), ClassifiedBy::SourceRule));
+                return (Some(r.category.clone()), ClassifiedBy::SourceRule);
             }
         }
         if let Some(c) = self.categories.iter().find(|c| c.keywords.iter().any(|k| title.contains(k.as_str()))) {
-            return Ok((Some(c.name.clone()), ClassifiedBy::Keyword));
+            return (Some(c.name.clone()), ClassifiedBy::Keyword);
         }
-        if !self.categories.is_empty() {
-            let lead: String = text.chars().take(300).collect();
-            let query = format!("{title}\n{lead}");
-            let e = self.embedder.clone();
-            let v = tokio::task::spawn_blocking(move || e.embed_query(&query))
-                .await
-                .map_err(|e| CrawlError::Internal(e.to_string()))?
-                .map_err(|e| CrawlError::Internal(e.to_string()))?;
-            let best = self
-                .category_vectors()
-                .await?
-                .iter()
-                .zip(&self.categories)
-                .map(|(cv, c)| (cosine(&v, cv), c))
-                .max_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
-            if let Some((score, c)) = best {
-                tracing::debug!(url, category = %c.name, score, "category by similarity");
-                if score >= self.threshold {
-                    return Ok((Some(c.name.clone()), ClassifiedBy::Similarity));
-                }
-            }
+        match self.by_similarity(title, text).await {
+            Ok(Some(name)) => return (Some(name), ClassifiedBy::Similarity),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(url, error = %e, "classification by similarity failed; using the default category"),
         }
-        Ok(match &source.default_category {
+        match &source.default_category {
             Some(d) => (Some(d.clone()), ClassifiedBy::Default),
             None => (None, ClassifiedBy::None),
-        })
+        }
+    }
+
+    /// The category whose description is most similar, when at least the threshold.
+    async fn by_similarity(&self, title: &str, text: &str) -> Result<Option<String>, CrawlError> {
+        if self.categories.is_empty() {
+            return Ok(None);
+        }
+        let lead: String = text.chars().take(300).collect();
+        let query = format!("{title}\n{lead}");
+        let e = self.embedder.clone();
+        let v = tokio::task::spawn_blocking(move || e.embed_query(&query))
+            .await
+            .map_err(|e| CrawlError::Internal(e.to_string()))?
+            .map_err(|e| CrawlError::Internal(e.to_string()))?;
+        let best = self
+            .category_vectors()
+            .await?
+            .iter()
+            .zip(&self.categories)
+            .map(|(cv, c)| (cosine(&v, cv), c))
+            .max_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+        Ok(best.filter(|(score, _)| *score >= self.threshold).map(|(_, c)| c.name.clone()))
     }
 }

@@ -317,9 +317,20 @@ pub fn parse_source(path: &Path, text: &str, categories: &[String]) -> Result<So
     for (i, d) in f.article.drop.iter().enumerate() {
         c.selector(&format!("article.drop[{i}]"), d);
     }
+    // Keys that mean nothing for the kind are refused rather than silently ignored.
+    let stray: &[(&str, bool)] = match f.kind {
+        SourceKind::Site => &[("urls", !f.urls.is_empty()), ("api", f.api.is_some())],
+        SourceKind::Wechat => &[("start_urls", !f.start_urls.is_empty()), ("list", f.list.is_some()), ("api", f.api.is_some()), ("article", f.article != ArticleRules::default())],
+        SourceKind::JsonApi => &[("start_urls", !f.start_urls.is_empty()), ("urls", !f.urls.is_empty()), ("list", f.list.is_some()), ("article", f.article != ArticleRules::default()), ("charset", f.charset.is_some())],
+    };
+    for (key, present) in stray {
+        if *present {
+            c.bad(key, format!("{} 类型的数据源不使用此项", f.kind.as_str()));
+        }
+    }
     match f.kind {
         SourceKind::Site => {
-            if start_urls.is_empty() && f.start_urls.is_empty() {
+            if f.start_urls.is_empty() {
                 c.bad("start_urls", "site 类型至少需要一个列表页网址");
             }
             if f.list.is_none() {

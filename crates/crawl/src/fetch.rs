@@ -1,5 +1,5 @@
 //! Polite, bounded HTTP: robots.txt (cached), one identifying User-Agent, a per-host gap and
-//! concurrency limit, conditional GET, retries with backoff and jitter on 5xx/429/timeouts only,
+//! concurrency limit, conditional GET, retries with backoff and jitter on 5xx/timeouts only,
 //! a body size cap, a redirect limit, and charset detection (GBK/GB18030 sites) into UTF-8.
 
 use std::collections::HashMap;
@@ -54,6 +54,8 @@ pub enum FetchError {
     TooLarge(u64),
     #[error("重定向次数过多")]
     Redirects,
+    #[error("拒绝跳转到内网地址：{0}")]
+    InternalRedirect(String),
     #[error("请求失败：{0}")]
     Other(String),
 }
@@ -67,13 +69,15 @@ impl FetchError {
             FetchError::Connect(_) => "crawl.connect",
             FetchError::TooLarge(_) => "crawl.too_large",
             FetchError::Redirects => "crawl.redirect_loop",
+            FetchError::InternalRedirect(_) => "crawl.internal_redirect",
             FetchError::Other(_) => "crawl.request",
         }
     }
 
     fn retryable(&self) -> bool {
         match self {
-            FetchError::Status(s) => *s >= 500 || *s == 429,
+            // 4xx, 429 included, is the server's answer: not retried within the run.
+            FetchError::Status(s) => *s >= 500,
             FetchError::Timeout | FetchError::Connect(_) => true,
             _ => false,
         }
@@ -97,17 +101,39 @@ struct RobotsEntry {
 }
 
 const ROBOTS_TTL: Duration = Duration::from_secs(6 * 3600);
+/// An unreachable robots.txt blocks the host for this long before it is asked again.
+const ROBOTS_RETRY: Duration = Duration::from_secs(10 * 60);
+/// RFC 9309: follow at least five redirects for robots.txt.
+const ROBOTS_REDIRECTS: usize = 5;
+
+/// One origin's robots.txt; its own lock, so fetching it never holds up other hosts.
+type RobotsSlot = Arc<tokio::sync::Mutex<Option<RobotsEntry>>>;
 
 pub struct Fetcher {
     client: reqwest::Client,
     agent_token: String,
     settings: CrawlSettings,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
-    robots: tokio::sync::Mutex<HashMap<String, RobotsEntry>>,
+    robots: Mutex<HashMap<String, RobotsSlot>>,
 }
 
 fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
+}
+
+/// Politeness is per server: `http://` and `https://` links to one host share its gap.
+fn host_key(url: &Url) -> String {
+    url.host_str().unwrap_or_default().to_ascii_lowercase()
+}
+
+/// Loopback, private, link-local and unspecified addresses (IP literals and `localhost`).
+fn internal_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00 || (ip.segments()[0] & 0xffc0) == 0xfe80,
+        None => true,
+    }
 }
 
 impl Fetcher {
@@ -123,13 +149,13 @@ impl Fetcher {
             .build()
             .map_err(|e| FetchError::Other(e.to_string()))?;
         let agent_token = settings.user_agent.split(['/', ' ']).next().unwrap_or("DangwutongBot").to_string();
-        Ok(Self { client, agent_token, settings: settings.clone(), hosts: Mutex::new(HashMap::new()), robots: tokio::sync::Mutex::new(HashMap::new()) })
+        Ok(Self { client, agent_token, settings: settings.clone(), hosts: Mutex::new(HashMap::new()), robots: Mutex::new(HashMap::new()) })
     }
 
     fn gate(&self, url: &Url, polite: Politeness) -> Arc<HostGate> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         hosts
-            .entry(origin(url))
+            .entry(host_key(url))
             .or_insert_with(|| Arc::new(HostGate { permits: Arc::new(Semaphore::new(polite.concurrency.max(1))), next: tokio::sync::Mutex::new(Instant::now()) }))
             .clone()
     }
@@ -145,31 +171,39 @@ impl Fetcher {
     }
 
     async fn robots_for(&self, url: &Url, polite: Politeness) -> Arc<Robots> {
-        let key = origin(url);
-        let mut cache = self.robots.lock().await;
-        if let Some(e) = cache.get(&key) {
-            if e.fetched.elapsed() < ROBOTS_TTL {
+        let slot = self.robots.lock().unwrap_or_else(|p| p.into_inner()).entry(origin(url)).or_default().clone();
+        let mut entry = slot.lock().await;
+        if let Some(e) = entry.as_ref() {
+            let ttl = if matches!(*e.robots, Robots::DisallowAll) { ROBOTS_RETRY } else { ROBOTS_TTL };
+            if e.fetched.elapsed() < ttl {
                 return e.robots.clone();
             }
         }
-        let robots = match url.join("/robots.txt") {
-            Ok(robots_url) => match self.fetch_once(&robots_url, polite, None, Duration::ZERO).await {
-                Ok((status, _, bytes)) if status.is_success() => match texting_robots::Robot::new(&self.agent_token, &bytes) {
-                    Ok(r) => Robots::Rules(Box::new(r)),
-                    Err(_) => Robots::AllowAll,
-                },
+        let robots = Arc::new(self.fetch_robots(url, polite).await);
+        *entry = Some(RobotsEntry { robots: robots.clone(), fetched: Instant::now() });
+        robots
+    }
+
+    async fn fetch_robots(&self, url: &Url, polite: Politeness) -> Robots {
+        let Ok(mut current) = url.join("/robots.txt") else { return Robots::AllowAll };
+        for _ in 0..=ROBOTS_REDIRECTS {
+            match self.fetch_once(&current, polite, None, Duration::ZERO, &[]).await {
+                Ok((status, _, bytes)) if status.is_success() => {
+                    return texting_robots::Robot::new(&self.agent_token, &bytes).map(|r| Robots::Rules(Box::new(r))).unwrap_or(Robots::AllowAll)
+                }
+                Ok((status, headers, _)) if status.is_redirection() => {
+                    match headers.get(LOCATION).and_then(|v| v.to_str().ok()).and_then(|l| current.join(l).ok()) {
+                        Some(next) => current = next,
+                        None => return Robots::AllowAll,
+                    }
+                }
                 // RFC 9309: an unavailable robots.txt (4xx) allows everything; an unreachable
                 // one (5xx, network) means "disallow all" until it can be read.
-                Ok((status, _, _)) if status.is_client_error() => Robots::AllowAll,
-                _ => Robots::DisallowAll,
-            },
-            Err(_) => Robots::AllowAll,
-        };
-        let robots = Arc::new(robots);
-        if !matches!(*robots, Robots::DisallowAll) {
-            cache.insert(key, RobotsEntry { robots: robots.clone(), fetched: Instant::now() });
+                Ok((status, _, _)) if status.is_client_error() => return Robots::AllowAll,
+                _ => return Robots::DisallowAll,
+            }
         }
-        robots
+        Robots::AllowAll
     }
 
     /// One request, no retries. Returns status, headers and the body (capped).
@@ -179,9 +213,13 @@ impl Fetcher {
         polite: Politeness,
         validators: Option<(&Option<String>, &Option<String>)>,
         extra_delay: Duration,
+        headers: &[(String, String)],
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), FetchError> {
         let _permit = self.turn(url, polite, extra_delay).await?;
         let mut req = self.client.get(url.clone());
+        for (k, v) in headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
         if let Some((etag, lm)) = validators {
             if let Some(e) = etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
                 req = req.header(IF_NONE_MATCH, e);
@@ -240,8 +278,8 @@ impl Fetcher {
             let conditional = if hops == 0 { validators } else { None };
             let mut attempt = 0;
             let (status, headers, body) = loop {
-                let result = self.fetch_once(&current, polite, conditional, crawl_delay).await.and_then(|r| {
-                    if r.0.is_server_error() || r.0 == StatusCode::TOO_MANY_REQUESTS {
+                let result = self.fetch_once(&current, polite, conditional, crawl_delay, &[]).await.and_then(|r| {
+                    if r.0.is_server_error() {
                         Err(FetchError::Status(r.0.as_u16()))
                     } else {
                         Ok(r)
@@ -259,6 +297,10 @@ impl Fetcher {
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let next = headers.get(LOCATION).and_then(|v| v.to_str().ok()).and_then(|l| current.join(l).ok());
                 let Some(next) = next else { return Err(FetchError::Status(status.as_u16())) };
+                // A public page may not send the crawler into the internal network.
+                if internal_host(&next) && !internal_host(url) {
+                    return Err(FetchError::InternalRedirect(next.to_string()));
+                }
                 hops += 1;
                 if hops > self.settings.max_redirects {
                     return Err(FetchError::Redirects);
@@ -282,33 +324,17 @@ impl Fetcher {
         }
     }
 
-    /// GET of a JSON API page (no robots.txt: the API is configured by its owner's consent),
-    /// with retries and extra headers (auth).
+    /// GET of a JSON API page (no robots.txt: the API is configured with its owner's consent),
+    /// polite, capped and retried like pages; `headers` carry the auth token.
     pub async fn get_json(&self, url: &Url, polite: Politeness, headers: &[(String, String)]) -> Result<serde_json::Value, FetchError> {
         let mut attempt = 0;
         loop {
-            let result = async {
-                let _permit = self.turn(url, polite, Duration::ZERO).await?;
-                let mut req = self.client.get(url.clone());
-                for (k, v) in headers {
-                    req = req.header(k.as_str(), v.as_str());
-                }
-                let resp = req.send().await.map_err(classify_reqwest)?;
-                let status = resp.status();
+            let result = self.fetch_once(url, polite, None, Duration::ZERO, headers).await.and_then(|(status, _, body)| {
                 if !status.is_success() {
                     return Err(FetchError::Status(status.as_u16()));
                 }
-                let max = self.settings.max_body_bytes;
-                if resp.content_length().is_some_and(|n| n > max) {
-                    return Err(FetchError::TooLarge(max));
-                }
-                let bytes = resp.bytes().await.map_err(classify_reqwest)?;
-                if bytes.len() as u64 > max {
-                    return Err(FetchError::TooLarge(max));
-                }
-                serde_json::from_slice(&bytes).map_err(|e| FetchError::Other(format!("不是有效的 JSON：{e}")))
-            }
-            .await;
+                serde_json::from_slice(&body).map_err(|e| FetchError::Other(format!("不是有效的 JSON：{e}")))
+            });
             match result {
                 Err(e) if e.retryable() && attempt < self.settings.retries => {
                     self.backoff(attempt).await;
@@ -365,6 +391,17 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internal_addresses_are_recognised() {
+        let internal = ["http://127.0.0.1/a", "http://10.1.2.3/", "http://192.168.0.1/", "http://169.254.169.254/latest", "http://localhost:8080/", "http://[::1]/", "http://[fd00::1]/"];
+        for u in internal {
+            assert!(internal_host(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in ["https://www.12371.cn/", "http://8.8.8.8/", "https://mp.weixin.qq.com/s/x"] {
+            assert!(!internal_host(&Url::parse(u).unwrap()), "{u}");
+        }
+    }
 
     #[test]
     fn gbk_pages_are_detected_from_meta_or_header() {

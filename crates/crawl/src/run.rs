@@ -108,6 +108,9 @@ impl Crawler {
         if !matches!(u.scheme(), "http" | "https") {
             return Err(CrawlError::BadUrl(format!("{url}（只支持 http/https）")));
         }
+        if source.kind == SourceKind::JsonApi {
+            return Err(CrawlError::BadUrl(format!("{url}（接口类数据源的文章来自接口，不能手工添加网址）")));
+        }
         if source.kind == SourceKind::Wechat && !crate::config::wechat_host(&u) {
             return Err(CrawlError::BadUrl(format!("{url}（公众号文章网址应在 mp.weixin.qq.com）")));
         }
@@ -146,6 +149,9 @@ impl Crawler {
     }
 
     async fn run_inner(&self, src: &Source, run: &CrawlRun, progress: &dyn Progress) -> Result<(), CrawlError> {
+        // A withdraw or re-index whose index step failed (or was cut off) last time is finished
+        // first, so a withdrawn page is never left answerable.
+        self.kb.recover().await?;
         let source_id = self.kb.store.ensure_source(&src.name, &format!("crawler:{}", src.kind.as_str())).await?;
         if src.kind == SourceKind::JsonApi {
             return self.run_api(src, source_id, run, progress).await;
@@ -239,7 +245,7 @@ impl Crawler {
         match self.fetcher.get(&url, Self::polite(src), validators, src.charset).await {
             Ok(Fetched::NotModified) => Ok((UrlOutcome::Unchanged, UrlVisit::default())),
             Ok(Fetched::Gone { status }) => self.gone(existing, "crawl.gone", &format!("页面已不存在（HTTP {status}）")).await,
-            Ok(Fetched::Page(page)) => self.page(src, source_id, &row.url, page, existing).await,
+            Ok(Fetched::Page(page)) => self.page(src, source_id, &row.url, page, existing, row.confidence.as_deref()).await,
             Err(e) => Ok(failure(e.code(), e.to_string())),
         }
     }
@@ -247,19 +253,27 @@ impl Crawler {
     /// A page that is gone: its document is withdrawn (kept in SQL, out of every answer).
     async fn gone(&self, existing: Option<DocumentRow>, code: &str, reason: &str) -> Result<(UrlOutcome, UrlVisit), CrawlError> {
         match existing {
+            Some(doc) if doc.status == DocStatus::Withdrawn => Ok((UrlOutcome::Unchanged, UrlVisit::default())),
             Some(doc) => {
-                if doc.status != DocStatus::Withdrawn {
-                    self.kb.set_document_status(doc.id, DocStatus::Withdrawn).await?;
-                    tracing::info!(doc = doc.id, title = %doc.title, "crawled page gone: document withdrawn");
-                }
+                self.kb.set_document_status(doc.id, DocStatus::Withdrawn).await?;
+                tracing::info!(doc = doc.id, title = %doc.title, "crawled page gone: document withdrawn");
                 Ok((UrlOutcome::Withdrawn, UrlVisit::default()))
             }
             None => Ok(failure(code, reason)),
         }
     }
 
-    async fn page(&self, src: &Source, source_id: i64, key: &str, page: Page, existing: Option<DocumentRow>) -> Result<(UrlOutcome, UrlVisit), CrawlError> {
-        let (meta, text, confidence) = if src.kind == SourceKind::Wechat || looks_like_wechat(&page.body) {
+    async fn page(
+        &self,
+        src: &Source,
+        source_id: i64,
+        key: &str,
+        page: Page,
+        existing: Option<DocumentRow>,
+        prior_confidence: Option<&str>,
+    ) -> Result<(UrlOutcome, UrlVisit), CrawlError> {
+        let wechat = src.kind == SourceKind::Wechat || (page.url.host_str() == Some("mp.weixin.qq.com") && looks_like_wechat(&page.body));
+        let (meta, text, confidence) = if wechat {
             match parse_wechat(&page.body) {
                 WechatPage::Article(a) => {
                     let mut meta = dwt_ingest::wechat_meta(&a);
@@ -271,9 +285,15 @@ impl Crawler {
                 WechatPage::Verification => {
                     return Ok(failure("crawl.wechat_verification", "微信要求人工验证（环境异常页），未当作文章处理；请稍后重试"))
                 }
+                WechatPage::Unrecognized => return Ok(failure("crawl.wechat_unrecognized", "不是可识别的公众号文章页面（未改动已收录的内容）")),
             }
         } else {
             match extract_article(&page.body, Some(&page.url), &src.article) {
+                // A page whose body selector matched before and now misses is more likely an
+                // error page served with 200 (a "soft 404") than a new article: keep what we have.
+                Ok(x) if x.confidence == Confidence::Low && existing.is_some() && prior_confidence == Some("high") => {
+                    return Ok(failure("crawl.low_confidence", "正文选择器未命中（可能是错误页或改版），未覆盖已收录的内容"))
+                }
                 Ok(x) => {
                     let meta = DocMeta {
                         title: x.title,
@@ -295,8 +315,8 @@ impl Crawler {
         Ok((outcome, visit))
     }
 
-    /// Classifies and writes one extracted article; unchanged content is skipped and a
-    /// withdrawn document whose page is back is restored.
+    /// Classifies and writes one extracted article; unchanged content is skipped (before any
+    /// embedding) and a withdrawn document whose page is back is restored.
     async fn store_document(
         &self,
         src: &Source,
@@ -309,20 +329,24 @@ impl Crawler {
         if meta.title.trim().is_empty() {
             meta.title = text.lines().next().unwrap_or_default().chars().take(60).collect();
         }
-        let (category, _) = self.classifier.classify(src, key, &meta.title, text).await?;
-        meta.category = category;
+        // Same text under the category it already has: unchanged, and no embedding spent on
+        // classifying it again.
+        if let Some(d) = &existing {
+            meta.category = d.category.clone();
+            if let Some(same) = dwt_ingest::build_document(key.to_string(), meta.clone(), text).filter(|doc| doc.content_hash == d.content_hash) {
+                let visit = UrlVisit { content_hash: Some(same.content_hash), ..UrlVisit::default() };
+                if d.status == DocStatus::Withdrawn {
+                    self.kb.set_document_status(d.id, DocStatus::Current).await?;
+                    return Ok((UrlOutcome::Updated, visit));
+                }
+                return Ok((UrlOutcome::Unchanged, visit));
+            }
+        }
+        meta.category = self.classifier.classify(src, key, &meta.title, text).await.0;
         let Some(doc) = dwt_ingest::build_document(key.to_string(), meta, text) else {
             return Ok(failure("extract.no_text", "页面中没有可识别的正文"));
         };
-        let hash = doc.content_hash.clone();
-        let visit = UrlVisit { content_hash: Some(hash.clone()), ..UrlVisit::default() };
-        if let Some(d) = existing.as_ref().filter(|d| d.content_hash == hash) {
-            if d.status == DocStatus::Withdrawn {
-                self.kb.set_document_status(d.id, DocStatus::Current).await?;
-                return Ok((UrlOutcome::Updated, visit));
-            }
-            return Ok((UrlOutcome::Unchanged, visit));
-        }
+        let visit = UrlVisit { content_hash: Some(doc.content_hash.clone()), ..UrlVisit::default() };
         let outcome = self.kb.ingest_batch(vec![doc], Some(source_id)).await?.into_iter().next();
         Ok(match outcome {
             Some(IngestOutcome::Added { .. }) => (UrlOutcome::New, visit),

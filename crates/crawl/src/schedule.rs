@@ -4,18 +4,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Offset, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
+use dwt_ingest::extract::shanghai;
 
 use crate::{Crawler, NoProgress, Source};
-
-fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
-}
 
 /// The next time a source is due after `now`, if it has a schedule.
 pub fn next_run(source: &Source, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
     let (_, cron) = source.schedule.as_ref()?;
-    cron.find_next_occurrence(&now.with_timezone(&beijing()), false).ok()
+    cron.find_next_occurrence(&now.with_timezone(&shanghai()), false).ok()
 }
 
 /// Which sources are due, remembering each source's next time between calls.

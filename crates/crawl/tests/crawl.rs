@@ -69,13 +69,16 @@ async fn page(State(f): State<Shared>, AxPath(path): AxPath<String>, headers: He
 async fn respond(f: &Fixture, path: &str, inm: Option<&str>) -> Response {
     let phase = f.phase.load(Ordering::SeqCst);
     match path {
-        "robots.txt" => "User-agent: *\nDisallow: /private/\n".into_response(),
+        // robots.txt behind a redirect (common on CMS sites): followed, per RFC 9309.
+        "robots.txt" => (StatusCode::MOVED_PERMANENTLY, [("location", "/static/robots.txt")]).into_response(),
+        "static/robots.txt" => "User-agent: *\nDisallow: /private/\n".into_response(),
         "news/list.html" => html(
             r#"<ul class="list">
 <li><a href="a1.html">通知</a></li><li><a href="a2.html?utm_source=wx&amp;spm=1">组织</a></li>
 <li><a href="gbk.html">GBK</a></li><li><a href="/private/secret.html">内部</a></li>
 <li><a href="flaky.html">偶发</a></li><li><a href="slow.html">超时</a></li><li><a href="big.html">过大</a></li>
 <li><a href="loop.html">循环</a></li><li><a href="malformed.html">残缺</a></li><li><a href="/video/v1.html">视频</a></li>
+<li><a href="soft.html">软404</a></li>
 </ul><div class="pages"><a class="next" href="list_2.html">下一页</a></div>"#
                 .into(),
         ),
@@ -96,6 +99,14 @@ async fn respond(f: &Fixture, path: &str, inm: Option<&str>) -> Response {
                 html(article("主题党日活动掠影", "2024-03-10", "机关党委", &["机关党委组织开展主题党日活动，参观红色教育基地蓝莓谷纪念馆。"]))
             } else {
                 StatusCode::NOT_FOUND.into_response()
+            }
+        }
+        // An article that later answers 200 with an error page (a "soft 404").
+        "news/soft.html" => {
+            if phase == 0 {
+                html(article("党员活动室开放时间调整", "2024-03-20", "机关党委", &["党员活动室开放时间调整为工作日八点半至十七点。"]))
+            } else {
+                html("<html><body><div class=\"err\"><p>您访问的页面不存在或已被删除，请返回首页继续浏览其他内容。</p></div></body></html>".into())
             }
         }
         "news/gbk.html" => {
@@ -147,7 +158,7 @@ async fn api(State(f): State<Shared>, Query(q): Query<HashMap<String, String>>, 
     }
     let items = match q.get("page").map(String::as_str) {
         Some("1") => serde_json::json!([
-            {"id": 101, "title": "市委召开党建工作领导小组会议", "publishTime": "2024-03-15 09:30:00", "content": "<p>会议传达学习了上级精神。</p><p>会议研究部署了<b>年度党建工作要点</b>。</p>", "url": "/news/api-101.html?from=app"},
+            {"id": 101, "title": "市委召开党建工作领导小组会议", "publishTime": "2024-03-15 09:30:00", "content": "<p>会议传达学习了上级精神。</p><p>会议研究部署了<b>年度党建工作要点</b>。</p>", "url": "/news/api-101.html?utm_source=app"},
             {"id": 102, "title": "关于做好2024年度党员教育培训工作的通知", "publishTime": "2024-03-16 14:00:00", "content": "各单位要制定党员教育培训计划。"},
         ]),
         Some("2") => serde_json::json!([
@@ -230,7 +241,7 @@ async fn site_crawl_is_polite_exact_and_incremental() {
     // First run.
     let run = crawler.run(&source, "cli", &NoProgress).await.unwrap();
     assert_eq!(run.status, "finished");
-    assert_eq!((run.new, run.updated, run.unchanged, run.failed, run.withdrawn), (6, 0, 0, 4, 0), "{run:?}");
+    assert_eq!((run.new, run.updated, run.unchanged, run.failed, run.withdrawn), (7, 0, 0, 4, 0), "{run:?}");
     let mut codes: Vec<String> = crawler.state().errors(run.id).await.unwrap().into_iter().map(|e| e.code).collect();
     codes.sort();
     assert_eq!(codes, ["crawl.redirect_loop", "crawl.robots_disallowed", "crawl.timeout", "crawl.too_large"]);
@@ -276,14 +287,27 @@ async fn site_crawl_is_polite_exact_and_incremental() {
     assert_eq!(hits[0].doc_published_at.as_deref(), Some("2024-03-05T10:20:00+08:00"));
     let filter = dwt_index::SearchFilter { categories: vec!["组织建设".into()], ..Default::default() };
     let only = kb.search("支部委员会", &SearchOptions { filter, ..SearchOptions::default() }).await.unwrap();
-    // a2 (source URL rule) and the GBK page (title keyword 党费) are 组织建设; nothing else is.
+    // Only documents of that category come back (a2 by the source URL rule, the GBK page by
+    // the keyword 党费, others possibly by similarity).
     let ids: Vec<i64> = only.iter().map(|h| h.doc_id).collect();
-    assert!(ids.contains(&a2.id) && ids.iter().all(|id| *id == a2.id || *id == gbk.id), "category filter: {ids:?}");
+    assert!(ids.contains(&a2.id), "category filter: {ids:?}");
+    for id in ids {
+        assert_eq!(kb.store.document_by_id(id).await.unwrap().unwrap().category.as_deref(), Some("组织建设"));
+    }
+    assert!(!kb.search("支部委员会", &SearchOptions::default()).await.unwrap().iter().all(|h| h.doc_id == a2.id || h.doc_id == gbk.id), "without the filter other documents match too");
 
-    // Second run: a2 changed, a3 deleted, a1 answers 304 to its ETag.
+    // Second run: a2 changed, a3 deleted, a1 answers 304 to its ETag, soft.html turned into an
+    // error page served with 200 (refused, the stored article is kept).
     fx.phase.store(1, Ordering::SeqCst);
     let run2 = crawler.run(&source, "cli", &NoProgress).await.unwrap();
-    assert_eq!((run2.new, run2.updated, run2.unchanged, run2.failed, run2.withdrawn), (0, 1, 4, 4, 1), "{run2:?}");
+    assert_eq!((run2.new, run2.updated, run2.unchanged, run2.failed, run2.withdrawn), (0, 1, 4, 5, 1), "{run2:?}");
+    let soft = kb.store.document_by_key(&format!("{base}/news/soft.html")).await.unwrap().unwrap();
+    assert_eq!(soft.status, DocStatus::Current);
+    assert!(kb.store.chunks_of_document(soft.id).await.unwrap()[0].text.contains("八点半"));
+    assert!(crawler.state().errors(run2.id).await.unwrap().iter().any(|e| e.code == "crawl.low_confidence" && e.url.ends_with("/news/soft.html")));
+    // A third run right away: the deleted page stays withdrawn and is not counted again.
+    let run3 = crawler.run(&source, "cli", &NoProgress).await.unwrap();
+    assert_eq!((run3.new, run3.updated, run3.withdrawn), (0, 0, 0), "{run3:?}");
     assert_eq!(fx.requests("/news/a1.html").last().cloned().flatten().as_deref(), Some("\"a1-v1\""), "conditional GET");
     let a2_text = kb.store.chunks_of_document(a2.id).await.unwrap().into_iter().map(|c| c.text).collect::<Vec<_>>().join("\n");
     assert!(a2_text.contains("形成纪要"), "{a2_text}");
@@ -392,7 +416,7 @@ auth_env = "DWT_TEST_NEWS_API_TOKEN"
     // `crawl add-url`: validated, canonical, visited on the next run.
     assert_eq!(crawler.add_url(&wx, "ftp://x/").await.unwrap_err().code(), "crawl.bad_url");
     assert_eq!(crawler.add_url(&wx, "https://example.com/a").await.unwrap_err().code(), "crawl.bad_url");
-    assert!(crawler.add_url(&wx, &format!("{base}/wechat/wechat_article_detail_iframe.html?scene=21#rd")).await.unwrap());
+    assert!(crawler.add_url(&wx, &format!("{base}/wechat/wechat_article_detail_iframe.html?utm_source=timeline#rd")).await.unwrap());
     let run = crawler.run(&wx, "cli", &NoProgress).await.unwrap();
     assert_eq!((run.new, run.unchanged), (1, 1), "{run:?}");
     assert!(kb.store.document_by_key(&format!("{base}/wechat/wechat_article_detail_iframe.html")).await.unwrap().is_some());

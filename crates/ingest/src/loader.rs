@@ -109,6 +109,9 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<ParsedDocument, Inge
                 return Err(IngestError::WechatUnavailable { path: path.to_path_buf(), message })
             }
             crate::extract::WechatPage::Verification => return Err(IngestError::WechatVerification(path.to_path_buf())),
+            crate::extract::WechatPage::Unrecognized => {
+                return Err(IngestError::WechatUnavailable { path: path.to_path_buf(), message: "页面不是可识别的公众号文章".into() })
+            }
         };
         let meta = wechat_meta(&a);
         (meta, FrontMatterGiven { doc_type: true }, a.text)

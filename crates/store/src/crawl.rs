@@ -206,13 +206,13 @@ impl CrawlStore {
         Ok(())
     }
 
-    /// Queues URLs added by hand and never visited, and with `recheck_hours` every known URL not
-    /// withdrawn and not checked for that long: a re-check finds changed and deleted pages
+    /// Queues URLs never visited and URLs that failed last time (a 503 or a verification page
+    /// passes), and with `recheck_hours` every known URL not withdrawn and not checked for that long: a re-check finds changed and deleted pages
     /// (conditional GET keeps it cheap) without visiting a large archive on every run.
     pub async fn queue_known(&self, source: &str, run_id: i64, recheck_hours: Option<u32>) -> Result<(), StoreError> {
         let modifier = format!("-{} hours", recheck_hours.unwrap_or(0));
         sqlx::query(
-            "UPDATE crawl_urls SET queued_run = ? WHERE source = ? AND (state = 'new' OR (? AND state <> 'withdrawn'
+            "UPDATE crawl_urls SET queued_run = ? WHERE source = ? AND (state IN ('new', 'failed') OR (? AND state <> 'withdrawn'
                  AND (last_checked IS NULL OR last_checked <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?))))",
         )
         .bind(run_id)
@@ -380,7 +380,8 @@ mod tests {
         let next = cs.open_run("s", "cli").await.unwrap();
         assert_ne!(next.id, run.id, "a finished run is not resumed");
         cs.queue_known("s", next.id, Some(1)).await.unwrap();
-        assert!(cs.queued("s", next.id).await.unwrap().is_empty(), "checked within the hour: not re-queued");
+        let again: Vec<String> = cs.queued("s", next.id).await.unwrap().into_iter().map(|u| u.url).collect();
+        assert_eq!(again, ["https://a/2"], "checked within the hour: only the failed URL is re-queued");
         cs.queue_known("s", next.id, Some(0)).await.unwrap();
         assert_eq!(cs.queued("s", next.id).await.unwrap().len(), 2);
         assert_eq!(cs.urls("s").await.unwrap()[0].content_hash.as_deref(), Some("h"));

@@ -82,7 +82,7 @@ pub fn check_selector(s: &str) -> Result<(), ExtractError> {
     selector(s).map(|_| ())
 }
 
-fn first_text(doc: &Html, sel: Option<&str>) -> Result<Option<String>, ExtractError> {
+pub(crate) fn first_text(doc: &Html, sel: Option<&str>) -> Result<Option<String>, ExtractError> {
     let Some(s) = sel else { return Ok(None) };
     let sel = selector(s)?;
     Ok(doc
@@ -91,7 +91,7 @@ fn first_text(doc: &Html, sel: Option<&str>) -> Result<Option<String>, ExtractEr
         .find(|t| !t.is_empty()))
 }
 
-fn meta_content(doc: &Html, names: &[&str]) -> Option<String> {
+pub(crate) fn meta_content(doc: &Html, names: &[&str]) -> Option<String> {
     for n in names {
         for attr in ["property", "name", "itemprop"] {
             let Ok(sel) = Selector::parse(&format!("meta[{attr}=\"{n}\"]")) else { continue };
@@ -223,9 +223,10 @@ pub fn extract_links(
     let a = selector("a[href]")?;
     let mut seen = HashSet::new();
     let mut out = Vec::new();
+    // The matched element's own href, or that of the first link inside it.
+    let href_of = |e: ElementRef<'_>| if e.value().name() == "a" { e.value().attr("href") } else { e.select(&a).next().and_then(|x| x.value().attr("href")) }.map(str::to_string);
     for el in doc.select(&sel) {
-        let href = if el.value().name() == "a" { el.value().attr("href") } else { el.select(&a).next().and_then(|x| x.value().attr("href")) };
-        let Some(abs) = href.and_then(|h| absolutise(Some(base), h)) else { continue };
+        let Some(abs) = href_of(el).and_then(|h| absolutise(Some(base), &h)) else { continue };
         if (!include.is_empty() && !include.iter().any(|r| r.is_match(&abs))) || exclude.iter().any(|r| r.is_match(&abs)) {
             continue;
         }
@@ -236,9 +237,7 @@ pub fn extract_links(
     let next_url = match next {
         Some(n) => {
             let sel = selector(n)?;
-            doc.select(&sel)
-                .filter_map(|e| if e.value().name() == "a" { e.value().attr("href") } else { e.select(&a).next().and_then(|x| x.value().attr("href")) })
-                .find_map(|h| absolutise(Some(base), h))
+            doc.select(&sel).filter_map(href_of).find_map(|h| absolutise(Some(base), &h))
         }
         None => None,
     };

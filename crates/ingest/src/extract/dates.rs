@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, SecondsFormat, TimeZone, Utc};
 use regex::Regex;
 
-fn shanghai() -> FixedOffset {
+/// UTC+8 (Asia/Shanghai).
+pub fn shanghai() -> FixedOffset {
     // +08:00 is always a valid offset; UTC stands in only to avoid a panic path.
     FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
 }

@@ -7,5 +7,5 @@ mod text;
 mod wechat;
 
 pub use article::{check_selector, extract_article, extract_links, ArticleRules, Confidence, Extracted, ExtractError};
-pub use dates::{from_unix, normalize_date};
+pub use dates::{from_unix, normalize_date, shanghai};
 pub use wechat::{looks_like_wechat, parse_wechat, WechatArticle, WechatPage};

@@ -8,6 +8,7 @@ use regex::Regex;
 use scraper::{Html, Selector};
 use serde::Serialize;
 
+use super::article::{first_text, meta_content};
 use super::dates::from_unix;
 use super::text::render;
 
@@ -33,14 +34,15 @@ pub enum WechatPage {
     Unavailable { message: String },
     /// 环境异常 / 完成验证后即可继续访问: WeChat wants a human; retry later, never "empty".
     Verification,
+    /// Neither an article nor a known notice (a layout change, a post type without text):
+    /// a failure to look at, never taken as "deleted".
+    Unrecognized,
 }
 
-/// Whether saved HTML is a WeChat article page (or one of its notice pages).
+/// Whether saved HTML is a WeChat article page or one of its notice pages (not merely a page
+/// linking to one).
 pub fn looks_like_wechat(html: &str) -> bool {
-    let head: String = html.chars().take(400_000).collect();
-    head.contains("id=\"js_content\"")
-        || head.contains("mp.weixin.qq.com")
-        || (head.contains("res.wx.qq.com") && (head.contains("weui-msg") || head.contains("rich_media")))
+    html.contains("id=\"js_content\"") || (html.contains("res.wx.qq.com") && html.contains("weui-msg"))
 }
 
 fn js_var(html: &str, name: &str) -> Option<String> {
@@ -85,13 +87,11 @@ fn unescape(s: &str) -> String {
 }
 
 fn text_of(doc: &Html, sel: &str) -> Option<String> {
-    let sel = Selector::parse(sel).ok()?;
-    doc.select(&sel).map(|e| super::text::clean_lines(&e.text().collect::<String>()).replace('\n', " ")).find(|t| !t.is_empty())
+    first_text(doc, Some(sel)).ok().flatten()
 }
 
 fn meta(doc: &Html, property: &str) -> Option<String> {
-    let sel = Selector::parse(&format!("meta[property=\"{property}\"], meta[name=\"{property}\"]")).ok()?;
-    doc.select(&sel).filter_map(|m| m.value().attr("content")).map(|v| v.trim().to_string()).find(|v| !v.is_empty())
+    meta_content(doc, &[property])
 }
 
 const GONE_MARKERS: &[&str] = &["已过期", "已被发布者删除", "已删除", "违规无法查看", "已停止访问", "无法查看", "内容已被"];
@@ -109,7 +109,10 @@ pub fn parse_wechat(html: &str) -> WechatPage {
         let message = notice.filter(|n| GONE_MARKERS.iter().any(|m| n.contains(m))).or_else(|| {
             GONE_MARKERS.iter().find(|m| all.contains(**m)).map(|m| format!("文章{m}"))
         });
-        return WechatPage::Unavailable { message: message.unwrap_or_else(|| "页面不是可识别的公众号文章".into()) };
+        return match message {
+            Some(message) => WechatPage::Unavailable { message },
+            None => WechatPage::Unrecognized,
+        };
     };
     let rendered = render(body, &HashSet::new(), None);
     let title = js_var(html, "msg_title")
@@ -131,6 +134,13 @@ mod tests {
     #[test]
     fn js_strings_are_unescaped() {
         assert_eq!(unescape(r"A\x26amp;B \u5341 \'x\'"), "A&B 十 'x'");
+    }
+
+    #[test]
+    fn pages_linking_to_wechat_are_not_wechat_pages() {
+        let html = "<html><body><div class=\"content\"><p>关注我们的公众号：<a href=\"https://mp.weixin.qq.com/s/abc\">点击</a></p></div></body></html>";
+        assert!(!looks_like_wechat(html));
+        assert_eq!(parse_wechat("<html><body><p>改版后的页面</p></body></html>"), WechatPage::Unrecognized);
     }
 
     #[test]
