@@ -18,7 +18,8 @@ pub fn next_run(source: &Source, now: DateTime<Utc>) -> Option<DateTime<FixedOff
 /// Which sources are due, remembering each source's next time between calls.
 #[derive(Default)]
 pub struct Schedule {
-    due: HashMap<String, DateTime<FixedOffset>>,
+    /// Source → (its cron text, next time): an edited schedule is planned afresh.
+    due: HashMap<String, (String, DateTime<FixedOffset>)>,
 }
 
 impl Schedule {
@@ -26,14 +27,17 @@ impl Schedule {
     /// waits for its next occurrence (a restart does not fire every source at once).
     pub fn take_due(&mut self, sources: Vec<Source>, now: DateTime<Utc>) -> Vec<Source> {
         let mut out = Vec::new();
-        for s in sources.into_iter().filter(|s| s.enabled && s.schedule.is_some()) {
-            let Some(next) = self.due.get(&s.name).copied().or_else(|| next_run(&s, now)) else { continue };
+        for s in sources.into_iter().filter(|s| s.enabled) {
+            let Some((text, _)) = &s.schedule else { continue };
+            let text = text.clone();
+            let planned = self.due.get(&s.name).filter(|(t, _)| *t == text).map(|(_, next)| *next);
+            let Some(next) = planned.or_else(|| next_run(&s, now)) else { continue };
             if next > now {
-                self.due.insert(s.name.clone(), next);
+                self.due.insert(s.name.clone(), (text, next));
                 continue;
             }
             if let Some(n) = next_run(&s, now) {
-                self.due.insert(s.name.clone(), n);
+                self.due.insert(s.name.clone(), (text, n));
             }
             out.push(s);
         }
@@ -47,9 +51,27 @@ impl Schedule {
 pub fn spawn_scheduler(crawler: Arc<Crawler>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut schedule = Schedule::default();
+        // Runs cut off by the last shutdown continue now rather than at their next cron time.
+        let mut first = true;
         loop {
             let (sources, _) = crawler.sources();
+            let mut start = Vec::new();
+            if first {
+                first = false;
+                for s in sources.iter().filter(|s| s.enabled) {
+                    match crawler.state().runs(Some(&s.name), 1).await {
+                        Ok(runs) if runs.first().is_some_and(|r| r.status == "running") => start.push(s.clone()),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(source = %s.name, error = %e, "cannot read crawl state"),
+                    }
+                }
+            }
             for s in schedule.take_due(sources, Utc::now()) {
+                if !start.iter().any(|x| x.name == s.name) {
+                    start.push(s);
+                }
+            }
+            for s in start {
                 if crawler.is_running(&s.name) {
                     continue;
                 }
@@ -90,5 +112,9 @@ mod tests {
         assert!(names(sched.take_due(all(), at(22, 6, 0))).is_empty(), "not again before 22:10");
         assert_eq!(names(sched.take_due(all(), at(22, 30, 5))), ["daily", "five"]);
         assert!(names(sched.take_due(all(), at(22, 31, 0))).is_empty());
+        // An edited schedule is planned afresh, not kept at the old time.
+        let edited = || vec![source("daily", "45 6 * * *", true)];
+        assert!(names(sched.take_due(edited(), at(22, 32, 0))).is_empty());
+        assert_eq!(names(sched.take_due(edited(), at(22, 45, 1))), ["daily"]);
     }
 }

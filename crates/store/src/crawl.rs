@@ -125,8 +125,17 @@ impl CrawlStore {
     }
 
     /// The source's unfinished run (a crawl that was interrupted), marked resumed; or a new run.
+    /// Failure details are kept for the source's last 50 runs (the table would otherwise grow
+    /// with every run).
     pub async fn open_run(&self, source: &str, trigger: &str) -> Result<CrawlRun, StoreError> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM crawl_errors WHERE run_id IN
+                 (SELECT id FROM crawl_runs WHERE source = ? ORDER BY id DESC LIMIT -1 OFFSET 50)",
+        )
+        .bind(source)
+        .execute(&mut *tx)
+        .await?;
         let open: Option<i64> =
             sqlx::query_scalar("SELECT id FROM crawl_runs WHERE source = ? AND status = 'running' ORDER BY id DESC LIMIT 1")
                 .bind(source)
