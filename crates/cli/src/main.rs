@@ -95,12 +95,45 @@ enum Command {
         #[command(subcommand)]
         what: AdminCommand,
     },
+    /// Chunk tuning (知识切片调优) from the command line: list, edit, split, merge, disable,
+    /// enable, versions, rollback. Each change re-indexes its document atomically.
+    Chunk {
+        #[command(subcommand)]
+        what: ChunkCommand,
+    },
     /// Crawl sources declared in crawlers/ (one TOML file per site, JSON API or WeChat list).
     Crawl(crawl::CrawlArgs),
     /// Speed and memory benchmarks (release build recommended).
     Bench {
         #[command(subcommand)]
         what: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ChunkCommand {
+    /// The chunks of a document (id, key or exact title), disabled ones included.
+    List { document: String },
+    Edit {
+        id: i64,
+        #[arg(long)]
+        text: String,
+    },
+    /// Split at a character offset: the second part becomes a new chunk right after.
+    Split {
+        id: i64,
+        #[arg(long)]
+        at: usize,
+    },
+    /// Merge with the next chunk of the document.
+    Merge { id: i64 },
+    Disable { id: i64 },
+    Enable { id: i64 },
+    Versions { id: i64 },
+    Rollback {
+        id: i64,
+        #[arg(long)]
+        version: i64,
     },
 }
 
@@ -389,6 +422,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Crawl(args) => return crawl::run(Arc::new(kb), &settings, &args).await,
+        Command::Chunk { what } => {
+            const EDITOR: &str = "cli";
+            let json = match what {
+                ChunkCommand::List { document } => {
+                    let doc = pipeline::find_document(&kb, &document).await?;
+                    serde_json::to_value(kb.store.chunk_rows(doc.id).await?)?
+                }
+                ChunkCommand::Edit { id, text } => {
+                    let edit = dwt_store::ChunkEdit { text: Some(text), ..Default::default() };
+                    serde_json::to_value(kb.edit_chunk(id, None, &edit, EDITOR).await?)?
+                }
+                ChunkCommand::Split { id, at } => serde_json::to_value(kb.split_chunk(id, at, EDITOR).await?)?,
+                ChunkCommand::Merge { id } => serde_json::to_value(kb.merge_with_next(id, EDITOR).await?)?,
+                ChunkCommand::Disable { id } => serde_json::to_value(kb.set_chunk_enabled(id, false, EDITOR).await?)?,
+                ChunkCommand::Enable { id } => serde_json::to_value(kb.set_chunk_enabled(id, true, EDITOR).await?)?,
+                ChunkCommand::Versions { id } => serde_json::to_value(kb.store.chunk_versions(id).await?)?,
+                ChunkCommand::Rollback { id, version } => serde_json::to_value(kb.rollback_chunk(id, version, EDITOR).await?)?,
+            };
+            out(&serde_json::to_string(&json)?);
+        }
         Command::Ingest { .. } | Command::Bench { .. } | Command::Demo { .. } | Command::Admin { .. } => {}
     }
     Ok(ExitCode::SUCCESS)

@@ -428,3 +428,35 @@ fn crawl_commands_and_wechat_ingest() {
     assert_eq!(doc["doc_type"], "news");
     assert_eq!(doc["published_at"], "2018-04-07T22:21:55+08:00");
 }
+
+#[test]
+fn chunk_split_killed_between_sql_and_indexes_is_repaired_on_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let o = run(dwt(&data).args(["chunk", "list", "中国共产党章程"]));
+    assert_ok(&o);
+    let chunks: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c7 = chunks.as_array().unwrap().iter().find(|c| c["article"] == "第七条").unwrap().clone();
+    let text = c7["text"].as_str().unwrap();
+    let at = text[..text.find("预备党员的预备期，从支部大会").unwrap()].chars().count();
+
+    // Killed right after the SQL transaction (split + version + journal) committed.
+    let o = run(dwt(&data).env("DWT_FAILPOINT", "after_chunk_sql").args(["chunk", "split", &c7["id"].to_string(), "--at", &at.to_string()]));
+    assert_eq!(o.status.code(), None, "killed by abort");
+    assert_eq!(pending_journal(&data), 1);
+
+    // Restart: the journal is replayed; the three stores agree and the new chunk is found.
+    let o = run(dwt(&data).arg("check"));
+    assert_ok(&o);
+    let report = &stdout_json_lines(&o)[0];
+    assert_eq!(report["sql_chunks"], report["lexical_chunks"], "{report}");
+    assert_eq!(report["sql_chunks"], report["vector_chunks"], "{report}");
+    assert_eq!(pending_journal(&data), 0);
+    let o = run(dwt(&data).args(["chunk", "versions", &c7["id"].to_string()]));
+    let versions: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(versions[0]["action"], "split");
+    let o = run(dwt(&data).args(["search", "--json", "党龄从什么时候开始计算"]));
+    let top = &stdout_json_lines(&o)[0]["hits"][0];
+    assert_eq!(top["article"], "第七条");
+    assert!(top["text"].as_str().unwrap().starts_with("预备党员的预备期，从支部大会"), "{top}");
+}

@@ -387,6 +387,61 @@ impl KnowledgeBase {
         Ok(true)
     }
 
+    /// Chunk tuning: the SQL change (one transaction, journaled with its version) and then the
+    /// document's re-index, under the write lock. A crash in between is repaired on the next
+    /// open from the journal.
+    async fn tune<T>(&self, doc_of: impl Fn(&T) -> i64, change: impl std::future::Future<Output = Result<T, dwt_store::StoreError>>) -> Result<T, IndexError> {
+        let _guard = self.write_lock.lock().await;
+        let out = change.await?;
+        failpoint("after_chunk_sql");
+        // A change that changed nothing wrote no journal row: nothing to re-index.
+        let doc = doc_of(&out);
+        if self.store.pending_journal().await?.contains(&doc) {
+            self.sync_documents(&[doc], HashMap::new()).await?;
+        }
+        Ok(out)
+    }
+
+    fn check_length(&self, text: &str) -> Result<(), IndexError> {
+        let n = self.embedder.count_tokens(text);
+        let max = self.embedder.max_tokens();
+        if n > max {
+            return Err(IndexError::Store(dwt_store::StoreError::Refused(dwt_store::ChunkEditError {
+                code: "kb.chunk_too_long",
+                message: format!("切片过长（约 {n} 个词元，上限 {max}），请先拆分"),
+            })));
+        }
+        Ok(())
+    }
+
+    pub async fn edit_chunk(&self, id: i64, expected_version: Option<i64>, edit: &dwt_store::ChunkEdit, editor: &str) -> Result<dwt_store::ChunkRow, IndexError> {
+        if let Some(t) = &edit.text {
+            self.check_length(t)?;
+        }
+        self.tune(|c: &dwt_store::ChunkRow| c.doc_id, self.store.edit_chunk(id, expected_version, edit, editor)).await
+    }
+
+    pub async fn set_chunk_enabled(&self, id: i64, enabled: bool, editor: &str) -> Result<dwt_store::ChunkRow, IndexError> {
+        self.tune(|c: &dwt_store::ChunkRow| c.doc_id, self.store.set_chunk_enabled(id, enabled, editor)).await
+    }
+
+    pub async fn split_chunk(&self, id: i64, at: usize, editor: &str) -> Result<(dwt_store::ChunkRow, dwt_store::ChunkRow), IndexError> {
+        self.tune(|c: &(dwt_store::ChunkRow, dwt_store::ChunkRow)| c.0.doc_id, self.store.split_chunk(id, at, editor)).await
+    }
+
+    pub async fn merge_with_next(&self, id: i64, editor: &str) -> Result<dwt_store::ChunkRow, IndexError> {
+        if let Some(a) = self.store.chunk(id).await? {
+            if let Some(n) = self.store.chunk_rows(a.doc_id).await?.into_iter().find(|c| c.position > a.position) {
+                self.check_length(&format!("{}\n{}", a.text, n.text))?;
+            }
+        }
+        self.tune(|c: &dwt_store::ChunkRow| c.doc_id, self.store.merge_with_next(id, editor)).await
+    }
+
+    pub async fn rollback_chunk(&self, id: i64, version: i64, editor: &str) -> Result<dwt_store::ChunkRow, IndexError> {
+        self.tune(|c: &dwt_store::ChunkRow| c.doc_id, self.store.rollback_chunk(id, version, editor)).await
+    }
+
     /// Builds vector search structures after bulk ingest.
     pub async fn optimize(&self) -> Result<(), IndexError> {
         self.vectors.optimize().await

@@ -56,7 +56,7 @@ impl Role {
         use Action::*;
         match self {
             Role::SysAdmin => true,
-            Role::OrgAdmin => !matches!(action, GrantSysAdmin | CreateRootOrg | AuditView | CrawlManage),
+            Role::OrgAdmin => !matches!(action, GrantSysAdmin | CreateRootOrg | AuditView | CrawlManage | KnowledgeManage),
             Role::Staff => matches!(action, OrgView | MemberView | AnswerHandoff),
             Role::Member => false,
         }
@@ -88,6 +88,9 @@ pub enum Action {
     /// Crawler sources: view runs, run now, add article URLs (系统管理员 only: sources feed the
     /// whole knowledge base, not one organisation's).
     CrawlManage,
+    /// Knowledge base curation: documents, chunk tuning, hit-testing (系统管理员: documents are
+    /// shared by every organisation).
+    KnowledgeManage,
 }
 
 /// One role granted at one organisation (with the organisation's path, resolved at login).

@@ -57,7 +57,17 @@ impl From<AssistantError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.code(), "服务暂时不可用，请稍后再试")
+        match e {
+            StoreError::Refused(r) => {
+                let status = match r.code {
+                    "kb.chunk_not_found" | "kb.version_not_found" => StatusCode::NOT_FOUND,
+                    "kb.chunk_version_conflict" => StatusCode::CONFLICT,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Self::new(status, r.code, r.message)
+            }
+            other => Self::new(StatusCode::INTERNAL_SERVER_ERROR, other.code(), "服务暂时不可用，请稍后再试"),
+        }
     }
 }
 
@@ -65,6 +75,7 @@ impl From<IndexError> for ApiError {
     fn from(e: IndexError) -> Self {
         match e {
             IndexError::EmptyQuery => Self::bad_request("search.empty_query", "请输入要查询的内容"),
+            IndexError::Store(e @ StoreError::Refused(_)) => e.into(),
             other => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "search.failed", format!("查询失败：{other}")),
         }
     }

@@ -99,6 +99,13 @@ async fn every_admin_endpoint_by_role_and_subtree() {
         ("POST /api/admin/crawl/sources/{name}/urls", ["AA", "DD", "DD", "DD"]),
         ("GET /api/admin/crawl/runs", ["AA", "DD", "DD", "DD"]),
         ("GET /api/admin/crawl/runs/{id}/errors", ["AA", "DD", "DD", "DD"]),
+        ("GET /api/admin/kb/documents", ["AA", "DD", "DD", "DD"]),
+        ("GET /api/admin/kb/documents/{id}/chunks", ["AA", "DD", "DD", "DD"]),
+        ("POST /api/admin/kb/documents/{id}/status", ["AA", "DD", "DD", "DD"]),
+        ("PUT /api/admin/kb/chunks/{id}", ["AA", "DD", "DD", "DD"]),
+        ("POST /api/admin/kb/chunks/{id}/enable", ["AA", "DD", "DD", "DD"]),
+        ("GET /api/admin/kb/chunks/{id}/versions", ["AA", "DD", "DD", "DD"]),
+        ("GET /api/admin/kb/hit-test", ["AA", "DD", "DD", "DD"]),
     ];
 
     let mut failures = Vec::new();
@@ -127,6 +134,17 @@ async fn every_admin_endpoint_by_role_and_subtree() {
     // Each unmasked view above was audit-logged.
     let pii = core.audit.recent(Some("member.pii_viewed"), 100).await.unwrap();
     assert!(pii.len() >= 6, "unmasked views logged: {}", pii.len());
+}
+
+/// The current text of chunk 1 (so an edit with it changes nothing), or a placeholder when the
+/// caller may not read it (the edit is then refused before the text matters).
+async fn core_first_chunk(app: &axum::Router, token: Option<&str>) -> String {
+    let (status, _, body) = request(app, "GET", "/api/admin/kb/documents/1/chunks", token, &[], None, None).await;
+    if status != StatusCode::OK {
+        return "（无权读取）".into();
+    }
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["chunks"].as_array().unwrap().iter().find(|c| c["id"] == 1).map(|c| c["text"].as_str().unwrap().to_string()).unwrap_or_default()
 }
 
 /// Performs one matrix cell. Ok(outcome) for 2xx / 403, Err(status) for anything else.
@@ -249,6 +267,20 @@ async fn call_endpoint(app: &axum::Router, core: &Core, label: &str, token: Opti
         }
         "GET /api/admin/crawl/runs" => (None, request(app, "GET", "/api/admin/crawl/runs", token, &[], None, None).await),
         "GET /api/admin/crawl/runs/{id}/errors" => (None, request(app, "GET", "/api/admin/crawl/runs/1/errors", token, &[], None, None).await),
+        // Knowledge base: system-wide (no organisation); the calls change nothing (same status,
+        // same text, already enabled) so every cell sees the same state.
+        "GET /api/admin/kb/documents" => (None, request(app, "GET", "/api/admin/kb/documents", token, &[], None, None).await),
+        "GET /api/admin/kb/documents/{id}/chunks" => (None, request(app, "GET", "/api/admin/kb/documents/1/chunks", token, &[], None, None).await),
+        "POST /api/admin/kb/documents/{id}/status" => {
+            (None, request(app, "POST", "/api/admin/kb/documents/1/status", token, &[], json_body(json!({"status": "current"})), JSON).await)
+        }
+        "PUT /api/admin/kb/chunks/{id}" => {
+            let c = core_first_chunk(app, token).await;
+            (None, request(app, "PUT", "/api/admin/kb/chunks/1", token, &[], json_body(json!({"text": c})), JSON).await)
+        }
+        "POST /api/admin/kb/chunks/{id}/enable" => (None, request(app, "POST", "/api/admin/kb/chunks/1/enable", token, &[], None, None).await),
+        "GET /api/admin/kb/chunks/{id}/versions" => (None, request(app, "GET", "/api/admin/kb/chunks/1/versions", token, &[], None, None).await),
+        "GET /api/admin/kb/hit-test" => (None, request(app, "GET", "/api/admin/kb/hit-test?q=%E5%85%9A%E9%BE%84", token, &[], None, None).await),
         other => panic!("no request for {other}"),
     };
     match (status.as_u16(), list_check) {

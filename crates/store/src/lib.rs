@@ -1,11 +1,13 @@
 //! SQL persistence (sqlx). SQLite is the embedded default; SQL is the source of truth that the
 //! vector and lexical indexes are rebuilt from.
 
+mod chunks;
 mod conversations;
 mod crawl;
 mod knowledge;
 mod qa;
 
+pub use chunks::{ChunkEdit, ChunkEditError, ChunkRow, ChunkVersion};
 pub use conversations::{AssistantTurn, ConversationStore, MessageRow};
 pub use crawl::{CrawlErrorRow, CrawlRun, CrawlStore, CrawlUrl, UrlOutcome, UrlVisit};
 pub use knowledge::{DocumentRow, KnowledgeStore, NewChunk};
@@ -21,6 +23,9 @@ pub enum StoreError {
     DataDir { path: String, source: std::io::Error },
     #[error("数据损坏：{0}")]
     Corrupt(String),
+    /// A curation change refused for a reason the admin can act on (code + Chinese message).
+    #[error("{0}")]
+    Refused(ChunkEditError),
 }
 
 impl StoreError {
@@ -30,6 +35,7 @@ impl StoreError {
             StoreError::Migrate(_) => "store.migrate",
             StoreError::DataDir { .. } => "store.data_dir",
             StoreError::Corrupt(_) => "store.corrupt",
+            StoreError::Refused(e) => e.code,
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod crawl;
 pub mod handoff;
+pub mod kb;
 pub mod members;
 pub mod orgs;
 pub mod session;
@@ -59,6 +60,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/crawl/sources/{name}/urls", post(crawl::add_url))
         .route("/api/admin/crawl/runs", get(crawl::runs))
         .route("/api/admin/crawl/runs/{id}/errors", get(crawl::run_errors))
+        .route("/api/admin/kb/documents", get(kb::documents))
+        .route("/api/admin/kb/documents/{id}/chunks", get(kb::chunks))
+        .route("/api/admin/kb/documents/{id}/status", post(kb::set_status))
+        .route("/api/admin/kb/chunks/{id}", put(kb::edit_chunk))
+        .route("/api/admin/kb/chunks/{id}/versions", get(kb::versions))
+        .route("/api/admin/kb/chunks/{id}/{action}", post(kb::chunk_action))
+        .route("/api/admin/kb/hit-test", get(kb::hit_test))
 }
 
 /// Long-lived streams (no request timeout).

@@ -1,0 +1,183 @@
+//! Knowledge base curation (知识库维护、知识切片调优、命中测试): documents and their status,
+//! chunk edit / split / merge / disable / enable with versions and rollback, and hit-testing.
+//! Every change is audit-logged; each one re-indexes its document atomically (SQL first with the
+//! index journal, then vectors and BM25).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dwt_core::DocStatus;
+use dwt_index::{SearchOptions, SearchFilter};
+use dwt_org::authz::Action;
+use dwt_store::ChunkEdit;
+use serde::Deserialize;
+
+use super::session::Caller;
+use crate::{rejected, ApiError, AppState, ErrorBody};
+
+fn allowed(caller: &Caller) -> Result<(), ApiError> {
+    Ok(caller.auth.principal.require_anywhere(Action::KnowledgeManage)?)
+}
+
+async fn audit(s: &AppState, caller: &Caller, action: &str, target: &str, id: i64, detail: Option<String>) -> Result<(), ApiError> {
+    s.core()?.audit.record(&caller.actor(), action, target, Some(id.to_string()), detail).await?;
+    Ok(())
+}
+
+/// Where a document came from, by its key.
+fn origin(key: &str) -> &'static str {
+    if key.starts_with("knowledge:") {
+        "shipped"
+    } else if key.starts_with("http://") || key.starts_with("https://") || key.starts_with("api:") {
+        "crawler"
+    } else {
+        "upload"
+    }
+}
+
+#[utoipa::path(get, path = "/api/admin/kb/documents", tag = "knowledge",
+    responses((status = 200, description = "{items: [{id, key, title, doc_type, status, version, origin, category, published_at, chunk_count, updated_at}]}"), (status = 403, body = ErrorBody)))]
+pub async fn documents(State(s): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let docs = s.assistant.knowledge_base().store.list_documents().await?;
+    let items: Vec<serde_json::Value> = docs
+        .into_iter()
+        .map(|d| {
+            let mut v = serde_json::to_value(&d).unwrap_or_default();
+            v["origin"] = origin(&d.key).into();
+            v
+        })
+        .collect();
+    Ok(Json(serde_json::json!({"items": items})).into_response())
+}
+
+#[utoipa::path(get, path = "/api/admin/kb/documents/{id}/chunks", tag = "knowledge", params(("id" = i64, Path)),
+    responses((status = 200, description = "{document, chunks: [{id, position, heading_path, article, text, enabled, version}]}"), (status = 404, body = ErrorBody)))]
+pub async fn chunks(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let store = &s.assistant.knowledge_base().store;
+    let doc = store.document_by_id(id).await?.ok_or_else(|| ApiError::not_found("kb.document_not_found", "文档不存在"))?;
+    let chunks = store.chunk_rows(id).await?;
+    Ok(Json(serde_json::json!({"document": doc, "chunks": chunks})).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StatusBody {
+    /// current | repealed | withdrawn
+    status: String,
+}
+
+#[utoipa::path(post, path = "/api/admin/kb/documents/{id}/status", tag = "knowledge", params(("id" = i64, Path)), request_body = StatusBody,
+    responses((status = 200, description = "{changed: bool}"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_status(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<StatusBody>, JsonRejection>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let Json(body) = body.map_err(rejected)?;
+    let status = DocStatus::parse(&body.status).ok_or_else(|| ApiError::bad_request("kb.bad_status", "状态无效（可选 current 现行有效、repealed 已废止、withdrawn 已撤回）"))?;
+    let kb = s.assistant.knowledge_base();
+    kb.store.document_by_id(id).await?.ok_or_else(|| ApiError::not_found("kb.document_not_found", "文档不存在"))?;
+    let changed = kb.set_document_status(id, status).await?;
+    if changed {
+        audit(&s, &caller, "kb.document_status", "document", id, Some(status.as_str().into())).await?;
+    }
+    Ok(Json(serde_json::json!({"changed": changed})).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ChunkBody {
+    text: Option<String>,
+    /// Article label (第七条); an empty string removes it.
+    article: Option<String>,
+    heading_path: Option<Vec<String>>,
+    /// The version being edited (a newer one answers 409).
+    version: Option<i64>,
+}
+
+#[utoipa::path(put, path = "/api/admin/kb/chunks/{id}", tag = "knowledge", params(("id" = i64, Path)), request_body = ChunkBody,
+    responses((status = 200, description = "The chunk as saved"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn edit_chunk(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<ChunkBody>, JsonRejection>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let Json(b) = body.map_err(rejected)?;
+    let edit = ChunkEdit { text: b.text, article: b.article.map(Some), heading_path: b.heading_path };
+    let c = s.assistant.knowledge_base().edit_chunk(id, b.version, &edit, &caller.auth.principal.username).await?;
+    audit(&s, &caller, "kb.chunk_edited", "chunk", id, Some(format!("版本 {}", c.version))).await?;
+    Ok(Json(c).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SplitBody {
+    /// Character offset where the second part starts.
+    at: usize,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RollbackBody {
+    version: i64,
+}
+
+#[utoipa::path(post, path = "/api/admin/kb/chunks/{id}/{action}", tag = "knowledge",
+    params(("id" = i64, Path), ("action" = String, Path, description = "enable | disable | merge-next | split ({at}) | rollback ({version})")),
+    responses((status = 200, description = "The changed chunk(s)"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn chunk_action(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, action)): Path<(i64, String)>,
+    body: Option<Json<serde_json::Value>>,
+) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let kb = s.assistant.knowledge_base();
+    let editor = caller.auth.principal.username.clone();
+    let body = body.map(|Json(v)| v).unwrap_or_default();
+    let parse = |what: &str| ApiError::bad_request("request.invalid_json", format!("请求格式错误：需要 {what}"));
+    let (out, detail) = match action.as_str() {
+        "enable" | "disable" => (serde_json::to_value(kb.set_chunk_enabled(id, action == "enable", &editor).await?).unwrap_or_default(), None),
+        "merge-next" => (serde_json::to_value(kb.merge_with_next(id, &editor).await?).unwrap_or_default(), None),
+        "split" => {
+            let b: SplitBody = serde_json::from_value(body).map_err(|_| parse("{\"at\": 字符位置}"))?;
+            let (a, c) = kb.split_chunk(id, b.at, &editor).await?;
+            (serde_json::json!({"first": a, "second": c}), Some(format!("在第 {} 字处拆分，新切片 {}", b.at, c.id)))
+        }
+        "rollback" => {
+            let b: RollbackBody = serde_json::from_value(body).map_err(|_| parse("{\"version\": 版本号}"))?;
+            (serde_json::to_value(kb.rollback_chunk(id, b.version, &editor).await?).unwrap_or_default(), Some(format!("回滚到版本 {}", b.version)))
+        }
+        _ => return Err(ApiError::not_found("request.unknown_action", "未知的操作")),
+    };
+    audit(&s, &caller, &format!("kb.chunk_{}", action.replace('-', "_")), "chunk", id, detail).await?;
+    Ok(Json(out).into_response())
+}
+
+#[utoipa::path(get, path = "/api/admin/kb/chunks/{id}/versions", tag = "knowledge", params(("id" = i64, Path)),
+    responses((status = 200, description = "{items: [{version, action, text, article, heading_path, enabled, editor, created_at}]} newest first")))]
+pub async fn versions(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let items = s.assistant.knowledge_base().store.chunk_versions(id).await?;
+    Ok(Json(serde_json::json!({"items": items})).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct HitTestParams {
+    q: String,
+    top_k: Option<usize>,
+}
+
+/// What would answer a question: the curated pair the FAQ matcher picks (and whether it clears
+/// the threshold), and the hybrid hits with their BM25 and dense ranks and fused scores.
+#[utoipa::path(get, path = "/api/admin/kb/hit-test", tag = "knowledge", params(("q" = String, Query), ("top_k" = Option<usize>, Query)),
+    responses((status = 200, description = "{faq: {pair, score, threshold, accepted} | null, hits: [Hit], min_confidence}"), (status = 400, body = ErrorBody)))]
+pub async fn hit_test(State(s): State<AppState>, caller: Caller, Query(p): Query<HitTestParams>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let q = s.assistant.validate(&p.q)?;
+    let kb = s.assistant.knowledge_base();
+    let opts = SearchOptions { top_k: Some(p.top_k.unwrap_or(10).clamp(1, 50)), filter: SearchFilter::default(), ..Default::default() };
+    let hits = kb.search(&q, &opts).await?;
+    let faq = match s.assistant.faq() {
+        Some(m) => m
+            .match_question(&q)
+            .await
+            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "faq.failed", e.to_string()))?
+            .map(|m| serde_json::json!({"pair": m.pair, "score": m.score, "evidence": m.evidence, "accepted": m.accepted, "threshold": s.assistant.faq().map(|f| f.threshold())})),
+        None => None,
+    };
+    Ok(Json(serde_json::json!({"question": q, "faq": faq, "hits": hits, "min_confidence": kb.settings().assistant.min_confidence})).into_response())
+}

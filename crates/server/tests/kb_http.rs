@@ -1,0 +1,126 @@
+//! Knowledge base curation over HTTP: split a chunk and find both halves by hit-testing, disable
+//! a chunk and see it vanish, edit with a version guard, roll back, refuse bad edits, audit.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use common::{app_with_core, request};
+use dwt_org::demo::DEMO_PASSWORD;
+use dwt_org::LoginOutcome;
+use serde_json::{json, Value};
+
+async fn token(core: &dwt_org::Core, user: &str) -> String {
+    match core.auth.login(user, DEMO_PASSWORD, None).await.unwrap() {
+        LoginOutcome::Ok(s) => s.token,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn body(v: Value) -> Option<Body> {
+    Some(Body::from(v.to_string()))
+}
+
+const JSON: Option<&str> = Some("application/json");
+
+async fn hit_ids(app: &axum::Router, t: Option<&str>, q: &str) -> Vec<i64> {
+    let (status, _, text) = request(app, "GET", &format!("/api/admin/kb/hit-test?q={}", urlencode(q)), t, &[], None, None).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(v["hits"][0]["bm25_rank"].is_number() || v["hits"][0]["dense_rank"].is_number(), "ranks are shown: {v}");
+    v["hits"].as_array().unwrap().iter().map(|h| h["chunk_id"].as_i64().unwrap()).collect()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[tokio::test]
+async fn chunk_tuning_with_versions_and_hit_testing() {
+    let (_tmp, app, core) = app_with_core().await;
+    let admin = token(&core, "sysadmin").await;
+    let t = Some(admin.as_str());
+
+    let (_, _, text) = request(&app, "GET", "/api/admin/kb/documents", t, &[], None, None).await;
+    let docs: Value = serde_json::from_str(&text).unwrap();
+    let dz = docs["items"].as_array().unwrap().iter().find(|d| d["title"] == "中国共产党章程").expect("党章 listed").clone();
+    assert_eq!(dz["status"], "current");
+    let (_, _, text) = request(&app, "GET", &format!("/api/admin/kb/documents/{}/chunks", dz["id"]), t, &[], None, None).await;
+    let chunks: Value = serde_json::from_str(&text).unwrap();
+    let c7 = chunks["chunks"].as_array().unwrap().iter().find(|c| c["article"] == "第七条").expect("第七条").clone();
+    let c7_id = c7["id"].as_i64().unwrap();
+    let c7_text = c7["text"].as_str().unwrap().to_string();
+    assert!(hit_ids(&app, t, "党龄从什么时候开始计算").await.contains(&c7_id));
+
+    // Split before "预备党员的预备期，从支部大会…": both halves are found by hit-testing.
+    let byte = c7_text.find("预备党员的预备期，从支部大会").unwrap();
+    let at = c7_text[..byte].chars().count();
+    let (status, _, text) = request(&app, "POST", &format!("/api/admin/kb/chunks/{c7_id}/split"), t, &[], body(json!({"at": at})), JSON).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let split: Value = serde_json::from_str(&text).unwrap();
+    let second = split["second"]["id"].as_i64().unwrap();
+    assert_eq!(split["second"]["article"], "第七条");
+    assert!(split["second"]["text"].as_str().unwrap().starts_with("预备党员的预备期，从支部大会"));
+    assert!(hit_ids(&app, t, "党龄从什么时候开始计算").await.contains(&second), "second half found");
+    assert!(hit_ids(&app, t, "预备党员有没有表决权").await.contains(&c7_id), "first half found");
+
+    // Disable the second half: it vanishes from retrieval; enable brings it back.
+    let (status, _, _) = request(&app, "POST", &format!("/api/admin/kb/chunks/{second}/disable"), t, &[], None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!hit_ids(&app, t, "党龄从什么时候开始计算").await.contains(&second));
+    request(&app, "POST", &format!("/api/admin/kb/chunks/{second}/enable"), t, &[], None, None).await;
+    assert!(hit_ids(&app, t, "党龄从什么时候开始计算").await.contains(&second));
+
+    // Edit with the version guard, then a stale edit (409), then roll back.
+    let (status, _, text) = request(&app, "GET", &format!("/api/admin/kb/chunks/{second}/versions"), t, &[], None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let current = v["items"][0]["version"].as_i64().unwrap();
+    let edited = "预备党员的预备期，从支部大会通过他为预备党员之日算起。党员的党龄，从预备期满转为正式党员之日算起（编辑注：以支部大会决议日期为准）。";
+    let (status, _, text) = request(&app, "PUT", &format!("/api/admin/kb/chunks/{second}"), t, &[], body(json!({"text": edited, "version": current})), JSON).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["version"], current + 1);
+    let (status, _, text) = request(&app, "PUT", &format!("/api/admin/kb/chunks/{second}"), t, &[], body(json!({"text": "别人的修改。", "version": current})), JSON).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["code"], "kb.chunk_version_conflict");
+    let hits_text = |app: axum::Router, q: &'static str| async move {
+        let (_, _, text) = request(&app, "GET", &format!("/api/admin/kb/hit-test?q={}", urlencode(q)), t, &[], None, None).await;
+        serde_json::from_str::<Value>(&text).unwrap()["hits"].to_string()
+    };
+    assert!(hits_text(app.clone(), "以支部大会决议日期为准").await.contains("编辑注"), "the edit is searchable at once");
+    let (status, _, text) = request(&app, "POST", &format!("/api/admin/kb/chunks/{second}/rollback"), t, &[], body(json!({"version": current})), JSON).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(!serde_json::from_str::<Value>(&text).unwrap()["text"].as_str().unwrap().contains("编辑注"));
+    assert!(!hits_text(app.clone(), "以支部大会决议日期为准").await.contains("编辑注"), "rollback re-indexed");
+
+    // Bad input: clear Chinese errors with stable codes, nothing changed.
+    let cases = [
+        ("PUT", format!("/api/admin/kb/chunks/{second}"), json!({"text": "党".repeat(3000)}), StatusCode::BAD_REQUEST, "kb.chunk_too_long"),
+        ("PUT", format!("/api/admin/kb/chunks/{second}"), json!({"text": "   "}), StatusCode::BAD_REQUEST, "kb.chunk_empty"),
+        ("POST", format!("/api/admin/kb/chunks/{second}/split"), json!({"at": 0}), StatusCode::BAD_REQUEST, "kb.bad_split"),
+        ("POST", format!("/api/admin/kb/chunks/{second}/rollback"), json!({"version": 99}), StatusCode::NOT_FOUND, "kb.version_not_found"),
+        ("PUT", "/api/admin/kb/chunks/999999".to_string(), json!({"text": "x"}), StatusCode::NOT_FOUND, "kb.chunk_not_found"),
+    ];
+    for (method, path, b, want, code) in cases {
+        let (status, _, text) = request(&app, method, &path, t, &[], body(b), JSON).await;
+        assert_eq!(status, want, "{path}: {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["code"], code);
+        assert!(v["message"].as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{v}");
+    }
+
+    // Merge the halves again: one chunk, whole text, found again.
+    let (status, _, text) = request(&app, "POST", &format!("/api/admin/kb/chunks/{c7_id}/merge-next"), t, &[], None, None).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(hit_ids(&app, t, "党龄从什么时候开始计算").await.contains(&c7_id));
+
+    // Audit trail and authorization.
+    let actions: Vec<String> = core.audit.recent(None, 200).await.unwrap().into_iter().map(|e| e.action).filter(|a| a.starts_with("kb.")).collect();
+    for a in ["kb.chunk_split", "kb.chunk_disable", "kb.chunk_enable", "kb.chunk_edited", "kb.chunk_rollback", "kb.chunk_merge_next"] {
+        assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
+    }
+    let org_admin = token(&core, "jy_admin").await;
+    let (status, _, _) = request(&app, "GET", "/api/admin/kb/documents", Some(&org_admin), &[], None, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
