@@ -223,6 +223,8 @@ export const ADMIN_NAV = [
   ["/admin/qa-proposals.html", "待审核问答"],
   ["/admin/stats.html", "答复统计"],
   ["/admin/crawl.html", "数据抓取"],
+  ["/admin/kb.html", "知识库"],
+  ["/admin/hit-test.html", "命中测试"],
   ["/staff/index.html", "答复工作台"],
 ];
 

@@ -481,8 +481,10 @@ impl Assistant {
             let Some(doc) = docs.iter().find(|d| d.title == r.doc) else { continue };
             let chunks = self.kb.store().chunks_of_document(doc.id).await?;
             let label = r.article.as_deref().and_then(dwt_core::numerals::normalize_article_label).or_else(|| r.article.clone());
-            let text: Vec<&str> = chunks.iter().filter(|c| c.article.is_some() && c.article == label).map(|c| c.text.as_str()).collect();
-            let first = chunks.iter().find(|c| c.article.is_some() && c.article == label);
+            // Disabled chunks are never quoted, in curated answers either.
+            let cited = |c: &&dwt_core::StoredChunk| c.enabled && c.article.is_some() && c.article == label;
+            let text: Vec<&str> = chunks.iter().filter(cited).map(|c| c.text.as_str()).collect();
+            let first = chunks.iter().find(cited);
             let index = sources.len() + 1;
             sources.push(Source {
                 index,

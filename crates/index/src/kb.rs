@@ -406,7 +406,7 @@ impl KnowledgeBase {
         let n = self.embedder.count_tokens(text);
         let max = self.embedder.max_tokens();
         if n > max {
-            return Err(IndexError::Store(dwt_store::StoreError::Refused(dwt_store::ChunkEditError {
+            return Err(IndexError::Store(dwt_store::StoreError::Refused(dwt_store::Refusal {
                 code: "kb.chunk_too_long",
                 message: format!("切片过长（约 {n} 个词元，上限 {max}），请先拆分"),
             })));

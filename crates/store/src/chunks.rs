@@ -33,16 +33,16 @@ pub struct ChunkVersion {
     pub created_at: String,
 }
 
-/// A refused change: stable code, message for the admin (zh-CN).
+/// A refused curation change (chunks, Q&A pairs): stable code, message for the admin (zh-CN).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
-pub struct ChunkEditError {
+pub struct Refusal {
     pub code: &'static str,
     pub message: String,
 }
 
 fn refuse(code: &'static str, message: impl Into<String>) -> StoreError {
-    StoreError::Refused(ChunkEditError { code, message: message.into() })
+    StoreError::Refused(Refusal { code, message: message.into() })
 }
 
 /// New text, label and headings of a chunk (`None` keeps the current value).

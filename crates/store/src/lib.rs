@@ -6,11 +6,13 @@ mod conversations;
 mod crawl;
 mod knowledge;
 mod qa;
+mod qa_curation;
 
-pub use chunks::{ChunkEdit, ChunkEditError, ChunkRow, ChunkVersion};
+pub use chunks::{ChunkEdit, Refusal, ChunkRow, ChunkVersion};
 pub use conversations::{AssistantTurn, ConversationStore, MessageRow};
 pub use crawl::{CrawlErrorRow, CrawlRun, CrawlStore, CrawlUrl, UrlOutcome, UrlVisit};
 pub use knowledge::{DocumentRow, KnowledgeStore, NewChunk};
+pub use qa_curation::{normalize_question, QaFilter, QaInput, QaVersion, QA_STATUSES};
 pub use qa::{NewQaPair, QaPair, QaStore, SourceRef, UpsertOutcome};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +27,7 @@ pub enum StoreError {
     Corrupt(String),
     /// A curation change refused for a reason the admin can act on (code + Chinese message).
     #[error("{0}")]
-    Refused(ChunkEditError),
+    Refused(Refusal),
 }
 
 impl StoreError {

@@ -60,6 +60,12 @@ pub struct QaPair {
     pub source_refs: Vec<SourceRef>,
     pub updated_by: String,
     pub updated_at: String,
+    #[serde(default)]
+    pub effective_from: Option<String>,
+    #[serde(default)]
+    pub effective_to: Option<String>,
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// What an import did to one row.
@@ -81,6 +87,10 @@ pub struct QaStore {
 impl QaStore {
     pub fn new(pool: SqlitePool) -> Self {
         Self { pool }
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// Writes all pairs in one transaction keyed by question: a crash or a retry leaves either
@@ -124,8 +134,13 @@ impl QaStore {
         Ok(out)
     }
 
+    /// Pairs that answer today: published and within their effective dates (Beijing date).
     pub async fn published(&self) -> Result<Vec<QaPair>, StoreError> {
-        self.select("WHERE status = 'published'").await
+        self.select(
+            "WHERE status = 'published' AND (effective_from IS NULL OR effective_from <= date('now', '+8 hours'))
+               AND (effective_to IS NULL OR effective_to >= date('now', '+8 hours'))",
+        )
+        .await
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<QaPair>, StoreError> {
@@ -161,9 +176,10 @@ impl QaStore {
     }
 }
 
-const SELECT: &str = "SELECT id, question, similar_json, answer, category, status, source_refs_json, updated_by, updated_at FROM qa_pairs";
+pub(crate) const SELECT: &str =
+    "SELECT id, question, similar_json, answer, category, status, source_refs_json, updated_by, updated_at, effective_from, effective_to, version FROM qa_pairs";
 
-fn to_pair(r: &sqlx::sqlite::SqliteRow) -> Result<QaPair, StoreError> {
+pub(crate) fn to_pair(r: &sqlx::sqlite::SqliteRow) -> Result<QaPair, StoreError> {
     let similar: String = r.try_get("similar_json")?;
     let refs: String = r.try_get("source_refs_json")?;
     Ok(QaPair {
@@ -176,6 +192,9 @@ fn to_pair(r: &sqlx::sqlite::SqliteRow) -> Result<QaPair, StoreError> {
         source_refs: serde_json::from_str(&refs).map_err(|e| StoreError::Corrupt(format!("qa_pairs.source_refs_json: {e}")))?,
         updated_by: r.try_get("updated_by")?,
         updated_at: r.try_get("updated_at")?,
+        effective_from: r.try_get("effective_from")?,
+        effective_to: r.try_get("effective_to")?,
+        version: r.try_get("version")?,
     })
 }
 
@@ -209,7 +228,7 @@ mod tests {
         assert_eq!(all[0].answer, "预备期为一年。");
         assert_eq!(all[0].updated_by, "admin");
         assert_eq!(all[0].source_refs[0].article.as_deref(), Some("第七条"));
-        assert!(s.set_status(all[0].id, "disabled", "admin").await.unwrap());
+        assert!(s.set_status(all[0].id, "retired", "admin").await.unwrap());
         assert!(s.published().await.unwrap().is_empty());
         assert_eq!(s.count().await.unwrap(), 1);
     }

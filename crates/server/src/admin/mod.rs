@@ -8,6 +8,7 @@ pub mod handoff;
 pub mod kb;
 pub mod members;
 pub mod orgs;
+pub mod qa;
 pub mod session;
 pub mod users;
 
@@ -67,6 +68,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/kb/chunks/{id}/versions", get(kb::versions))
         .route("/api/admin/kb/chunks/{id}/{action}", post(kb::chunk_action))
         .route("/api/admin/kb/hit-test", get(kb::hit_test))
+        .route("/api/admin/qa", get(qa::list).post(qa::create))
+        .route("/api/admin/qa/{id}", put(qa::update))
+        .route("/api/admin/qa/{id}/status", post(qa::set_status))
+        .route("/api/admin/qa/{id}/versions", get(qa::versions))
+        .route("/api/admin/qa/{id}/rollback", post(qa::rollback))
 }
 
 /// Long-lived streams (no request timeout).

@@ -1,0 +1,136 @@
+//! Curated Q&A pairs (常用问答) one by one: list with filters, create, edit (version-guarded),
+//! review workflow (draft → pending → published → retired), history and rollback. Duplicates are
+//! refused: the same question after normalisation, or (unless `force`) a question an existing
+//! published pair already answers. Every change reloads the FAQ-first matcher at once.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dwt_org::authz::Action;
+use dwt_store::{QaFilter, QaInput, QaPair};
+use serde::Deserialize;
+
+use super::session::Caller;
+use crate::{rejected, ApiError, AppState, ErrorBody};
+
+fn allowed(caller: &Caller) -> Result<(), ApiError> {
+    // System-wide pairs: 系统管理员 (pairs scoped to an organisation are not built yet).
+    Ok(caller.auth.principal.require_anywhere(Action::KnowledgeManage)?)
+}
+
+async fn after_change(s: &AppState, caller: &Caller, action: &str, p: &QaPair) -> Result<(), ApiError> {
+    if let Some(m) = s.assistant.faq() {
+        m.reload().await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "faq.reload_failed", e.to_string()))?;
+    }
+    s.core()?.audit.record(&caller.actor(), action, "qa_pair", Some(p.id.to_string()), Some(format!("版本 {}：{}", p.version, p.question))).await?;
+    Ok(())
+}
+
+/// Refuses a question that a different published pair already answers (what a member would get).
+async fn near_duplicate(s: &AppState, question: &str, except: Option<i64>) -> Result<(), ApiError> {
+    let Some(m) = s.assistant.faq() else { return Ok(()) };
+    let found = m.match_question(question).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "faq.failed", e.to_string()))?;
+    match found {
+        Some(f) if f.accepted && Some(f.pair.id) != except => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "qa.near_duplicate",
+            format!("已有问答会回答这个问题：{}（编号 {}，相似度 {:.2}）。如确需新增，请勾选“仍然保存”", f.pair.question, f.pair.id, f.score),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    q: Option<String>,
+    category: Option<String>,
+    status: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/admin/qa", tag = "knowledge", params(("q" = Option<String>, Query), ("category" = Option<String>, Query), ("status" = Option<String>, Query)),
+    responses((status = 200, description = "{items: [QaPair]} most recently updated first"), (status = 403, body = ErrorBody)))]
+pub async fn list(State(s): State<AppState>, caller: Caller, Query(p): Query<ListParams>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let items = s.assistant.qa_store().list(&QaFilter { q: p.q, category: p.category, status: p.status }).await?;
+    Ok(Json(serde_json::json!({"items": items})).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PairBody {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    input: QaInput,
+    /// draft (default) | pending | published
+    status: Option<String>,
+    /// The version being edited (PUT).
+    version: Option<i64>,
+    /// Save even though an existing pair already answers the question.
+    #[serde(default)]
+    force: bool,
+}
+
+#[utoipa::path(post, path = "/api/admin/qa", tag = "knowledge", request_body = PairBody,
+    responses((status = 201, description = "The pair"), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(State(s): State<AppState>, caller: Caller, body: Result<Json<PairBody>, JsonRejection>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let Json(b) = body.map_err(rejected)?;
+    if !b.force {
+        near_duplicate(&s, &b.input.question, None).await?;
+    }
+    let p = s.assistant.qa_store().create(&b.input, b.status.as_deref().unwrap_or("draft"), &caller.auth.principal.username).await?;
+    after_change(&s, &caller, "qa.created", &p).await?;
+    Ok((StatusCode::CREATED, Json(p)).into_response())
+}
+
+#[utoipa::path(put, path = "/api/admin/qa/{id}", tag = "knowledge", params(("id" = i64, Path)), request_body = PairBody,
+    responses((status = 200, description = "The pair"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<PairBody>, JsonRejection>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let Json(b) = body.map_err(rejected)?;
+    if !b.force {
+        near_duplicate(&s, &b.input.question, Some(id)).await?;
+    }
+    let p = s.assistant.qa_store().update(id, b.version, &b.input, &caller.auth.principal.username).await?;
+    after_change(&s, &caller, "qa.edited", &p).await?;
+    Ok(Json(p).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StatusBody {
+    status: String,
+}
+
+#[utoipa::path(post, path = "/api/admin/qa/{id}/status", tag = "knowledge", params(("id" = i64, Path)), request_body = StatusBody,
+    responses((status = 200, description = "The pair"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_status(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<StatusBody>, JsonRejection>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let Json(b) = body.map_err(rejected)?;
+    let p = s.assistant.qa_store().transition(id, &b.status, &caller.auth.principal.username).await?;
+    after_change(&s, &caller, "qa.status", &p).await?;
+    Ok(Json(p).into_response())
+}
+
+#[utoipa::path(get, path = "/api/admin/qa/{id}/versions", tag = "knowledge", params(("id" = i64, Path)),
+    responses((status = 200, description = "{items: [{version, action, pair, editor, created_at}]} newest first")))]
+pub async fn versions(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let items = s.assistant.qa_store().versions(id).await?;
+    Ok(Json(serde_json::json!({"items": items})).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RollbackBody {
+    version: i64,
+}
+
+#[utoipa::path(post, path = "/api/admin/qa/{id}/rollback", tag = "knowledge", params(("id" = i64, Path)), request_body = RollbackBody,
+    responses((status = 200, description = "The pair"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rollback(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<RollbackBody>, JsonRejection>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let Json(b) = body.map_err(rejected)?;
+    let p = s.assistant.qa_store().rollback(id, b.version, &caller.auth.principal.username).await?;
+    after_change(&s, &caller, "qa.rolled_back", &p).await?;
+    Ok(Json(p).into_response())
+}

@@ -1,0 +1,94 @@
+//! Curated Q&A pairs over HTTP: a draft does not answer, publishing answers at once (no
+//! restart), duplicates are refused, edits are versioned and can be rolled back, retiring stops
+//! the answers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use common::{app_with_core, request, sse_events};
+use dwt_org::demo::DEMO_PASSWORD;
+use dwt_org::LoginOutcome;
+use serde_json::{json, Value};
+
+const JSON: Option<&str> = Some("application/json");
+
+async fn mode_of(app: &axum::Router, question: &str) -> (String, String) {
+    let (status, _, body) = request(app, "POST", "/api/chat", None, &[], Some(Body::from(json!({"question": question}).to_string())), JSON).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let events = sse_events(&body);
+    let meta = events.iter().find(|(n, _)| n == "meta").map(|(_, v)| v.clone()).unwrap();
+    let text: String = events.iter().filter(|(n, _)| n == "delta").map(|(_, v)| v["text"].as_str().unwrap_or_default().to_string()).collect();
+    (meta["mode"].as_str().unwrap_or_default().to_string(), text)
+}
+
+#[tokio::test]
+async fn pairs_are_curated_with_workflow_versions_and_duplicate_checks() {
+    let (_tmp, app, core) = app_with_core().await;
+    let token = match core.auth.login("sysadmin", DEMO_PASSWORD, None).await.unwrap() {
+        LoginOutcome::Ok(s) => s.token,
+        other => panic!("{other:?}"),
+    };
+    let t = Some(token.as_str());
+    let call = |method: &'static str, path: String, body: Value| {
+        let app = app.clone();
+        async move {
+            let (status, _, text) = request(&app, method, &path, t, &[], Some(Body::from(body.to_string())), JSON).await;
+            (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+        }
+    };
+    let question = "党支部书记任期几年";
+    let answer = "党支部委员会每届任期一般为三年，党支部书记随支部委员会换届产生（测试答案）。";
+    let (status, pair) = call("POST", "/api/admin/qa".into(), json!({"question": question, "answer": answer, "category": "组织建设", "source_refs": [{"doc": "中国共产党章程", "article": "第三十条"}]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{pair}");
+    let id = pair["id"].as_i64().unwrap();
+    assert_eq!((pair["status"].as_str(), pair["version"].as_i64()), (Some("draft"), Some(1)));
+    assert_ne!(mode_of(&app, question).await.0, "faq", "a draft does not answer");
+
+    let (status, pair) = call("POST", format!("/api/admin/qa/{id}/status"), json!({"status": "published"})).await;
+    assert_eq!((status, pair["version"].as_i64()), (StatusCode::OK, Some(2)));
+    let (mode, text) = mode_of(&app, question).await;
+    assert_eq!(mode, "faq", "published pairs answer at once");
+    assert!(text.contains("测试答案"), "{text}");
+
+    // Duplicates: the same question differently punctuated, and a rephrasing the pair answers.
+    let (status, err) = call("POST", "/api/admin/qa".into(), json!({"question": "党支部书记 任期几年？", "answer": "x"})).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("qa.duplicate")), "{err}");
+    let (status, err) = call("POST", "/api/admin/qa".into(), json!({"question": "党支部书记的任期是几年", "answer": "x"})).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("qa.near_duplicate")), "{err}");
+    assert!(err["message"].as_str().unwrap().contains(question), "{err}");
+
+    // Edit (version-guarded), stale edit refused, rollback restores the first answer.
+    let edited = "党支部委员会每届任期三年（修订后的测试答案）。";
+    let (status, pair) = call("PUT", format!("/api/admin/qa/{id}"), json!({"question": question, "answer": edited, "category": "组织建设", "version": 2})).await;
+    assert_eq!((status, pair["version"].as_i64()), (StatusCode::OK, Some(3)), "{pair}");
+    assert!(mode_of(&app, question).await.1.contains("修订后的测试答案"), "the edit answers at once");
+    let (status, err) = call("PUT", format!("/api/admin/qa/{id}"), json!({"question": question, "answer": "别人", "version": 2})).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("qa.version_conflict")));
+    let (status, v) = call("GET", format!("/api/admin/qa/{id}/versions"), Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<&str> = v["items"].as_array().unwrap().iter().map(|x| x["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["edit", "status", "create"]);
+    let (status, pair) = call("POST", format!("/api/admin/qa/{id}/rollback"), json!({"version": 1})).await;
+    assert_eq!((status, pair["answer"].as_str(), pair["status"].as_str()), (StatusCode::OK, Some(answer), Some("published")));
+
+    // Bad input: Chinese messages, stable codes.
+    for (body, code) in [
+        (json!({"question": "", "answer": "x"}), "qa.question_required"),
+        (json!({"question": "新问题一", "answer": " "}), "qa.answer_required"),
+        (json!({"question": "新问题二", "answer": "x", "effective_from": "2026-13-01"}), "qa.bad_date"),
+        (json!({"question": "新问题三", "answer": "x", "status": "live"}), "qa.bad_status"),
+    ] {
+        let (status, err) = call("POST", "/api/admin/qa".into(), body).await;
+        assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{err}");
+    }
+
+    // Retire: no longer answers; the list filters by status.
+    call("POST", format!("/api/admin/qa/{id}/status"), json!({"status": "retired"})).await;
+    assert_ne!(mode_of(&app, question).await.0, "faq");
+    let (_, list) = call("GET", "/api/admin/qa?status=retired&q=%E6%94%AF%E9%83%A8%E4%B9%A6%E8%AE%B0".into(), Value::Null).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    let audited = core.audit.recent(None, 200).await.unwrap().into_iter().filter(|e| e.action.starts_with("qa.")).count();
+    assert!(audited >= 5, "curation actions are audited ({audited})");
+}

@@ -1,0 +1,561 @@
+// Headless-browser tests of 知识库维护 / 知识切片调优 (admin/kb.html) and 命中测试
+// (admin/hit-test.html), against a live `dangwutong serve` whose knowledge base holds the shipped
+// regulations (中国共产党章程, 信访工作条例) and whose database holds the demo accounts (every demo
+// password is Dwt#Demo2026). scripts/web-test.sh starts such a server on a fresh data dir.
+//
+//   DWT_TEST_BASE_URL=http://127.0.0.1:8080 node --test web/tests/kb.test.mjs
+//
+// Chunks are found by their document title and article label (第七条, 第八条), never by id. The
+// tests change the knowledge base and put it back: edits are rolled back, the disabled chunk is
+// enabled again, and after the last test the split 第七条 of 党章 is merged again (the halves
+// join with the line break the split removed, so the text is the shipped one).
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, useBrowser, visible, waitAnswer, waitUntil,
+} from "./support.mjs";
+
+const CHARTER = "中国共产党章程";
+const XINFANG = "信访工作条例";
+/** Where 第七条 of 党章 is split: its last paragraph starts here. */
+const MARKER = "预备党员的预备期，从支部大会";
+/** A sentence only the second half of 第七条 holds. */
+const PARTY_AGE = "党员的党龄，从预备期满转为正式党员之日算起";
+const AGE_QUESTION = "党龄从什么时候开始计算";
+const VOTE_QUESTION = "预备党员有没有表决权";
+const EDIT_MARK = "（测试修改）";
+
+const browser = useBrowser({
+  probe: async () => {
+    const r = await fetch(BASE + "/api/admin/kb/documents");
+    assert.notEqual(r.status, 404, `GET ${BASE}/api/admin/kb/documents answered 404: this server has no knowledge base admin API yet`);
+  },
+});
+
+// --- API helpers (set-up, checks and clean-up) ---------------------------------------------------
+
+async function docByTitle(admin, title) {
+  const r = await admin.call("GET", "/api/admin/kb/documents");
+  assert.equal(r.status, 200, `GET /api/admin/kb/documents as sysadmin: ${JSON.stringify(r.json)}`);
+  const d = (r.json.items || []).find((x) => x.title === title);
+  assert.ok(d, `the knowledge base should hold 《${title}》 (shipped in knowledge/regulations); it lists: ${(r.json.items || []).map((x) => x.title).join("、")}`);
+  return d;
+}
+
+async function chunksOf(admin, docId) {
+  const r = await admin.call("GET", `/api/admin/kb/documents/${docId}/chunks`);
+  assert.equal(r.status, 200, `GET …/documents/${docId}/chunks: ${JSON.stringify(r.json)}`);
+  return r.json.chunks || [];
+}
+
+/** The one chunk labelled `article` in the document (fails when there is not exactly one). */
+async function chunkByArticle(admin, docId, article) {
+  const found = (await chunksOf(admin, docId)).filter((c) => c.article === article);
+  assert.equal(found.length, 1, `exactly one chunk labelled ${article} expected; found ${found.length}`);
+  return found[0];
+}
+
+/** The halves of 党章 第七条, splitting it (through the API) when it is still whole. */
+async function splitHalves(admin) {
+  const doc = await docByTitle(admin, CHARTER);
+  let c7 = (await chunksOf(admin, doc.id)).filter((c) => c.article === "第七条");
+  let second = c7.find((c) => c.text.startsWith(MARKER));
+  if (!second) {
+    const whole = c7.find((c) => c.text.indexOf(MARKER) > 0);
+    assert.ok(whole, `no 第七条 chunk of 党章 contains “${MARKER}”: ${JSON.stringify(c7.map((c) => c.text.slice(0, 30)))}`);
+    const at = Array.from(whole.text.slice(0, whole.text.indexOf(MARKER))).length;
+    const r = await admin.call("POST", `/api/admin/kb/chunks/${whole.id}/split`, { at });
+    assert.equal(r.status, 200, `splitting 第七条 through the API: ${JSON.stringify(r.json)}`);
+    c7 = (await chunksOf(admin, doc.id)).filter((c) => c.article === "第七条");
+    second = c7.find((c) => c.text.startsWith(MARKER));
+  }
+  const i = c7.indexOf(second);
+  assert.ok(i > 0, "the second half follows the first one");
+  return { doc, first: c7[i - 1], second };
+}
+
+async function hitTestApi(admin, q) {
+  const r = await admin.call("GET", `/api/admin/kb/hit-test?q=${encodeURIComponent(q)}&top_k=10`);
+  assert.equal(r.status, 200, `GET /api/admin/kb/hit-test?q=${q}: ${JSON.stringify(r.json)}`);
+  return r.json;
+}
+
+/** Puts a chunk back to `version`'s content when it has changed since (clean-up). */
+async function restore(admin, chunkId, version, text) {
+  const r = await admin.call("GET", `/api/admin/kb/chunks/${chunkId}/versions`);
+  if (r.status !== 200 || !(r.json.items || []).length) return;
+  const now = r.json.items[0];
+  if (now.text === text && now.enabled) return;
+  await admin.call("POST", `/api/admin/kb/chunks/${chunkId}/rollback`, { version });
+}
+
+// After every test: 第七条 of 党章 whole again (as shipped), and enabled.
+after(async () => {
+  if (!BASE) return;
+  const admin = await apiSession("sysadmin");
+  try {
+    const doc = await docByTitle(admin, CHARTER);
+    const chunks = await chunksOf(admin, doc.id);
+    const i = chunks.findIndex((c) => c.article === "第七条" && c.text.startsWith(MARKER));
+    if (i > 0 && chunks[i - 1].article === "第七条") {
+      if (!chunks[i].enabled) await admin.call("POST", `/api/admin/kb/chunks/${chunks[i].id}/enable`);
+      await admin.call("POST", `/api/admin/kb/chunks/${chunks[i - 1].id}/merge-next`);
+    }
+  } finally {
+    await admin.dispose();
+  }
+});
+
+// --- page helpers --------------------------------------------------------------------------------
+
+const card = (page, id) => page.locator(`#kb-chunks .chunk[data-chunk-id="${id}"]`);
+
+/** Waits until kb.html shows the chunks of document `docId` (loaded, not loading). */
+async function waitChunks(page, docId) {
+  await waitUntil(
+    page,
+    (id) => {
+      const p = document.getElementById("kb-doc");
+      return !!p && !p.hidden && p.dataset.docId === id && !p.hasAttribute("aria-busy") && p.querySelectorAll(".chunk[data-chunk-id]").length > 0;
+    },
+    String(docId),
+    `kb.html should show the chunks of document ${docId}`,
+  );
+}
+
+/** Opens kb.html#doc=ID afresh (a full load, not a same-document hash change). */
+async function openDoc(page, docId) {
+  await page.goto("about:blank");
+  await page.goto(`${BASE}/admin/kb.html#doc=${docId}`);
+  await waitChunks(page, docId);
+}
+
+/** The message of a chunk card once it matches `re`. */
+async function chunkMsg(page, id, re, what) {
+  await waitUntil(
+    page,
+    ([id, src]) => new RegExp(src).test(document.querySelector(`#kb-chunks .chunk[data-chunk-id="${id}"] .chunk-msg`)?.textContent || ""),
+    [String(id), re.source],
+    what,
+  );
+  return card(page, id).locator(".chunk-msg").textContent();
+}
+
+/**
+ * Asks on hit-test.html (#ht-q, #ht-go) and resolves with the rows of #ht-hits:
+ * { id, docId, doc, article, text, tags } (tags: the element names inside the snippet).
+ */
+async function hitTest(page, q) {
+  if (path(page) !== "/admin/hit-test.html") await page.goto(BASE + "/admin/hit-test.html");
+  await page.locator("#ht-q").fill(q);
+  const resp = apiResponse(page, "GET", /^\/api\/admin\/kb\/hit-test$/, 60_000);
+  await page.locator("#ht-go").click();
+  const r = await resp;
+  assert.equal(r.status(), 200, `hit-test for ${q}: ${r.status()} ${JSON.stringify(await bodyOf(r))}`);
+  await waitUntil(
+    page,
+    (q) => { const res = document.getElementById("ht-result"); return !res.hidden && !res.hasAttribute("aria-busy") && res.dataset.question === q; },
+    q,
+    `the hit-test result for “${q}” did not render`,
+  );
+  return page.evaluate(() => [...document.querySelectorAll("#ht-hits tr[data-chunk-id]")].map((tr) => ({
+    id: Number(tr.dataset.chunkId),
+    docId: Number(tr.dataset.docId),
+    doc: tr.querySelector(".ht-doc-title")?.textContent || "",
+    article: tr.querySelector(".ht-article")?.textContent || "",
+    text: tr.querySelector(".ht-fulltext")?.textContent || "",
+    tags: [...tr.querySelectorAll(".ht-snippet *")].map((e) => e.tagName.toLowerCase()),
+    marks: [...tr.querySelectorAll(".ht-snippet em")].map((e) => e.textContent),
+  })));
+}
+
+const describe = (hits) => hits.map((h) => `${h.id} ${h.doc}${h.article} “${h.text.slice(0, 16)}…”`).join(" | ");
+
+function sseEvents(text) {
+  return text
+    .split("\n\n")
+    .filter((b) => b.trim())
+    .map((b) => {
+      const event = /^event:\s*(.*)$/m.exec(b)?.[1];
+      const data = b.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("");
+      let json = null;
+      try { json = JSON.parse(data); } catch { json = data; }
+      return { event, data: json };
+    });
+}
+
+/**
+ * Asks on the chat page; resolves with { mode, answer, sources } once the answer is finished.
+ * The stream is read through a route that passes it on unchanged: the browser's copy of an
+ * event stream without a charset is not reliably UTF-8 when read back, the network bytes are.
+ */
+async function ask(page, question) {
+  let raw = null;
+  await page.route("**/api/chat", async (route) => {
+    const resp = await route.fetch({ timeout: ANSWER_TIMEOUT });
+    const buf = await resp.body();
+    raw = buf.toString("utf8");
+    await route.fulfill({ response: resp, body: buf });
+  });
+  await page.locator("#question").fill(question);
+  const chatResp = apiResponse(page, "POST", /^\/api\/chat$/, ANSWER_TIMEOUT);
+  await page.locator("#send").click();
+  const r = await chatResp;
+  assert.equal(r.status(), 200, `POST /api/chat: ${r.status()}`);
+  await waitAnswer(page, "the chat answer did not finish");
+  await page.unroute("**/api/chat");
+  assert.ok(raw, "the chat stream was read");
+  const events = sseEvents(raw);
+  const meta = events.find((e) => e.event === "meta")?.data || {};
+  const sources = events.filter((e) => e.event === "sources").flatMap((e) => (Array.isArray(e.data) ? e.data : []));
+  const answer = await page.locator("#messages .msg.assistant .bubble").last().textContent();
+  return { mode: meta.mode, answer, sources };
+}
+
+// --- (a) split, found by hit-testing -------------------------------------------------------------
+
+test("split 党章 第七条 at the cursor; hit-testing finds each half for its question and links to it", { timeout: 180_000 }, async (t) => {
+  const admin = await apiSession("sysadmin");
+  const { context, page, problems, rejected } = await browser.newPage();
+  try {
+    const charter = await docByTitle(admin, CHARTER);
+    const xinfang = await docByTitle(admin, XINFANG);
+    const whole = (await chunksOf(admin, charter.id)).find((c) => c.article === "第七条" && c.text.indexOf(MARKER) > 0);
+    assert.ok(whole, `党章 第七条 should be one chunk holding “${MARKER}” after its first paragraphs (is it split already?)`);
+
+    // The documents table.
+    await login(page, "sysadmin", { next: "/admin/kb.html", requireOk: true });
+    assert.equal(path(page), "/admin/kb.html", "after login the browser returns to ?next=/admin/kb.html");
+    await waitUntil(page, (ids) => ids.every((id) => document.querySelector(`#kb-docs tr[data-doc-id="${id}"]`)), [String(charter.id), String(xinfang.id)], "#kb-docs should list 党章 and 信访工作条例");
+    assert.ok(await page.locator('.admin-nav a.active[href="/admin/kb.html"]').isVisible(), "the admin menu links 知识库 and marks it active");
+    assert.equal(await page.locator('.admin-nav a[href="/admin/hit-test.html"]').count(), 1, "the admin menu links 命中测试");
+    assert.equal(await page.locator("#kb-hit-test-link").getAttribute("href"), "/admin/hit-test.html", "kb.html links 命中测试");
+    const row = page.locator(`#kb-docs tr[data-doc-id="${charter.id}"]`);
+    assert.equal(await row.locator(".kb-doc-open").textContent(), CHARTER);
+    assert.equal(await row.locator("select.kb-status").inputValue(), "current", "状态 select shows 现行有效");
+    assert.equal(await row.locator("select.kb-status option:checked").textContent(), "现行有效");
+    assert.equal(await row.locator("td.c-origin").textContent(), "随产品", "a shipped regulation's 来源 is 随产品");
+    assert.equal(await row.locator("td.c-chunks").textContent(), String(charter.chunk_count), "切片数");
+    assert.equal(await row.locator("td.c-type").textContent(), "党章", "类型 of the charter");
+
+    // Open its chunks.
+    await row.locator(".kb-doc-open").click();
+    await waitChunks(page, charter.id);
+    assert.equal(new URL(page.url()).hash, `#doc=${charter.id}`, "the chunk view is addressed by #doc=ID");
+    assert.equal(await page.locator("#kb-doc-title").textContent(), CHARTER);
+    const c = card(page, whole.id);
+    assert.equal(await c.getAttribute("data-article"), "第七条");
+    assert.equal(await c.locator(".chunk-text").textContent(), whole.text, "the card shows the chunk's text");
+    assert.equal(await c.locator(".chunk-version").textContent(), `版本 ${whole.version}`);
+    assert.equal(await c.locator(".chunk-state").textContent(), "启用");
+
+    // 拆分: the cursor right before the marker, then 在光标处拆分.
+    await c.locator(".chunk-split").click();
+    await visible(page, `#kb-chunks .chunk[data-chunk-id="${whole.id}"] .chunk-split-editor`, "拆分 should open the split editor");
+    const index = await c.locator(".chunk-split-editor").evaluate((ta, marker) => {
+      const i = ta.value.indexOf(marker);
+      ta.focus();
+      ta.setSelectionRange(i, i);
+      ta.dispatchEvent(new Event("select"));
+      return i;
+    }, MARKER);
+    assert.ok(index > 0, "the split editor holds the chunk's text");
+    assert.match(await c.locator(".chunk-split-preview").textContent(), /^前一段 \d+ 字，后一段 \d+ 字/, "the split preview names both parts");
+    const expectedAt = Array.from(whole.text.slice(0, whole.text.indexOf(MARKER))).length;
+    const splitResp = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/chunks/${whole.id}/split$`));
+    await c.locator(".chunk-split-do").click();
+    const sr = await splitResp;
+    const split = await bodyOf(sr);
+    assert.equal(sr.status(), 200, `split: ${JSON.stringify(split)}`);
+    assert.deepEqual(sr.request().postDataJSON(), { at: expectedAt }, "the split offset counts characters (Unicode scalar values)");
+    const firstId = split.first.id;
+    const secondId = split.second.id;
+    assert.equal(firstId, whole.id, "the first half keeps the chunk");
+    assert.notEqual(secondId, whole.id);
+    t.diagnostic(`split 第七条 (chunk ${whole.id}) at ${expectedAt}: new chunk ${secondId}`);
+
+    await chunkMsg(page, firstId, /已拆分/, "the first half should say 已拆分");
+    const second = card(page, secondId);
+    assert.equal(await second.count(), 1, "the new chunk has its card after the reload");
+    assert.ok((await second.locator(".chunk-text").textContent()).startsWith(MARKER), "the new chunk starts with the marker");
+    assert.equal(await second.getAttribute("data-article"), "第七条", "the second half keeps the article label");
+    assert.equal(await second.getAttribute("data-version"), "1", "the new chunk is at version 1");
+    assert.ok(!(await card(page, firstId).locator(".chunk-text").textContent()).includes(MARKER), "the first half no longer holds the marker");
+    assert.equal(await card(page, firstId).getAttribute("data-version"), String(whole.version + 1), "the first half has a new version");
+    const order = await page.locator("#kb-chunks .chunk[data-chunk-id]").evaluateAll((cs) => cs.map((x) => Number(x.dataset.chunkId)));
+    assert.equal(order.indexOf(secondId), order.indexOf(firstId) + 1, "the new chunk follows the first half");
+
+    // 命中测试: each half answers its own question.
+    await page.goto(BASE + "/admin/hit-test.html");
+    assert.ok(await page.locator('.admin-nav a.active[href="/admin/hit-test.html"]').isVisible(), "the admin menu marks 命中测试 active");
+    let hits = await hitTest(page, AGE_QUESTION);
+    const hit = hits.find((h) => h.id === secondId);
+    assert.ok(hit, `hit-testing “${AGE_QUESTION}” should find the new chunk ${secondId}; hits: ${describe(hits)}`);
+    assert.ok(hit.text.startsWith(MARKER), `the hit's text starts with “${MARKER}”: ${hit.text}`);
+    assert.equal(hit.doc, CHARTER);
+    assert.equal(hit.article, "第七条");
+    for (const h of hits) assert.deepEqual([...new Set(h.tags)].filter((x) => x !== "em"), [], `a snippet holds only <em> marks (chunk ${h.id})`);
+    assert.ok(hits.some((h) => h.marks.length > 0), "snippets mark the matched words with <em>");
+    const hitRow = page.locator(`#ht-hits tr[data-chunk-id="${secondId}"]`);
+    assert.match(await hitRow.locator("td.c-score").textContent(), /^\d+\.\d{4}$/, "融合得分 is shown");
+    assert.match(await hitRow.locator("td.c-coverage").textContent(), /^\d+%$/, "覆盖度 is shown");
+    assert.match(await hitRow.locator("td.c-bm25").textContent(), /^(\d+（[\d.-]+）|未命中)$/, "BM25 名次 is shown");
+    assert.match(await hitRow.locator("td.c-dense").textContent(), /^(\d+（[\d.-]+）|未命中)$/, "向量名次 is shown");
+    assert.match(await page.locator("#ht-faq").textContent(), /常用问答匹配/, "the FAQ section is shown");
+    const verdict = page.locator("#ht-faq .ht-faq-verdict");
+    if (await verdict.count()) {
+      assert.match(await verdict.textContent(), /^(会直接用此问答回答|未达阈值)$/);
+      assert.match(await page.locator("#ht-faq .ht-faq-score").textContent(), /^匹配度 [\d.]+ \/ 阈值 [\d.]+$/);
+      t.diagnostic(`FAQ for “${AGE_QUESTION}”: ${await page.locator("#ht-faq .ht-faq-question").textContent()} — ${await verdict.textContent()}`);
+    }
+
+    hits = await hitTest(page, VOTE_QUESTION);
+    assert.ok(hits.some((h) => h.id === firstId), `hit-testing “${VOTE_QUESTION}” should find the first half ${firstId}; hits: ${describe(hits)}`);
+
+    // 打开切片 → kb.html with that chunk marked.
+    hits = await hitTest(page, AGE_QUESTION);
+    const open = page.locator(`#ht-hits tr[data-chunk-id="${secondId}"] a.ht-open`);
+    assert.equal(await open.getAttribute("href"), `/admin/kb.html#doc=${charter.id}&chunk=${secondId}`);
+    await open.click();
+    await page.waitForURL((u) => u.pathname === "/admin/kb.html");
+    await waitChunks(page, charter.id);
+    await visible(page, `#kb-chunks .chunk.target[data-chunk-id="${secondId}"]`, "打开切片 should mark the chunk on kb.html");
+    assert.equal(await page.locator("#kb-chunks .chunk.target").count(), 1, "one chunk is marked");
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, [], "no request was refused");
+  } finally {
+    await context.close();
+    await admin.dispose();
+  }
+});
+
+// --- (b) disable: gone from hit-testing and from the chat's sources ------------------------------
+
+test("a disabled chunk vanishes from hit-testing and from the chat's cited sources; enabled again it is back", { timeout: 360_000 }, async (t) => {
+  const admin = await apiSession("sysadmin");
+  const { context, page, problems, rejected } = await browser.newPage();
+  const chat = await browser.newPage({ strictApi: true, checkPageAnswers: false });
+  let secondId = null;
+  try {
+    const { doc, second } = await splitHalves(admin);
+    secondId = second.id;
+    assert.ok(second.enabled, "the second half of 第七条 is enabled to start with");
+    const before = await hitTestApi(admin, AGE_QUESTION);
+    assert.ok(before.hits.some((h) => h.chunk_id === secondId), `before: hit-testing finds chunk ${secondId}`);
+
+    await login(page, "sysadmin", { next: `/admin/kb.html#doc=${doc.id}`, requireOk: true });
+    await waitChunks(page, doc.id);
+    const c = card(page, secondId);
+    assert.equal(await c.locator(".chunk-toggle").textContent(), "停用");
+    const off = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/chunks/${secondId}/disable$`));
+    await c.locator(".chunk-toggle").click();
+    const r = await off;
+    assert.equal(r.status(), 200, `disable: ${JSON.stringify(await bodyOf(r))}`);
+    await chunkMsg(page, secondId, /已停用/, "the card should say 已停用");
+    assert.equal(await c.getAttribute("data-enabled"), "false");
+    assert.equal(await c.locator(".chunk-state").textContent(), "已停用");
+    assert.equal(await c.locator(".chunk-toggle").textContent(), "启用");
+    assert.ok(await c.evaluate((e) => e.classList.contains("disabled")), "a disabled chunk's card is greyed");
+    assert.equal(await c.getAttribute("data-version"), String(second.version + 1), "disabling makes a new version");
+
+    const hits = await hitTest(page, AGE_QUESTION);
+    assert.ok(!hits.some((h) => h.id === secondId), `hit-testing no longer lists the disabled chunk ${secondId}; hits: ${describe(hits)}`);
+
+    // The member chat: no cited source is the disabled chunk or holds its text.
+    await chat.page.goto(BASE + "/");
+    const a = await ask(chat.page, AGE_QUESTION);
+    t.diagnostic(`chat (${a.mode}): ${JSON.stringify(a.answer.slice(0, 80))}; sources: ${a.sources.map((s) => `${s.chunk_id} ${s.doc_title}${s.article || ""}`).join(" | ")}`);
+    assert.ok(!a.sources.some((s) => s.chunk_id === secondId), `the chat answer (mode ${a.mode}) must not cite the disabled chunk ${secondId}`);
+    for (const s of a.sources) {
+      assert.ok(!(s.text || "").includes(PARTY_AGE), `a cited source (chunk ${s.chunk_id}, ${s.doc_title}${s.article || ""}, answer mode ${a.mode}) still shows the disabled chunk's text “${PARTY_AGE}”: ${s.text}`);
+    }
+
+    // 启用 again: back in hit-testing.
+    await openDoc(page, doc.id);
+    const on = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/chunks/${secondId}/enable$`));
+    await card(page, secondId).locator(".chunk-toggle").click();
+    assert.equal((await on).status(), 200);
+    await chunkMsg(page, secondId, /已启用/, "the card should say 已启用");
+    assert.equal(await card(page, secondId).getAttribute("data-enabled"), "true");
+    const again = await hitTest(page, AGE_QUESTION);
+    assert.ok(again.some((h) => h.id === secondId), `enabled again, chunk ${secondId} is found again; hits: ${describe(again)}`);
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, [], "no request was refused");
+    assert.deepEqual(chat.problems, [], "no chat page errors or failed API calls");
+  } finally {
+    if (secondId != null) await admin.call("POST", `/api/admin/kb/chunks/${secondId}/enable`);
+    await chat.context.close();
+    await context.close();
+    await admin.dispose();
+  }
+});
+
+// --- (c) edit, then roll back --------------------------------------------------------------------
+
+test("edit 党章 第八条, see the new version, roll it back from 历史; hit-testing follows", { timeout: 180_000 }, async () => {
+  const admin = await apiSession("sysadmin");
+  const { context, page, problems, rejected } = await browser.newPage();
+  let c8 = null;
+  try {
+    const doc = await docByTitle(admin, CHARTER);
+    c8 = await chunkByArticle(admin, doc.id, "第八条");
+    assert.ok(!c8.text.includes(EDIT_MARK), "第八条 is unedited to start with");
+    const edited = c8.text + EDIT_MARK;
+
+    await login(page, "sysadmin", { next: `/admin/kb.html#doc=${doc.id}`, requireOk: true });
+    await waitChunks(page, doc.id);
+    const c = card(page, c8.id);
+    await c.locator(".chunk-edit").click();
+    const editor = c.locator("textarea.chunk-editor");
+    await visible(page, `#kb-chunks .chunk[data-chunk-id="${c8.id}"] textarea.chunk-editor`, "编辑 should open the editor");
+    assert.equal(await editor.inputValue(), c8.text, "the editor holds the chunk's text");
+    await editor.fill(edited);
+    const put = apiResponse(page, "PUT", new RegExp(`^/api/admin/kb/chunks/${c8.id}$`));
+    await c.locator(".chunk-save").click();
+    const r = await put;
+    assert.equal(r.status(), 200, `save: ${JSON.stringify(await bodyOf(r))}`);
+    assert.deepEqual(r.request().postDataJSON(), { version: c8.version, text: edited }, "the save sends the edited version and only what changed");
+    await chunkMsg(page, c8.id, /已保存/, "the card should say 已保存");
+    assert.equal(await c.getAttribute("data-version"), String(c8.version + 1), "the version went up by one");
+    assert.equal(await c.locator(".chunk-version").textContent(), `版本 ${c8.version + 1}`);
+    assert.equal(await c.locator(".chunk-text").textContent(), edited, "the card shows the new text");
+
+    let hits = await hitTest(page, "测试修改");
+    assert.ok(hits.some((h) => h.id === c8.id && h.text.includes(EDIT_MARK)), `the edit is searchable at once; hits: ${describe(hits)}`);
+
+    // 历史 → 回滚到此版本 (the version before the edit).
+    await openDoc(page, doc.id);
+    await c.locator(".chunk-history").click();
+    await waitUntil(page, (id) => { const b = document.querySelector(`#kb-chunks .chunk[data-chunk-id="${id}"] .chunk-history-box`); return !!b && !b.hasAttribute("aria-busy"); }, String(c8.id), "历史 should load the versions");
+    const versions = await c.locator(".chunk-version-item").evaluateAll((xs) => xs.map((x) => Number(x.dataset.version)));
+    assert.deepEqual(versions.slice(0, 2), [c8.version + 1, c8.version], "the history lists the versions newest first");
+    assert.equal(await c.locator(`.chunk-version-item[data-version="${c8.version + 1}"] .chunk-rollback`).count(), 0, "the current version offers no rollback");
+    assert.match(await c.locator(`.chunk-version-item[data-version="${c8.version + 1}"]`).textContent(), /编辑/, "the newest version is the edit");
+    const back = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/chunks/${c8.id}/rollback$`));
+    await c.locator(`.chunk-rollback[data-version="${c8.version}"]`).click();
+    const rb = await back;
+    assert.equal(rb.status(), 200, `rollback: ${JSON.stringify(await bodyOf(rb))}`);
+    assert.deepEqual(rb.request().postDataJSON(), { version: c8.version });
+    await chunkMsg(page, c8.id, /已回滚/, "the card should say 已回滚");
+    assert.equal(await c.locator(".chunk-text").textContent(), c8.text, "the original text is back");
+    assert.equal(await c.getAttribute("data-version"), String(c8.version + 2), "the rollback is a further version");
+
+    hits = await hitTest(page, "测试修改");
+    assert.ok(!hits.some((h) => h.text.includes(EDIT_MARK)), `after the rollback no hit holds the edit; hits: ${describe(hits)}`);
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, [], "no request was refused");
+  } finally {
+    if (c8) await restore(admin, c8.id, c8.version, c8.text);
+    await context.close();
+    await admin.dispose();
+  }
+});
+
+// --- (d) a stale edit --------------------------------------------------------------------------------
+
+test("saving over someone else's newer edit shows the 409 message and 刷新 loads the latest version", { timeout: 180_000 }, async () => {
+  const admin = await apiSession("sysadmin");
+  const a = await browser.newPage();
+  const b = await browser.newPage();
+  let c7 = null;
+  try {
+    const doc = await docByTitle(admin, XINFANG);
+    c7 = await chunkByArticle(admin, doc.id, "第七条");
+    for (const p of [a, b]) {
+      await login(p.page, "sysadmin", { next: `/admin/kb.html#doc=${doc.id}`, requireOk: true });
+      await waitChunks(p.page, doc.id);
+      await card(p.page, c7.id).locator(".chunk-edit").click();
+      await visible(p.page, `#kb-chunks .chunk[data-chunk-id="${c7.id}"] textarea.chunk-editor`, "编辑 should open the editor");
+    }
+    const mine = c7.text + "（甲）";
+    const theirs = c7.text + "（乙）";
+
+    await card(a.page, c7.id).locator("textarea.chunk-editor").fill(mine);
+    let put = apiResponse(a.page, "PUT", new RegExp(`^/api/admin/kb/chunks/${c7.id}$`));
+    await card(a.page, c7.id).locator(".chunk-save").click();
+    assert.equal((await put).status(), 200, "the first save succeeds");
+    await chunkMsg(a.page, c7.id, /已保存/, "the first page should say 已保存");
+
+    const cb = card(b.page, c7.id);
+    await cb.locator("textarea.chunk-editor").fill(theirs);
+    put = apiResponse(b.page, "PUT", new RegExp(`^/api/admin/kb/chunks/${c7.id}$`));
+    await cb.locator(".chunk-save").click();
+    const r = await put;
+    const body = await bodyOf(r);
+    assert.equal(r.status(), 409, `the stale save is refused: ${JSON.stringify(body)}`);
+    assert.equal(body.code, "kb.chunk_version_conflict");
+    assert.deepEqual(r.request().postDataJSON(), { version: c7.version, text: theirs }, "the stale save sent the version it edited");
+    const msg = await chunkMsg(b.page, c7.id, /已被他人修改/, "the second page should show the conflict message");
+    assert.ok(msg.includes(body.message), `the server's message is shown: ${msg}`);
+    assert.equal(await cb.locator(".chunk-msg").getAttribute("role"), "alert");
+    assert.equal(await cb.locator("textarea.chunk-editor").inputValue(), theirs, "the unsaved text stays in the editor");
+
+    // 刷新: the latest version in the editor, the unsaved text kept aside.
+    await cb.locator(".chunk-refresh").click();
+    await chunkMsg(b.page, c7.id, /已载入最新内容/, "刷新 should load the latest version");
+    assert.equal(await cb.getAttribute("data-version"), String(c7.version + 1));
+    assert.equal(await cb.locator(".chunk-text").textContent(), mine, "the card shows the other edit");
+    assert.equal(await cb.locator("textarea.chunk-editor").inputValue(), mine, "the editor now holds the latest text");
+    assert.equal(await cb.locator("textarea.chunk-draft-text").inputValue(), theirs, "the unsaved text is kept to copy from");
+
+    assert.deepEqual(a.problems, [], "no page errors or server errors (first page)");
+    assert.deepEqual(b.problems, [], "no page errors or server errors (second page)");
+    assert.deepEqual(a.rejected, [], "nothing refused on the first page");
+    assert.deepEqual(b.rejected, [`PUT /api/admin/kb/chunks/${c7.id} → 409`], "only the stale save was refused");
+  } finally {
+    if (c7) await restore(admin, c7.id, c7.version, c7.text);
+    await a.context.close();
+    await b.context.close();
+    await admin.dispose();
+  }
+});
+
+// --- (e) not for an 组织管理员 -------------------------------------------------------------------
+
+test("an 组织管理员 opening 知识库 or 命中测试 sees the server's 403 message", { timeout: 90_000 }, async () => {
+  const admin = await apiSession("sysadmin");
+  const jy = await apiSession("jy_admin");
+  const { context, page, problems, rejected } = await browser.newPage();
+  try {
+    const doc = await docByTitle(admin, CHARTER);
+    const list = await jy.call("GET", "/api/admin/kb/documents");
+    assert.equal(list.status, 403, "GET /api/admin/kb/documents is for 系统管理员 only");
+    assert.equal(list.json.code, "auth.forbidden");
+    assert.match(list.json.message, /[\u4e00-\u9fff]/, "the 403 carries a Chinese message");
+
+    await login(page, "jy_admin", { next: "/admin/kb.html", requireOk: true });
+    assert.equal(path(page), "/admin/kb.html");
+    await visible(page, "#kb-denied", "an 组织管理员 should be told that the page is not for it");
+    assert.equal(await page.locator("#kb-denied-text").textContent(), list.json.message, "the page shows the server's message");
+    assert.ok(await page.locator("#kb-docs").isHidden(), "the documents table is not shown");
+    assert.ok(await page.locator("#me-name").textContent(), "the header is filled (the page did not crash)");
+
+    // A document's chunks, opened directly.
+    await page.goto("about:blank");
+    await page.goto(`${BASE}/admin/kb.html#doc=${doc.id}`);
+    await visible(page, "#kb-denied", "the chunk view is refused too");
+    assert.equal(await page.locator("#kb-denied-text").textContent(), list.json.message);
+    assert.ok(await page.locator("#kb-doc").isHidden(), "no chunks are shown");
+
+    // 命中测试: the question is refused with the same message.
+    await page.goto(BASE + "/admin/hit-test.html");
+    await page.locator("#ht-q").fill(AGE_QUESTION);
+    await page.locator("#ht-go").click();
+    await visible(page, "#ht-denied", "hit-testing is refused");
+    assert.equal(await page.locator("#ht-denied-text").textContent(), list.json.message);
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, [
+      "GET /api/admin/kb/documents → 403",
+      `GET /api/admin/kb/documents/${doc.id}/chunks → 403`,
+      `GET /api/admin/kb/hit-test?q=${encodeURIComponent(AGE_QUESTION)}&top_k=10 → 403`,
+    ], "only the knowledge base requests were refused");
+  } finally {
+    await context.close();
+    await jy.dispose();
+    await admin.dispose();
+  }
+});
