@@ -192,7 +192,7 @@ impl QaStore {
 
     /// Pairs matching the filter, most recently updated first.
     pub async fn list(&self, f: &QaFilter) -> Result<Vec<QaPair>, StoreError> {
-        let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| format!("%{}%", q.replace('%', "").replace('_', "")));
+        let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| format!("%{}%", q.replace(['%', '_'], "")));
         let rows = sqlx::query(&format!(
             "{SELECT} WHERE (?1 IS NULL OR question LIKE ?1 OR similar_json LIKE ?1 OR answer LIKE ?1)
                AND (?2 IS NULL OR category = ?2) AND (?3 IS NULL OR status = ?3) ORDER BY updated_at DESC, id DESC"
