@@ -175,15 +175,26 @@ pub fn parse_csv(text: &str) -> Result<QaFile, QaFileError> {
 }
 
 fn parse_spreadsheet(path: &Path) -> Result<QaFile, QaFileError> {
-    use calamine::{open_workbook_auto, Reader};
     let name = path.display().to_string();
-    let mut wb = open_workbook_auto(path).map_err(|e| QaFileError::Read { path: name.clone(), message: e.to_string() })?;
-    let sheet = wb.sheet_names().first().cloned().ok_or_else(|| QaFileError::Empty(name.clone()))?;
-    let range = wb.worksheet_range(&sheet).map_err(|e| QaFileError::Read { path: name.clone(), message: e.to_string() })?;
+    let wb = calamine::open_workbook_auto(path).map_err(|e| QaFileError::Read { path: name.clone(), message: e.to_string() })?;
+    first_sheet(wb, &name)
+}
+
+/// An uploaded spreadsheet (xlsx, xls, ods) held in memory; `name` names it in messages.
+pub fn parse_spreadsheet_bytes(bytes: &[u8], name: &str) -> Result<QaFile, QaFileError> {
+    let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
+        .map_err(|e| QaFileError::Read { path: name.to_string(), message: e.to_string() })?;
+    first_sheet(wb, name)
+}
+
+fn first_sheet<RS: std::io::Read + std::io::Seek>(mut wb: calamine::Sheets<RS>, name: &str) -> Result<QaFile, QaFileError> {
+    use calamine::Reader;
+    let sheet = wb.sheet_names().first().cloned().ok_or_else(|| QaFileError::Empty(name.to_string()))?;
+    let range = wb.worksheet_range(&sheet).map_err(|e| QaFileError::Read { path: name.to_string(), message: e.to_string() })?;
     // The range starts at the first non-empty cell: pad it back so row numbers match the sheet.
     let skipped = range.start().map(|(row, _)| row as usize).unwrap_or(0);
     let rows: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
-    let mut file = rows_to_pairs(rows, &name)?;
+    let mut file = rows_to_pairs(rows, name)?;
     for (row, _) in &mut file.pairs {
         *row += skipped;
     }

@@ -92,3 +92,53 @@ async fn pairs_are_curated_with_workflow_versions_and_duplicate_checks() {
     let audited = core.audit.recent(None, 200).await.unwrap().into_iter().filter(|e| e.action.starts_with("qa.")).count();
     assert!(audited >= 5, "curation actions are audited ({audited})");
 }
+
+#[tokio::test]
+async fn xlsx_import_reports_bad_rows_and_round_trips_with_export() {
+    let (_tmp, app, core) = app_with_core().await;
+    let token = match core.auth.login("sysadmin", DEMO_PASSWORD, None).await.unwrap() {
+        LoginOutcome::Ok(s) => s.token,
+        other => panic!("{other:?}"),
+    };
+    let t = Some(token.as_str());
+    // The template's header row is what the importer reads.
+    let (status, _, body) = request(&app, "GET", "/api/admin/qa/template", t, &[], None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = dwt_org::xlsx::read_sheet(&common::body_bytes(&body)).unwrap();
+    assert_eq!(rows[0], ["标准问题", "相似问法", "答案", "分类", "依据"]);
+
+    let existing = "党员的党龄从什么时候算起？";
+    let body = json!({"question": existing, "answer": "从预备期满转为正式党员之日算起。", "status": "published"}).to_string();
+    let (status, _, text) = request(&app, "POST", "/api/admin/qa", t, &[], Some(Body::from(body)), JSON).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let sheet = dwt_org::xlsx::sheet_from_rows(
+        &["标准问题", "相似问法", "答案", "分类", "依据"],
+        &[
+            vec!["导入测试：支部党员大会多久召开一次？", "党员大会多久开一次", "一般每季度召开一次（导入测试答案）。", "组织生活", "中国共产党章程 第三十条"],
+            vec!["导入测试：没有答案的问题", "", "", "组织生活", ""],
+            vec!["党员的党龄从什么时候算起", "", "重复的问题。", "党员发展", ""],
+        ],
+    )
+    .unwrap();
+    let xlsx = Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let (status, _, body) = request(&app, "POST", "/api/admin/qa/import", t, &[], Some(Body::from(sheet)), xlsx).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((report["rows"].as_i64(), report["inserted"].as_i64(), report["failed"].as_i64()), (Some(3), Some(1), Some(2)), "{report}");
+    assert_eq!(report["errors"][0]["row"], 3, "{report}");
+    assert!(report["errors"][0]["message"].as_str().unwrap().contains("缺少答案"), "{report}");
+    assert_eq!(report["errors"][1]["row"], 4);
+    assert!(report["errors"][1]["message"].as_str().unwrap().contains(existing), "near-identical to the seed pair: {report}");
+    assert!(mode_of(&app, "导入测试：支部党员大会多久召开一次？").await.1.contains("导入测试答案"), "imported pairs answer at once");
+
+    // Not a spreadsheet: a clear error, nothing written.
+    let (status, _, body) = request(&app, "POST", "/api/admin/qa/import", t, &[], Some(Body::from("not xlsx")), xlsx).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("qa_import.read_failed"), "{body}");
+
+    let (status, _, body) = request(&app, "GET", "/api/admin/qa/export", t, &[], None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = dwt_org::xlsx::read_sheet(&common::body_bytes(&body)).unwrap();
+    let imported = rows.iter().find(|r| r[0] == "导入测试：支部党员大会多久召开一次？").expect("exported");
+    assert_eq!((imported[4].as_str(), imported[5].as_str(), imported[8].as_str()), ("中国共产党章程 第三十条", "published", "1"));
+}

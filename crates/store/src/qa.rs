@@ -111,12 +111,13 @@ impl QaStore {
             };
             if matches!(outcome, UpsertOutcome::Inserted | UpsertOutcome::Updated) {
                 // Keyed by question: status and created_at of an existing pair are kept.
-                sqlx::query(
+                let row = sqlx::query(
                     "INSERT INTO qa_pairs (question, similar_json, answer, category, status, source_refs_json, updated_by, content_hash) \
                      VALUES (?, ?, ?, ?, 'published', ?, ?, ?) \
                      ON CONFLICT (question) DO UPDATE SET similar_json = excluded.similar_json, answer = excluded.answer, \
                      category = excluded.category, source_refs_json = excluded.source_refs_json, updated_by = excluded.updated_by, \
-                     content_hash = excluded.content_hash, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+                     content_hash = excluded.content_hash, version = qa_pairs.version + 1, \
+                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') RETURNING id",
                 )
                 .bind(&p.question)
                 .bind(&similar)
@@ -125,8 +126,12 @@ impl QaStore {
                 .bind(&refs)
                 .bind(updated_by)
                 .bind(&hash)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
+                // Imports are versioned like edits in the console.
+                let id: i64 = row.try_get(0)?;
+                let saved = crate::qa_curation::load(&mut tx, id).await?;
+                crate::qa_curation::snapshot(&mut tx, &saved, "import", updated_by).await?;
             }
             out.push(outcome);
         }

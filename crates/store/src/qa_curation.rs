@@ -114,12 +114,12 @@ fn hash_of(i: &QaInput) -> String {
         .content_hash()
 }
 
-async fn load(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<QaPair, StoreError> {
+pub(crate) async fn load(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<QaPair, StoreError> {
     let row = sqlx::query(&format!("{SELECT} WHERE id = ?")).bind(id).fetch_optional(&mut **tx).await?;
     row.as_ref().map(to_pair).transpose()?.ok_or_else(|| refuse("qa.not_found", format!("常用问答 {id} 不存在")))
 }
 
-async fn snapshot(tx: &mut Transaction<'_, Sqlite>, p: &QaPair, action: &str, editor: &str) -> Result<(), StoreError> {
+pub(crate) async fn snapshot(tx: &mut Transaction<'_, Sqlite>, p: &QaPair, action: &str, editor: &str) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO qa_versions (pair_id, version, action, snapshot, editor) VALUES (?, ?, ?, ?, ?) ON CONFLICT(pair_id, version) DO NOTHING")
         .bind(p.id)
         .bind(p.version)

@@ -69,6 +69,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/kb/chunks/{id}/{action}", post(kb::chunk_action))
         .route("/api/admin/kb/hit-test", get(kb::hit_test))
         .route("/api/admin/qa", get(qa::list).post(qa::create))
+        .route("/api/admin/qa/template", get(qa::template))
+        .route("/api/admin/qa/export", get(qa::export))
         .route("/api/admin/qa/{id}", put(qa::update))
         .route("/api/admin/qa/{id}/status", post(qa::set_status))
         .route("/api/admin/qa/{id}/versions", get(qa::versions))
@@ -83,6 +85,7 @@ pub fn stream_routes() -> Router<AppState> {
 /// Spreadsheet uploads (a larger body limit).
 pub fn import_routes() -> Router<AppState> {
     Router::new().route("/api/admin/orgs/import", post(orgs::import)).route("/api/admin/members/import", post(members::import))
+        .route("/api/admin/qa/import", post(qa::import))
 }
 
 pub(crate) fn xlsx_response(filename: &str, bytes: Vec<u8>) -> Response {

@@ -33,6 +33,10 @@ async fn near_duplicate(s: &AppState, question: &str, except: Option<i64>) -> Re
     let Some(m) = s.assistant.faq() else { return Ok(()) };
     let found = m.match_question(question).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "faq.failed", e.to_string()))?;
     match found {
+        // The same question written differently is a plain duplicate (the store says so too).
+        Some(f) if Some(f.pair.id) != except && dwt_store::normalize_question(&f.pair.question) == dwt_store::normalize_question(question) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "qa.duplicate", format!("与已有问答重复：{}（编号 {}）", f.pair.question, f.pair.id)))
+        }
         Some(f) if f.accepted && Some(f.pair.id) != except => Err(ApiError::new(
             StatusCode::CONFLICT,
             "qa.near_duplicate",
@@ -133,4 +137,98 @@ pub async fn rollback(State(s): State<AppState>, caller: Caller, Path(id): Path<
     let p = s.assistant.qa_store().rollback(id, b.version, &caller.auth.principal.username).await?;
     after_change(&s, &caller, "qa.rolled_back", &p).await?;
     Ok(Json(p).into_response())
+}
+
+const TEMPLATE_HEADERS: [&str; 5] = ["标准问题", "相似问法", "答案", "分类", "依据"];
+
+fn refs_text(refs: &[dwt_store::SourceRef]) -> String {
+    refs.iter().map(|r| format!("{} {}", r.doc, r.article.as_deref().unwrap_or_default()).trim().to_string()).collect::<Vec<_>>().join("; ")
+}
+
+fn xlsx(headers: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError> {
+    let rows: Vec<Vec<&str>> = rows.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
+    Ok(dwt_org::xlsx::sheet_from_rows(headers, &rows)?)
+}
+
+/// The import template: the columns the importer reads, with one example row.
+#[utoipa::path(get, path = "/api/admin/qa/template", tag = "knowledge", responses((status = 200, description = "xlsx"), (status = 403, body = ErrorBody)))]
+pub async fn template(caller: Caller) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let example = vec![
+        "预备党员的预备期是多长时间？".to_string(),
+        "预备期几年\n预备期多久".to_string(),
+        "预备党员的预备期为一年。".to_string(),
+        "党员发展".to_string(),
+        "中国共产党章程 第七条".to_string(),
+    ];
+    Ok(super::xlsx_response("常用问答导入模板.xlsx", xlsx(&TEMPLATE_HEADERS, &[example])?))
+}
+
+#[utoipa::path(get, path = "/api/admin/qa/export", tag = "knowledge", responses((status = 200, description = "xlsx of every pair"), (status = 403, body = ErrorBody)))]
+pub async fn export(State(s): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let pairs = s.assistant.qa_store().list(&QaFilter::default()).await?;
+    let headers = ["标准问题", "相似问法", "答案", "分类", "依据", "状态", "生效日期", "失效日期", "版本", "编号", "更新人", "更新时间"];
+    let rows: Vec<Vec<String>> = pairs
+        .iter()
+        .map(|p| {
+            vec![
+                p.question.clone(),
+                p.similar.join("\n"),
+                p.answer.clone(),
+                p.category.clone(),
+                refs_text(&p.source_refs),
+                p.status.clone(),
+                p.effective_from.clone().unwrap_or_default(),
+                p.effective_to.clone().unwrap_or_default(),
+                p.version.to_string(),
+                p.id.to_string(),
+                p.updated_by.clone(),
+                p.updated_at.clone(),
+            ]
+        })
+        .collect();
+    Ok(super::xlsx_response("常用问答.xlsx", xlsx(&headers, &rows)?))
+}
+
+/// Imports an uploaded spreadsheet (the template's columns). Good rows are written in one
+/// transaction (as published; an existing question is updated and versioned); bad rows — missing
+/// fields, repeated in the file, or a near-identical question of another pair — are reported by
+/// sheet row number and nothing is written for them.
+#[utoipa::path(post, path = "/api/admin/qa/import", tag = "knowledge", request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, description = "{rows, inserted, updated, unchanged, failed, errors: [{row, message}]}"), (status = 400, body = ErrorBody)))]
+pub async fn import(State(s): State<AppState>, caller: Caller, body: axum::body::Bytes) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let file = dwt_ingest::qa::parse_spreadsheet_bytes(&body, "上传的文件").map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let store = s.assistant.qa_store();
+    let existing = store.list(&QaFilter::default()).await?;
+    let mut errors = file.errors;
+    let rows = file.pairs.len() + errors.len();
+    let mut good = Vec::new();
+    for (row, p) in file.pairs {
+        let n = dwt_store::normalize_question(&p.question);
+        let clash = existing.iter().find(|e| {
+            e.question != p.question && std::iter::once(&e.question).chain(&e.similar).any(|q| dwt_store::normalize_question(q) == n)
+        });
+        match clash {
+            Some(c) => errors.push(dwt_ingest::qa::RowError { row, message: format!("与已有问答重复：{}（编号 {}）", c.question, c.id) }),
+            None => good.push(p),
+        }
+    }
+    errors.sort_by_key(|e| e.row);
+    let outcomes = store.upsert_all(&good, &caller.auth.principal.username, true).await?;
+    let count = |o: dwt_store::UpsertOutcome| outcomes.iter().filter(|x| **x == o).count();
+    let report = serde_json::json!({
+        "rows": rows,
+        "inserted": count(dwt_store::UpsertOutcome::Inserted),
+        "updated": count(dwt_store::UpsertOutcome::Updated),
+        "unchanged": count(dwt_store::UpsertOutcome::Unchanged),
+        "failed": errors.len(),
+        "errors": errors,
+    });
+    if let Some(m) = s.assistant.faq() {
+        m.reload().await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "faq.reload_failed", e.to_string()))?;
+    }
+    s.core()?.audit.record(&caller.actor(), "qa.imported", "qa_pair", None, Some(format!("新增 {}，更新 {}，失败 {}", report["inserted"], report["updated"], report["failed"]))).await?;
+    Ok(Json(report).into_response())
 }
