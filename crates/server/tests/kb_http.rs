@@ -115,6 +115,18 @@ async fn chunk_tuning_with_versions_and_hit_testing() {
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(hit_ids(&app, t, "党龄从什么时候开始计算").await.contains(&c7_id));
 
+    // Feedback review: a 👎 with a comment shows the question, the comment and the cited chunks.
+    let (_, _, chat) = request(&app, "POST", "/api/chat", None, &[], body(json!({"question": "预备党员有没有表决权"})), JSON).await;
+    let events = common::sse_events(&chat);
+    let message_id = events.iter().find(|(n, _)| n == "meta").map(|(_, v)| v["message_id"].as_i64().unwrap()).unwrap();
+    let (status, _, text) = request(&app, "POST", &format!("/api/messages/{message_id}/feedback"), None, &[], body(json!({"rating": "down", "comment": "没有说清楚被选举权"})), JSON).await;
+    assert!(status.is_success(), "{text}");
+    let (status, _, text) = request(&app, "GET", "/api/admin/feedback", t, &[], None, None).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let item = serde_json::from_str::<Value>(&text).unwrap()["items"][0].clone();
+    assert_eq!((item["question"].as_str(), item["comment"].as_str(), item["rating"].as_str()), (Some("预备党员有没有表决权"), Some("没有说清楚被选举权"), Some("down")));
+    assert!(item["sources"][0]["chunk_id"].is_number(), "{item}");
+
     // Audit trail and authorization.
     let actions: Vec<String> = core.audit.recent(None, 200).await.unwrap().into_iter().map(|e| e.action).filter(|a| a.starts_with("kb.")).collect();
     for a in ["kb.chunk_split", "kb.chunk_disable", "kb.chunk_enable", "kb.chunk_edited", "kb.chunk_rollback", "kb.chunk_merge_next"] {

@@ -120,6 +120,7 @@ async fn openapi_document_lists_every_route_and_each_exists() {
         "GET /api/admin/crawl/runs",
         "GET /api/admin/crawl/runs/{id}/errors",
         "GET /api/admin/crawl/sources",
+        "GET /api/admin/feedback",
         "GET /api/admin/handoff/stats",
         "GET /api/admin/handoff/stats/export",
         "GET /api/admin/kb/chunks/{id}/versions",

@@ -21,6 +21,21 @@ pub struct MessageRow {
     pub created_at: String,
 }
 
+/// A rated answer for the feedback review.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FeedbackItem {
+    pub message_id: i64,
+    pub rating: String,
+    pub comment: String,
+    pub created_at: String,
+    pub question: String,
+    pub answer: String,
+    pub mode: Option<String>,
+    pub confidence: Option<f64>,
+    /// The sources shown with the answer (chunk_id, doc_id, article … for "open the chunk").
+    pub sources: serde_json::Value,
+}
+
 /// What an assistant turn stores beside its text.
 #[derive(Debug, Clone, Default)]
 pub struct AssistantTurn {
@@ -175,6 +190,38 @@ impl ConversationStore {
         let Some(pos) = messages.iter().position(|m| m.id == message_id) else { return Ok(None) };
         let question = messages[..pos].iter().rev().find(|m| m.role == "user").map(|m| m.content.clone()).unwrap_or_default();
         Ok(Some((question, messages[pos].clone())))
+    }
+
+    /// Rated answers, newest first, with the question each answered (`rating`: up / down / all).
+    pub async fn feedback_list(&self, rating: Option<&str>, limit: i64) -> Result<Vec<FeedbackItem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT f.message_id, f.rating, f.comment, f.created_at, m.content, m.mode, m.confidence, m.sources_json,
+                    (SELECT u.content FROM messages u WHERE u.conversation_id = m.conversation_id AND u.role = 'user' AND u.id < m.id
+                     ORDER BY u.id DESC LIMIT 1) AS question
+             FROM feedback f JOIN messages m ON m.id = f.message_id
+             WHERE (? IS NULL OR f.rating = ?) ORDER BY f.created_at DESC, f.id DESC LIMIT ?",
+        )
+        .bind(rating)
+        .bind(rating)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let sources: String = r.try_get(7)?;
+                Ok(FeedbackItem {
+                    message_id: r.try_get(0)?,
+                    rating: r.try_get(1)?,
+                    comment: r.try_get(2)?,
+                    created_at: r.try_get(3)?,
+                    answer: r.try_get(4)?,
+                    mode: r.try_get(5)?,
+                    confidence: r.try_get(6)?,
+                    sources: serde_json::from_str(&sources).unwrap_or_default(),
+                    question: r.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     pub async fn feedback_of(&self, message_id: i64) -> Result<Option<(String, String)>, StoreError> {

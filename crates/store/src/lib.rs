@@ -9,7 +9,7 @@ mod qa;
 mod qa_curation;
 
 pub use chunks::{ChunkEdit, Refusal, ChunkRow, ChunkVersion};
-pub use conversations::{AssistantTurn, ConversationStore, MessageRow};
+pub use conversations::{AssistantTurn, ConversationStore, FeedbackItem, MessageRow};
 pub use crawl::{CrawlErrorRow, CrawlRun, CrawlStore, CrawlUrl, UrlOutcome, UrlVisit};
 pub use knowledge::{DocumentRow, KnowledgeStore, NewChunk};
 pub use qa_curation::{normalize_question, QaFilter, QaInput, QaVersion, QA_STATUSES};

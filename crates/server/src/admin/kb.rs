@@ -181,3 +181,26 @@ pub async fn hit_test(State(s): State<AppState>, caller: Caller, Query(p): Query
     };
     Ok(Json(serde_json::json!({"question": q, "faq": faq, "hits": hits, "min_confidence": kb.settings().assistant.min_confidence})).into_response())
 }
+
+#[derive(Deserialize)]
+pub struct FeedbackParams {
+    /// down (default) | up | all
+    rating: Option<String>,
+    limit: Option<i64>,
+}
+
+/// Feedback review: rated answers with the question, the member's comment and the sources, so an
+/// admin can open the chunk or turn the question into a curated pair.
+#[utoipa::path(get, path = "/api/admin/feedback", tag = "knowledge", params(("rating" = Option<String>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, description = "{items: [{message_id, rating, comment, created_at, question, answer, mode, confidence, sources}]}"), (status = 403, body = ErrorBody)))]
+pub async fn feedback(State(s): State<AppState>, caller: Caller, Query(p): Query<FeedbackParams>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let rating = match p.rating.as_deref() {
+        None | Some("down") => Some("down"),
+        Some("up") => Some("up"),
+        Some("all") => None,
+        Some(_) => return Err(ApiError::bad_request("feedback.bad_rating", "rating 取值无效（可选 down、up、all）")),
+    };
+    let items = s.assistant.conversations().feedback_list(rating, p.limit.unwrap_or(100).clamp(1, 500)).await?;
+    Ok(Json(serde_json::json!({"items": items})).into_response())
+}

@@ -68,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/kb/chunks/{id}/versions", get(kb::versions))
         .route("/api/admin/kb/chunks/{id}/{action}", post(kb::chunk_action))
         .route("/api/admin/kb/hit-test", get(kb::hit_test))
+        .route("/api/admin/feedback", get(kb::feedback))
         .route("/api/admin/qa", get(qa::list).post(qa::create))
         .route("/api/admin/qa/template", get(qa::template))
         .route("/api/admin/qa/export", get(qa::export))
