@@ -10,6 +10,6 @@ pub mod qa;
 mod structure;
 
 pub use error::IngestError;
-pub use loader::{build_document, collect_files, load_file, wechat_meta, LoadOptions};
+pub use loader::{build_document, collect_files, load_file, parse_bytes, wechat_meta, LoadOptions};
 pub use dwt_core::text::split_sentences;
 pub use structure::parse_text;

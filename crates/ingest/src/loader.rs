@@ -89,6 +89,16 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<ParsedDocument, Inge
     }
     let mut bytes = Vec::with_capacity(size as usize);
     std::fs::File::open(path).map_err(io)?.read_to_end(&mut bytes).map_err(io)?;
+    let key = document_key(path, opts.key_base.as_deref());
+    parse_bytes(bytes, path, key)
+}
+
+/// Parses a file's bytes (already read or uploaded): `path` gives its name and extension (for
+/// messages, the type and the fallback title), `key` the document key.
+pub fn parse_bytes(bytes: Vec<u8>, path: &Path, key: String) -> Result<ParsedDocument, IngestError> {
+    if !supported(path) {
+        return Err(IngestError::Unsupported(path.to_path_buf()));
+    }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::Empty(path.to_path_buf()));
     }
@@ -101,7 +111,6 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<ParsedDocument, Inge
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| HTML_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-
     let (mut meta, given, body) = if is_html && crate::extract::looks_like_wechat(&text) {
         let a = match crate::extract::parse_wechat(&text) {
             crate::extract::WechatPage::Article(a) => a,
@@ -129,7 +138,6 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<ParsedDocument, Inge
     if parsed.blocks.is_empty() {
         return Err(IngestError::NoText(path.to_path_buf()));
     }
-    let key = document_key(path, opts.key_base.as_deref());
     let content_hash = content_hash(&meta, &parsed.blocks);
     Ok(ParsedDocument { key, meta, blocks: parsed.blocks, content_hash })
 }

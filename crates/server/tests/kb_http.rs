@@ -115,6 +115,29 @@ async fn chunk_tuning_with_versions_and_hit_testing() {
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(hit_ids(&app, t, "党龄从什么时候开始计算").await.contains(&c7_id));
 
+    // Upload a document (Markdown), find it, re-upload unchanged (skipped), delete it everywhere.
+    let md = "---\ntitle: 关于规范主题党日活动的通知\ndoc_type: notice\n---\n各党支部：\n\n主题党日活动原则上每月固定一天开展，活动前须报备蓝鲸湾活动室使用时间。\n";
+    let upload = |bytes: &'static str| {
+        let app = app.clone();
+        async move { request(&app, "POST", "/api/admin/kb/documents/upload?filename=%E9%80%9A%E7%9F%A5.md", t, &[], Some(Body::from(bytes)), Some("application/octet-stream")).await }
+    };
+    let (status, _, text) = upload(md).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let up: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((up["document"]["title"].as_str(), up["outcome"]["outcome"].as_str()), (Some("关于规范主题党日活动的通知"), Some("added")), "{up}");
+    let doc_id = up["document"]["id"].as_i64().unwrap();
+    let (_, _, text) = upload(md).await;
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["outcome"]["outcome"], "unchanged");
+    let (_, _, text) = request(&app, "GET", &format!("/api/admin/kb/hit-test?q={}", urlencode("蓝鲸湾活动室")), t, &[], None, None).await;
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["hits"][0]["doc_id"], doc_id);
+    let (status, _, text) = request(&app, "POST", "/api/admin/kb/documents/upload?filename=x.pdf", t, &[], Some(Body::from("%PDF")), Some("application/octet-stream")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("ingest.unsupported_type"), "{text}");
+    let (status, _, _) = request(&app, "DELETE", &format!("/api/admin/kb/documents/{doc_id}"), t, &[], None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, text) = request(&app, "GET", &format!("/api/admin/kb/hit-test?q={}", urlencode("蓝鲸湾活动室")), t, &[], None, None).await;
+    assert!(serde_json::from_str::<Value>(&text).unwrap()["hits"].as_array().unwrap().iter().all(|h| h["doc_id"] != doc_id));
+
     // Feedback review: a 👎 with a comment shows the question, the comment and the cited chunks.
     let (_, _, chat) = request(&app, "POST", "/api/chat", None, &[], body(json!({"question": "预备党员有没有表决权"})), JSON).await;
     let events = common::sse_events(&chat);

@@ -115,6 +115,7 @@ async fn openapi_document_lists_every_route_and_each_exists() {
     }
     documented.sort();
     let expected = [
+        "DELETE /api/admin/kb/documents/{id}",
         "DELETE /api/admin/members/{id}",
         "GET /api/admin/audit",
         "GET /api/admin/crawl/runs",
@@ -157,6 +158,7 @@ async fn openapi_document_lists_every_route_and_each_exists() {
         "POST /api/admin/crawl/sources/{name}/run",
         "POST /api/admin/crawl/sources/{name}/urls",
         "POST /api/admin/kb/chunks/{id}/{action}",
+        "POST /api/admin/kb/documents/upload",
         "POST /api/admin/kb/documents/{id}/status",
         "POST /api/admin/members",
         "POST /api/admin/members/import",

@@ -5,6 +5,7 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use dwt_core::DocStatus;
@@ -203,4 +204,46 @@ pub async fn feedback(State(s): State<AppState>, caller: Caller, Query(p): Query
     };
     let items = s.assistant.conversations().feedback_list(rating, p.limit.unwrap_or(100).clamp(1, 500)).await?;
     Ok(Json(serde_json::json!({"items": items})).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct UploadParams {
+    /// The file's name (its extension picks the parser: .md .markdown .txt .html .htm).
+    filename: String,
+}
+
+/// Uploads one document (raw file body). Its key is `upload:<filename>`: uploading the same file
+/// name again replaces the document atomically (unchanged content is skipped).
+#[utoipa::path(post, path = "/api/admin/kb/documents/upload", tag = "knowledge", params(("filename" = String, Query)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, description = "{document, outcome}"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn upload(State(s): State<AppState>, caller: Caller, Query(p): Query<UploadParams>, body: axum::body::Bytes) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let name = std::path::Path::new(p.filename.trim()).file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+    if name.is_empty() {
+        return Err(ApiError::bad_request("kb.bad_filename", "请提供文件名（filename）"));
+    }
+    let kb = s.assistant.knowledge_base();
+    let limit = kb.settings().ingest.max_file_bytes;
+    if body.len() as u64 > limit {
+        return Err(ApiError::bad_request("ingest.file_too_large", format!("文件过大（{} 字节，上限 {limit} 字节）", body.len())));
+    }
+    let key = format!("upload:{name}");
+    let doc = dwt_ingest::parse_bytes(body.to_vec(), std::path::Path::new(&name), key.clone()).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let source = kb.store.ensure_source("upload", "files").await?;
+    let outcome = kb.ingest_batch(vec![doc], Some(source)).await?.into_iter().next();
+    let stored = kb.store.document_by_key(&key).await?.ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "kb.upload_lost", "文档保存后未找到"))?;
+    audit(&s, &caller, "kb.document_uploaded", "document", stored.id, Some(name)).await?;
+    Ok(Json(serde_json::json!({"document": stored, "outcome": outcome})).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/admin/kb/documents/{id}", tag = "knowledge", params(("id" = i64, Path)),
+    responses((status = 200, description = "Deleted everywhere (SQL, vectors, BM25)"), (status = 404, body = ErrorBody)))]
+pub async fn delete_document(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let kb = s.assistant.knowledge_base();
+    let doc = kb.store.document_by_id(id).await?.ok_or_else(|| ApiError::not_found("kb.document_not_found", "文档不存在"))?;
+    kb.remove_document(id).await?;
+    audit(&s, &caller, "kb.document_deleted", "document", id, Some(doc.title)).await?;
+    Ok(Json(serde_json::json!({"deleted": true})).into_response())
 }

@@ -62,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/crawl/runs", get(crawl::runs))
         .route("/api/admin/crawl/runs/{id}/errors", get(crawl::run_errors))
         .route("/api/admin/kb/documents", get(kb::documents))
+        .route("/api/admin/kb/documents/{id}", axum::routing::delete(kb::delete_document))
         .route("/api/admin/kb/documents/{id}/chunks", get(kb::chunks))
         .route("/api/admin/kb/documents/{id}/status", post(kb::set_status))
         .route("/api/admin/kb/chunks/{id}", put(kb::edit_chunk))
@@ -87,6 +88,7 @@ pub fn stream_routes() -> Router<AppState> {
 pub fn import_routes() -> Router<AppState> {
     Router::new().route("/api/admin/orgs/import", post(orgs::import)).route("/api/admin/members/import", post(members::import))
         .route("/api/admin/qa/import", post(qa::import))
+        .route("/api/admin/kb/documents/upload", post(kb::upload))
 }
 
 pub(crate) fn xlsx_response(filename: &str, bytes: Vec<u8>) -> Response {
