@@ -12,6 +12,7 @@ pub mod rewrite;
 use std::sync::Arc;
 
 use dwt_core::config::{AssistantSettings, LlmSettings};
+use dwt_core::DocStatus;
 use dwt_index::{Hit, IndexError, KnowledgeBase, SearchOptions};
 use dwt_store::{AssistantTurn, ConversationStore, QaStore, StoreError};
 use serde::{Deserialize, Serialize};
@@ -104,6 +105,8 @@ pub struct Source {
     /// The original web page of a crawled document, and when it was published.
     pub origin_url: Option<String>,
     pub published_at: Option<String>,
+    /// current | repealed (withdrawn documents are never cited).
+    pub doc_status: DocStatus,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -244,6 +247,7 @@ fn source_of(index: usize, h: &Hit) -> Source {
         // Only web pages: shipped regulations keep a source line there, not a link.
         origin_url: h.doc_url.clone().filter(|u| u.starts_with("http")),
         published_at: h.doc_published_at.clone(),
+        doc_status: h.doc_status,
     }
 }
 
@@ -498,6 +502,7 @@ impl Assistant {
                 url: library_url(doc.id, label.as_deref()),
                 origin_url: doc.origin_url.clone().filter(|u| u.starts_with("http")),
                 published_at: doc.published_at.clone(),
+                doc_status: doc.status,
             });
         }
         let cites: String = sources.iter().map(|s| format!("{}[{}]", cite_label(&s.doc_title, s.article.as_deref()), s.index)).collect::<Vec<_>>().join("、");
@@ -522,7 +527,14 @@ impl Assistant {
         let prompt_sources: Vec<PromptSource> = hits
             .iter()
             .enumerate()
-            .map(|(i, h)| PromptSource { index: i + 1, doc_title: &h.doc_title, article: h.article.as_deref(), heading: h.heading_path.join(" / "), text: &h.text })
+            .map(|(i, h)| PromptSource {
+                index: i + 1,
+                doc_title: &h.doc_title,
+                article: h.article.as_deref(),
+                heading: h.heading_path.join(" / "),
+                text: &h.text,
+                repealed: h.doc_status == DocStatus::Repealed,
+            })
             .collect();
         let turns = recent_turns(history, 4);
         let system = self
@@ -628,7 +640,9 @@ impl Assistant {
                     index
                 }
             };
-            parts.push(format!("根据{}：{}[{index}]", cite_label(&h.doc_title, h.article.as_deref()), quote(&chosen)));
+            // A repealed document is quoted only when nothing current says it, and said so.
+            let repealed = if h.doc_status == DocStatus::Repealed { "（该规定已废止）" } else { "" };
+            parts.push(format!("根据{}{repealed}：{}[{index}]", cite_label(&h.doc_title, h.article.as_deref()), quote(&chosen)));
         }
         let text = format!("{}\n\n{EXTRACTIVE_NOTE}", parts.join("\n\n"));
         Ok((sources, text))

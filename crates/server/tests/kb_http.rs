@@ -115,6 +115,18 @@ async fn chunk_tuning_with_versions_and_hit_testing() {
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(hit_ids(&app, t, "党龄从什么时候开始计算").await.contains(&c7_id));
 
+    // A repealed document: still found, and an answer quoting it says it is repealed.
+    let xf = docs["items"].as_array().unwrap().iter().find(|d| d["title"].as_str().unwrap().contains("信访工作条例")).unwrap()["id"].as_i64().unwrap();
+    let (status, _, text) = request(&app, "POST", &format!("/api/admin/kb/documents/{xf}/status"), t, &[], body(json!({"status": "repealed"})), JSON).await;
+    assert_eq!((status, serde_json::from_str::<Value>(&text).unwrap()["changed"].as_bool()), (StatusCode::OK, Some(true)), "{text}");
+    let (_, _, chat) = request(&app, "POST", "/api/chat", None, &[], body(json!({"question": "信访部门收到信访事项后多少日内处理"})), JSON).await;
+    let events = common::sse_events(&chat);
+    let answer: String = events.iter().filter(|(n, _)| n == "delta").map(|(_, v)| v["text"].as_str().unwrap_or_default().to_string()).collect();
+    let sources = events.iter().find(|(n, _)| n == "sources").map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+    assert!(answer.contains("（该规定已废止）"), "{answer}");
+    assert!(sources.to_string().contains("\"doc_status\":\"repealed\""), "{sources}");
+    request(&app, "POST", &format!("/api/admin/kb/documents/{xf}/status"), t, &[], body(json!({"status": "current"})), JSON).await;
+
     // Upload a document (Markdown), find it, re-upload unchanged (skipped), delete it everywhere.
     let md = "---\ntitle: 关于规范主题党日活动的通知\ndoc_type: notice\n---\n各党支部：\n\n主题党日活动原则上每月固定一天开展，活动前须报备蓝鲸湾活动室使用时间。\n";
     let upload = |bytes: &'static str| {
