@@ -160,4 +160,7 @@ pub struct StoredChunk {
     pub doc_url: Option<String>,
     #[serde(default)]
     pub doc_published_at: Option<String>,
+    /// Questions or keywords an admin added: extra retrieval units of this chunk.
+    #[serde(default)]
+    pub questions: Vec<String>,
 }

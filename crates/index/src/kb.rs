@@ -69,6 +69,11 @@ fn failpoint(name: &str) {
     }
 }
 
+/// Questions per chunk indexed as units, and units per chunk in all (a point id keeps 8 bits
+/// for the unit number).
+const MAX_QUESTION_UNITS: usize = 50;
+const MAX_UNITS: usize = 255;
+
 /// (document title, heading path, article label, unit texts) of one chunk.
 type UnitSource = (String, Vec<String>, Option<String>, Vec<String>);
 
@@ -249,7 +254,17 @@ impl KnowledgeBase {
                     .filter(|c| c.enabled && c.doc_status != dwt_core::DocStatus::Withdrawn),
             );
         }
-        let units: Vec<Vec<String>> = chunks.iter().map(|c| self.units_of(&c.text)).collect();
+        // The chunk's own units, then the questions an admin added: they count in BM25 and in
+        // dense retrieval like sentence probes.
+        let units: Vec<Vec<String>> = chunks
+            .iter()
+            .map(|c| {
+                let mut u = self.units_of(&c.text);
+                let room = MAX_UNITS.saturating_sub(u.len());
+                u.extend(c.questions.iter().take(MAX_QUESTION_UNITS.min(room)).cloned());
+                u
+            })
+            .collect();
         let missing: Vec<usize> = (0..chunks.len())
             .filter(|&i| vectors_by_chunk.get(&chunks[i].id).is_none_or(|v| v.len() != self.dense_units(units[i].len()).len()))
             .collect();

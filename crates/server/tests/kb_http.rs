@@ -115,6 +115,13 @@ async fn chunk_tuning_with_versions_and_hit_testing() {
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(hit_ids(&app, t, "党龄从什么时候开始计算").await.contains(&c7_id));
 
+    // Questions an admin adds to a chunk count in retrieval at once.
+    let c9 = chunks["chunks"].as_array().unwrap().iter().find(|c| c["article"] == "第九条").unwrap()["id"].as_i64().unwrap();
+    let (status, _, text) = request(&app, "PUT", &format!("/api/admin/kb/chunks/{c9}"), t, &[], body(json!({"questions": ["不想当党员了怎么办", "退党手续"]})), JSON).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["questions"][1], "退党手续");
+    assert_eq!(hit_ids(&app, t, "不想当党员了怎么办").await[0], c9, "the added question finds its chunk first");
+
     // A repealed document: still found, and an answer quoting it says it is repealed.
     let xf = docs["items"].as_array().unwrap().iter().find(|d| d["title"].as_str().unwrap().contains("信访工作条例")).unwrap()["id"].as_i64().unwrap();
     let (status, _, text) = request(&app, "POST", &format!("/api/admin/kb/documents/{xf}/status"), t, &[], body(json!({"status": "repealed"})), JSON).await;

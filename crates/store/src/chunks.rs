@@ -19,6 +19,8 @@ pub struct ChunkRow {
     pub text: String,
     pub enabled: bool,
     pub version: i64,
+    /// Questions / keywords that count in retrieval for this chunk.
+    pub questions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,6 +33,7 @@ pub struct ChunkVersion {
     pub enabled: bool,
     pub editor: String,
     pub created_at: String,
+    pub questions: Vec<String>,
 }
 
 /// A refused curation change (chunks, Q&A pairs): stable code, message for the admin (zh-CN).
@@ -51,9 +54,10 @@ pub struct ChunkEdit {
     pub text: Option<String>,
     pub article: Option<Option<String>>,
     pub heading_path: Option<Vec<String>>,
+    pub questions: Option<Vec<String>>,
 }
 
-const COLUMNS: &str = "id, doc_id, position, heading_path, article, text, enabled, version";
+const COLUMNS: &str = "id, doc_id, position, heading_path, article, text, enabled, version, questions_json";
 
 fn row_to_chunk(r: &sqlx::sqlite::SqliteRow) -> Result<ChunkRow, StoreError> {
     let heading: String = r.try_get(3)?;
@@ -66,6 +70,7 @@ fn row_to_chunk(r: &sqlx::sqlite::SqliteRow) -> Result<ChunkRow, StoreError> {
         text: r.try_get(5)?,
         enabled: r.try_get::<i64, _>(6)? != 0,
         version: r.try_get(7)?,
+        questions: serde_json::from_str(&r.try_get::<String, _>(8)?).unwrap_or_default(),
     })
 }
 
@@ -83,8 +88,8 @@ async fn load(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<ChunkRow, Sto
 
 /// Records `c` as version `c.version`; the first change of a chunk also records its original.
 async fn record(tx: &mut Transaction<'_, Sqlite>, before: Option<&ChunkRow>, c: &ChunkRow, action: &str, editor: &str) -> Result<(), StoreError> {
-    let insert = "INSERT INTO chunk_versions (chunk_id, doc_id, version, action, text, article, heading_path, enabled, editor)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chunk_id, version) DO NOTHING";
+    let insert = "INSERT INTO chunk_versions (chunk_id, doc_id, version, action, text, article, heading_path, enabled, editor, questions_json)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(chunk_id, version) DO NOTHING";
     let mut rows = Vec::new();
     if let Some(b) = before {
         rows.push((b, "original", ""));
@@ -101,6 +106,7 @@ async fn record(tx: &mut Transaction<'_, Sqlite>, before: Option<&ChunkRow>, c: 
             .bind(serde_json::to_string(&v.heading_path).unwrap_or_else(|_| "[]".into()))
             .bind(v.enabled)
             .bind(editor)
+            .bind(serde_json::to_string(&v.questions).unwrap_or_else(|_| "[]".into()))
             .execute(&mut **tx)
             .await?;
     }
@@ -108,7 +114,7 @@ async fn record(tx: &mut Transaction<'_, Sqlite>, before: Option<&ChunkRow>, c: 
 }
 
 async fn write(tx: &mut Transaction<'_, Sqlite>, c: &ChunkRow) -> Result<(), StoreError> {
-    sqlx::query("UPDATE chunks SET position = ?, heading_path = ?, article = ?, text = ?, content_hash = ?, enabled = ?, version = ? WHERE id = ?")
+    sqlx::query("UPDATE chunks SET position = ?, heading_path = ?, article = ?, text = ?, content_hash = ?, enabled = ?, version = ?, questions_json = ? WHERE id = ?")
         .bind(c.position)
         .bind(serde_json::to_string(&c.heading_path).unwrap_or_else(|_| "[]".into()))
         .bind(&c.article)
@@ -116,6 +122,7 @@ async fn write(tx: &mut Transaction<'_, Sqlite>, c: &ChunkRow) -> Result<(), Sto
         .bind(hash(&c.text))
         .bind(c.enabled)
         .bind(c.version)
+        .bind(serde_json::to_string(&c.questions).unwrap_or_else(|_| "[]".into()))
         .bind(c.id)
         .execute(&mut **tx)
         .await?;
@@ -171,7 +178,7 @@ impl KnowledgeStore {
 
     pub async fn chunk_versions(&self, chunk_id: i64) -> Result<Vec<ChunkVersion>, StoreError> {
         let rows = sqlx::query(
-            "SELECT version, action, text, article, heading_path, enabled, editor, created_at FROM chunk_versions WHERE chunk_id = ? ORDER BY version DESC",
+            "SELECT version, action, text, article, heading_path, enabled, editor, created_at, questions_json FROM chunk_versions WHERE chunk_id = ? ORDER BY version DESC",
         )
         .bind(chunk_id)
         .fetch_all(self.pool())
@@ -188,6 +195,7 @@ impl KnowledgeStore {
                     enabled: r.try_get::<i64, _>(5)? != 0,
                     editor: r.try_get(6)?,
                     created_at: r.try_get(7)?,
+                    questions: serde_json::from_str(&r.try_get::<String, _>(8)?).unwrap_or_default(),
                 })
             })
             .collect()
@@ -208,6 +216,21 @@ impl KnowledgeStore {
         }
         if let Some(h) = &edit.heading_path {
             c.heading_path = h.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        }
+        if let Some(q) = &edit.questions {
+            let mut qs: Vec<String> = Vec::new();
+            for s in q.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+                if s.chars().count() > 100 {
+                    return Err(refuse("kb.question_too_long", format!("每条问题或关键词请控制在 100 字以内：{s}")));
+                }
+                if !qs.iter().any(|x| x == s) {
+                    qs.push(s.to_string());
+                }
+            }
+            if qs.len() > 50 {
+                return Err(refuse("kb.too_many_questions", "每个切片最多 50 条问题或关键词"));
+            }
+            c.questions = qs;
         }
         if c == before {
             return Ok(before);
@@ -270,7 +293,7 @@ impl KnowledgeStore {
         .bind(before.enabled)
         .fetch_one(&mut *tx)
         .await?;
-        let b = ChunkRow { id: new_id, position: before.position + 1, text: second, version: 1, ..before.clone() };
+        let b = ChunkRow { id: new_id, position: before.position + 1, text: second, version: 1, questions: Vec::new(), ..before.clone() };
         record(&mut tx, Some(&before), &a, "split", editor).await?;
         record(&mut tx, None, &b, "split", editor).await?;
         finish(tx, before.doc_id).await?;
@@ -290,7 +313,9 @@ impl KnowledgeStore {
         let Some(next) = next.as_ref().map(row_to_chunk).transpose()? else {
             return Err(refuse("kb.no_next_chunk", "这是文档的最后一个切片，没有可合并的下一个切片"));
         };
-        let merged = ChunkRow { text: format!("{}\n{}", before.text, next.text), version: before.version + 1, ..before.clone() };
+        let mut questions = before.questions.clone();
+        questions.extend(next.questions.iter().filter(|q| !before.questions.contains(q)).cloned());
+        let merged = ChunkRow { text: format!("{}\n{}", before.text, next.text), version: before.version + 1, questions, ..before.clone() };
         sqlx::query("DELETE FROM chunks WHERE id = ?").bind(next.id).execute(&mut *tx).await?;
         write(&mut tx, &merged).await?;
         record(&mut tx, Some(&before), &merged, "merge", editor).await?;
@@ -304,7 +329,7 @@ impl KnowledgeStore {
     pub async fn rollback_chunk(&self, id: i64, version: i64, editor: &str) -> Result<ChunkRow, StoreError> {
         let mut tx = self.begin_immediate().await?;
         let before = load(&mut tx, id).await?;
-        let row = sqlx::query("SELECT text, article, heading_path, enabled FROM chunk_versions WHERE chunk_id = ? AND version = ?")
+        let row = sqlx::query("SELECT text, article, heading_path, enabled, questions_json FROM chunk_versions WHERE chunk_id = ? AND version = ?")
             .bind(id)
             .bind(version)
             .fetch_optional(&mut *tx)
@@ -316,6 +341,7 @@ impl KnowledgeStore {
             article: r.try_get(1)?,
             heading_path: serde_json::from_str(&heading).unwrap_or_default(),
             enabled: r.try_get::<i64, _>(3)? != 0,
+            questions: serde_json::from_str(&r.try_get::<String, _>(4)?).unwrap_or_default(),
             version: before.version + 1,
             ..before.clone()
         };

@@ -43,7 +43,7 @@ pub struct NewChunk {
 }
 
 const DOC_COLUMNS: &str = "id, doc_key, title, doc_type, status, version, issuer, effective_date, origin_url, category, published_at, content_hash, chunk_count, updated_at";
-const CHUNK_COLUMNS: &str = "c.id, c.doc_id, c.position, c.heading_path, c.article, c.text, c.enabled, d.title, d.doc_type, d.status, d.origin_url, d.published_at";
+const CHUNK_COLUMNS: &str = "c.id, c.doc_id, c.position, c.heading_path, c.article, c.text, c.enabled, d.title, d.doc_type, d.status, d.origin_url, d.published_at, c.questions_json";
 
 fn doc_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, StoreError> {
     let doc_type: String = r.try_get("doc_type")?;
@@ -84,6 +84,7 @@ fn chunk_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredChunk, StoreError
         doc_status: DocStatus::parse(&status).unwrap_or(DocStatus::Current),
         doc_url: r.try_get(10)?,
         doc_published_at: r.try_get(11)?,
+        questions: serde_json::from_str(&r.try_get::<String, _>(12)?).unwrap_or_default(),
     })
 }
 

@@ -90,6 +90,8 @@ pub struct ChunkBody {
     /// Article label (第七条); an empty string removes it.
     article: Option<String>,
     heading_path: Option<Vec<String>>,
+    /// Questions or keywords this chunk answers (they count in retrieval).
+    questions: Option<Vec<String>>,
     /// The version being edited (a newer one answers 409).
     version: Option<i64>,
 }
@@ -99,7 +101,7 @@ pub struct ChunkBody {
 pub async fn edit_chunk(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<ChunkBody>, JsonRejection>) -> Result<Response, ApiError> {
     allowed(&caller)?;
     let Json(b) = body.map_err(rejected)?;
-    let edit = ChunkEdit { text: b.text, article: b.article.map(Some), heading_path: b.heading_path };
+    let edit = ChunkEdit { text: b.text, article: b.article.map(Some), heading_path: b.heading_path, questions: b.questions };
     let c = s.assistant.knowledge_base().edit_chunk(id, b.version, &edit, &caller.auth.principal.username).await?;
     audit(&s, &caller, "kb.chunk_edited", "chunk", id, Some(format!("版本 {}", c.version))).await?;
     Ok(Json(c).into_response())
