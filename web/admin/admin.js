@@ -220,6 +220,7 @@ export const ADMIN_NAV = [
   ["/admin/orgs.html", "组织管理"],
   ["/admin/members.html", "党员管理"],
   ["/admin/users.html", "用户与角色"],
+  ["/admin/qa.html", "常用问答"],
   ["/admin/qa-proposals.html", "待审核问答"],
   ["/admin/stats.html", "答复统计"],
   ["/admin/crawl.html", "数据抓取"],

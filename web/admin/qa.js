@@ -1,0 +1,578 @@
+// 常用问答 (系统管理员 only): the curated Q&A pairs the chat answers from directly. A list with
+// filters (words, category, status) most recently updated first; an editor for new pairs (saved
+// as 草稿, 待审核 or 已发布) and for edits (PUT with the version being edited: a stale save shows
+// the server's 409 message and offers to load the latest version, the unsaved answer kept to copy
+// from); a question an existing published pair already answers is refused (409
+// qa.near_duplicate) until 仍然保存 is ticked; the review workflow buttons per row; the version
+// history with rollback; xlsx template, export and import (good rows are saved even when some
+// rows fail; the report lists the failed sheet rows). Other administrators get the server's 403
+// message in place of the page. Data is rendered with textContent only.
+import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, query } from "/admin/admin.js";
+
+const STATUS = { draft: "草稿", pending: "待审核", published: "已发布", retired: "已停用" };
+const STATUS_CLASS = { draft: "st-claimed", pending: "st-pending", published: "st-answered", retired: "st-closed" };
+/** The workflow buttons of a row: [target status, label]. */
+const STATUS_ACTIONS = {
+  draft: [["pending", "提交审核"], ["published", "发布"]],
+  pending: [["published", "发布"], ["draft", "退回草稿"]],
+  published: [["retired", "停用"]],
+  retired: [["published", "重新发布"]],
+};
+/** What a status change did, for the confirmation toast. */
+const STATUS_DONE = {
+  draft: "已退回草稿",
+  pending: "已提交审核",
+  published: "已发布，智能问答将直接使用这条答案",
+  retired: "已停用，智能问答不再使用这条答案",
+};
+const ACTION = { create: "新建", edit: "编辑", status: "状态变更", rollback: "回滚", original: "原始内容" };
+
+const pairPath = (id) => "/api/admin/qa/" + encodeURIComponent(id);
+
+let items = [];
+/** Every category seen in a listing (the filter and the editor's suggestions). */
+const categories = new Set();
+let ticket = 0;
+let refused = false;
+/** The pair in the editor ({ id, version, answer }), or null for a new pair. */
+let editing = null;
+let saving = false;
+/** The pair whose history row is open, or null. */
+let historyOf = null;
+
+/** An ISO time in the browser's local time; the input itself when it is not a time. */
+function localTime(ts) {
+  if (!ts) return "";
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? String(ts) : d.toLocaleString("zh-CN", { hour12: false });
+}
+
+/** Today's date in Beijing (the server decides effectiveness by it), YYYY-MM-DD. */
+const today = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+
+function button(text, cls, onClick) {
+  const b = el("button", cls, text);
+  b.type = "button";
+  if (onClick) b.addEventListener("click", onClick);
+  return b;
+}
+
+/** Non-empty trimmed lines. */
+const lines = (s) => String(s || "").split(/\r\n?|\n/).map((x) => x.trim()).filter((x) => x);
+
+/**
+ * 依据 lines (`中国共产党章程 第七条`, also `《中国共产党章程》第七条`; `；` separates several on one
+ * line) as [{doc, article?}]: the last space-separated part is the article when it looks like
+ * 第…条; without a space, a trailing 第…条 is split off the same way.
+ */
+function parseRefs(text) {
+  const out = [];
+  for (const raw of lines(String(text || "").replace(/[;；]/g, "\n"))) {
+    const s = raw.replace(/[《》]/g, " ").trim().replace(/\s+/g, " ");
+    if (!s) continue;
+    const sp = s.lastIndexOf(" ");
+    const tail = sp > 0 ? s.slice(sp + 1) : "";
+    if (/^第.+条$/.test(tail)) {
+      out.push({ doc: s.slice(0, sp).trim(), article: tail });
+      continue;
+    }
+    const i = s.lastIndexOf("第");
+    if (i > 0 && /^第[^\s]+条$/.test(s.slice(i))) out.push({ doc: s.slice(0, i).trim(), article: s.slice(i) });
+    else out.push({ doc: s });
+  }
+  return out;
+}
+
+const refText = (r) => [r.doc, r.article].filter((x) => x).join(" ");
+
+function period(p) {
+  const f = p.effective_from;
+  const t = p.effective_to;
+  if (f && t) return `${f} 至 ${t}`;
+  if (f) return `${f} 起`;
+  if (t) return `至 ${t}`;
+  return "长期有效";
+}
+
+/** A 403 (not a 系统管理员): the server's message instead of the page's content. */
+function denied(e) {
+  refused = true;
+  $("qa-denied-text").textContent = errorText(e);
+  $("qa-denied").hidden = false;
+  $("qa-main").hidden = true;
+  $("qa-new").hidden = true;
+  $("qa-reload").hidden = true;
+}
+
+// --- the list ------------------------------------------------------------------------------------
+
+/** Loads and renders the pairs; `flash`: a pair id to mark and scroll to. Resolves true when rendered. */
+async function load({ flash = null } = {}) {
+  if (refused) return false;
+  const t = ++ticket;
+  const list = $("qa-list");
+  list.setAttribute("aria-busy", "true");
+  let j;
+  try {
+    j = await api("GET", "/api/admin/qa" + query({ q: $("qa-q").value.trim(), category: $("qa-f-category").value, status: $("qa-f-status").value }));
+  } catch (e) {
+    if (t !== ticket) return false;
+    list.removeAttribute("aria-busy");
+    if (e instanceof ApiError && e.status === 403) denied(e);
+    else toast(errorText(e));
+    return false;
+  }
+  if (t !== ticket) return false;
+  items = j.items || [];
+  for (const p of items) if (p.category) categories.add(p.category);
+  fillCategories();
+  $("qa-rows").replaceChildren(...items.map(row));
+  const filtered = $("qa-q").value.trim() || $("qa-f-category").value || $("qa-f-status").value;
+  $("qa-empty").textContent = filtered ? "没有符合条件的常用问答。" : "还没有常用问答，点“新增”或导入 Excel 添加。";
+  $("qa-empty").hidden = items.length > 0;
+  $("qa-count").textContent = items.length ? `共 ${items.length} 条` : "";
+  const open = historyOf != null && items.find((p) => p.id === historyOf);
+  if (open) showHistory(open);
+  else historyOf = null;
+  if (flash != null) {
+    const tr = rowOf(flash);
+    if (tr) {
+      tr.classList.add("flash");
+      tr.scrollIntoView({ block: "nearest" });
+    }
+  }
+  list.removeAttribute("aria-busy");
+  return true;
+}
+
+function rowOf(id) {
+  return $("qa-rows").querySelector(`tr[data-qa-id="${CSS.escape(String(id))}"]`);
+}
+
+function fillCategories() {
+  const sorted = [...categories].sort((a, b) => a.localeCompare(b, "zh-CN"));
+  const sel = $("qa-f-category");
+  const chosen = sel.value;
+  sel.replaceChildren(option("", "全部分类"), ...sorted.map((c) => option(c, c, c === chosen)));
+  if (chosen && !categories.has(chosen)) sel.append(option(chosen, chosen, true));
+  $("qa-category-list").replaceChildren(...sorted.map((c) => option(c, c)));
+}
+
+function row(p) {
+  const tr = el("tr");
+  tr.dataset.qaId = String(p.id);
+  tr.dataset.status = p.status || "";
+  tr.dataset.version = String(p.version);
+  const td = (cls, label, content) => {
+    const c = el("td", cls);
+    if (label) c.dataset.label = label;
+    if (content instanceof Node) c.append(content);
+    else if (content !== undefined) c.textContent = content;
+    tr.append(c);
+    return c;
+  };
+  const q = td("c-name c-wrap qa-main-cell");
+  q.append(el("strong", "qa-question", p.question));
+  if ((p.similar || []).length) q.append(el("div", "meta qa-similar", "相似问法：" + p.similar.join("｜")));
+  q.append(el("div", "pre qa-answer", p.answer));
+  if ((p.source_refs || []).length) q.append(el("div", "meta qa-refs", "依据：" + p.source_refs.map(refText).join("；")));
+
+  td("c-category", "分类", p.category || "—");
+  const st = td("c-status", "状态");
+  st.append(el("span", "status qa-status-label " + (STATUS_CLASS[p.status] || ""), STATUS[p.status] || p.status || ""));
+  if (p.status === "published") {
+    const d = today();
+    if (p.effective_from && d < p.effective_from) st.append(" ", el("span", "tag grey qa-not-yet", "未到生效日期"));
+    else if (p.effective_to && d > p.effective_to) st.append(" ", el("span", "tag grey qa-expired", "已过期"));
+  }
+  td("c-version qa-version", "版本", String(p.version));
+  td("c-effective qa-period", "生效期", period(p));
+  const upd = td("c-updated", "更新人 / 时间");
+  const time = el("time", "meta", localTime(p.updated_at));
+  time.dateTime = p.updated_at || "";
+  upd.append(el("span", "qa-editor", p.updated_by || "系统"), " ", time);
+
+  const ops = td("c-ops");
+  const actions = el("div", "qa-actions");
+  actions.append(button("编辑", "btn small qa-edit", () => openEdit(p)));
+  for (const [to, label] of STATUS_ACTIONS[p.status] || []) {
+    const b = button(label, "btn small qa-status" + (to === "retired" ? " danger" : ""), () => changeStatus(p, to, tr));
+    b.dataset.to = to;
+    actions.append(b);
+  }
+  actions.append(button("历史", "btn small qa-history", () => toggleHistory(p)));
+  ops.append(actions);
+  return tr;
+}
+
+function rowBusy(tr, on) {
+  if (!tr) return;
+  tr.toggleAttribute("aria-busy", on);
+  for (const b of tr.querySelectorAll("button")) b.disabled = on;
+}
+
+async function changeStatus(p, to, tr) {
+  if (to === "retired") {
+    const ok = await confirmDialog(`停用“${p.question}”？停用后智能问答不再使用这条答案，可随时重新发布。`, "停用");
+    if (!ok) return;
+  }
+  rowBusy(tr, true);
+  let saved;
+  try {
+    saved = await api("POST", pairPath(p.id) + "/status", { status: to });
+  } catch (e) {
+    rowBusy(tr, false);
+    if (e instanceof ApiError && e.status === 403) denied(e);
+    else toast(errorText(e));
+    return;
+  }
+  toast(`“${p.question}”${STATUS_DONE[saved ? saved.status : to] || "状态已更新"}`, "ok");
+  await load({ flash: p.id });
+}
+
+// --- history and rollback ------------------------------------------------------------------------
+
+function historyRowOf(id) {
+  return $("qa-rows").querySelector(`tr.qa-history-row[data-history-of="${CSS.escape(String(id))}"]`);
+}
+
+function toggleHistory(p) {
+  const open = historyRowOf(p.id);
+  if (open) {
+    open.remove();
+    rowOf(p.id)?.querySelector(".qa-history")?.classList.remove("on");
+    historyOf = null;
+    return;
+  }
+  showHistory(p);
+}
+
+/** Opens (or refreshes) the history row under a pair's row; one at a time. */
+function showHistory(p) {
+  for (const r of $("qa-rows").querySelectorAll("tr.qa-history-row")) r.remove();
+  for (const b of $("qa-rows").querySelectorAll(".qa-history.on")) b.classList.remove("on");
+  const tr = rowOf(p.id);
+  if (!tr) return;
+  historyOf = p.id;
+  tr.querySelector(".qa-history")?.classList.add("on");
+  const hr = el("tr", "qa-history-row");
+  hr.dataset.historyOf = String(p.id);
+  const cell = el("td", "c-wrap qa-history-cell");
+  cell.colSpan = tr.children.length;
+  const box = el("div", "qa-history-box");
+  box.setAttribute("aria-busy", "true");
+  box.append(el("p", "meta", "正在加载历史版本……"));
+  cell.append(box);
+  hr.append(cell);
+  tr.after(hr);
+  loadHistory(p, box);
+}
+
+async function loadHistory(p, box) {
+  let j;
+  try {
+    j = await api("GET", pairPath(p.id) + "/versions");
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) { denied(e); return; }
+    box.replaceChildren(el("p", "error", errorText(e)));
+    box.removeAttribute("aria-busy");
+    return;
+  }
+  const versions = j.items || [];
+  const head = el("div", "qa-history-head");
+  head.append(el("strong", "", "历史版本"), el("span", "meta", `当前为版本 ${p.version}`));
+  head.append(button("收起", "btn small qa-history-close", () => toggleHistory(p)));
+  if (!versions.length) {
+    box.replaceChildren(head, el("p", "meta qa-versions-empty", "这条问答还没有修改记录（当前即原始内容）。"));
+    box.removeAttribute("aria-busy");
+    return;
+  }
+  const ol = el("ol", "qa-versions");
+  for (const v of versions) ol.append(versionItem(p, v));
+  box.replaceChildren(head, ol);
+  box.removeAttribute("aria-busy");
+}
+
+function versionItem(p, v) {
+  const li = el("li", "qa-version-item");
+  li.dataset.version = String(v.version);
+  const s = v.pair || {};
+  const head = el("div", "qa-version-head");
+  const time = el("time", "meta", localTime(v.created_at));
+  time.dateTime = v.created_at || "";
+  head.append(
+    el("strong", "qa-version-no", "版本 " + v.version),
+    el("span", "tag grey qa-version-action", ACTION[v.action] || v.action || ""),
+    el("span", "status " + (STATUS_CLASS[s.status] || ""), STATUS[s.status] || s.status || ""),
+    el("span", "meta", v.editor || "系统"),
+    time,
+  );
+  li.append(head, el("div", "qa-version-question", s.question || ""), el("div", "pre qa-version-answer", s.answer || ""));
+  const meta = [
+    s.category ? "分类：" + s.category : null,
+    (s.similar || []).length ? "相似问法：" + s.similar.join("｜") : null,
+    (s.source_refs || []).length ? "依据：" + s.source_refs.map(refText).join("；") : null,
+    s.effective_from || s.effective_to ? "生效期：" + period(s) : null,
+  ].filter((x) => x);
+  if (meta.length) li.append(el("div", "meta", meta.join(" · ")));
+  if (v.version === p.version) {
+    li.classList.add("current");
+    li.append(el("span", "tag qa-version-current", "当前版本"));
+  } else {
+    const b = button("回滚到此版本", "btn small qa-rollback", () => rollback(p, v.version, b));
+    b.dataset.version = String(v.version);
+    li.append(b);
+  }
+  return li;
+}
+
+async function rollback(p, version, b) {
+  const ok = await confirmDialog(`把“${p.question}”的内容恢复为版本 ${version}？状态不变，恢复后成为一个新版本。`, "回滚");
+  if (!ok) return;
+  b.disabled = true;
+  let saved;
+  try {
+    saved = await api("POST", pairPath(p.id) + "/rollback", { version });
+  } catch (e) {
+    b.disabled = false;
+    if (e instanceof ApiError && e.status === 403) denied(e);
+    else toast(errorText(e));
+    return;
+  }
+  toast(`已回滚到版本 ${version} 的内容，当前为版本 ${saved ? saved.version : ""}`, "ok");
+  historyOf = p.id;
+  await load({ flash: p.id });
+}
+
+// --- the editor ----------------------------------------------------------------------------------
+
+/** The message under the editor; kind "error", "ok" or "info"; `extra`: nodes after the text. */
+function say(kind, text, extra = []) {
+  const m = $("qa-msg");
+  m.className = "qa-msg " + (kind === "info" ? "notice-box" : kind);
+  m.setAttribute("role", kind === "error" ? "alert" : "status");
+  m.replaceChildren(el("span", "qa-msg-text", text || ""), ...extra);
+  m.hidden = !text;
+}
+
+function hideForce() {
+  $("qa-force").checked = false;
+  $("qa-force-box").hidden = true;
+}
+
+function fillForm(p) {
+  $("qa-question").value = p ? p.question : "";
+  $("qa-similar").value = p ? (p.similar || []).join("\n") : "";
+  $("qa-answer").value = p ? p.answer : "";
+  $("qa-category").value = p ? p.category || "" : "";
+  $("qa-refs").value = p ? (p.source_refs || []).map(refText).join("\n") : "";
+  $("qa-from").value = (p && p.effective_from) || "";
+  $("qa-to").value = (p && p.effective_to) || "";
+  $("qa-status").value = "draft";
+}
+
+function showForm() {
+  const f = $("qa-form");
+  f.hidden = false;
+  f.querySelector(".qa-draft")?.remove();
+  say("", "");
+  hideForce();
+  f.scrollIntoView({ block: "start" });
+  $("qa-question").focus({ preventScroll: true });
+}
+
+function openNew() {
+  editing = null;
+  fillForm(null);
+  $("qa-form-title").textContent = "新增常用问答";
+  $("qa-status-field").hidden = false;
+  $("qa-form").dataset.mode = "new";
+  delete $("qa-form").dataset.qaId;
+  showForm();
+}
+
+function openEdit(p) {
+  editing = { id: p.id, version: p.version };
+  fillForm(p);
+  $("qa-form-title").textContent = `编辑常用问答（编号 ${p.id}，${STATUS[p.status] || p.status}，版本 ${p.version}）`;
+  // Status changes are the row's buttons; an edit keeps the status.
+  $("qa-status-field").hidden = true;
+  $("qa-form").dataset.mode = "edit";
+  $("qa-form").dataset.qaId = String(p.id);
+  showForm();
+}
+
+function closeForm() {
+  $("qa-form").hidden = true;
+  $("qa-form").querySelector(".qa-draft")?.remove();
+  editing = null;
+  say("", "");
+  hideForce();
+}
+
+function formBody() {
+  return {
+    question: $("qa-question").value.trim(),
+    similar: lines($("qa-similar").value),
+    answer: $("qa-answer").value.replace(/\r\n?/g, "\n").trim(),
+    category: $("qa-category").value.trim(),
+    source_refs: parseRefs($("qa-refs").value),
+    effective_from: $("qa-from").value || null,
+    effective_to: $("qa-to").value || null,
+  };
+}
+
+async function save() {
+  if (saving) return;
+  const body = formBody();
+  if (!body.question) {
+    say("error", "请填写标准问题");
+    $("qa-question").focus();
+    return;
+  }
+  if (!body.answer) {
+    say("error", "请填写答案");
+    $("qa-answer").focus();
+    return;
+  }
+  if (body.effective_from && body.effective_to && body.effective_from > body.effective_to) {
+    say("error", "失效日期不能早于生效日期");
+    $("qa-to").focus();
+    return;
+  }
+  if (!$("qa-force-box").hidden && $("qa-force").checked) body.force = true;
+  const wasEditing = editing;
+  saving = true;
+  $("qa-save").disabled = true;
+  say("info", "正在保存……");
+  let saved;
+  try {
+    if (wasEditing) saved = await api("PUT", pairPath(wasEditing.id), { ...body, version: wasEditing.version });
+    else saved = await api("POST", "/api/admin/qa", { ...body, status: $("qa-status").value });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) { denied(e); return; }
+    if (e instanceof ApiError && e.code === "qa.near_duplicate") {
+      say("error", errorText(e));
+      $("qa-force-box").hidden = false;
+    } else if (e instanceof ApiError && e.code === "qa.version_conflict" && wasEditing) {
+      const latest = button("载入最新内容", "btn small qa-load-latest", () => loadLatest(wasEditing.id, body));
+      say("error", errorText(e) + " 您的修改尚未保存。", [" ", latest]);
+    } else {
+      say("error", errorText(e));
+    }
+    return;
+  } finally {
+    saving = false;
+    $("qa-save").disabled = false;
+  }
+  closeForm();
+  if (wasEditing && saved && saved.version === wasEditing.version) toast("内容没有变化。", "ok");
+  else if (wasEditing) toast(`已保存，当前为版本 ${saved.version}`, "ok");
+  else toast(`已新增常用问答（${STATUS[saved.status] || saved.status}）`, "ok");
+  await load({ flash: saved.id });
+}
+
+/** After a 409: the latest version in the editor, the admin's unsaved answer kept to copy from. */
+async function loadLatest(id, draft) {
+  if (!(await load())) return;
+  const p = items.find((x) => x.id === id);
+  if (!p) {
+    say("error", "这条问答不在当前列表中（可能被筛选条件隐藏），请清除筛选后再编辑。");
+    return;
+  }
+  openEdit(p);
+  say("info", `已载入最新内容（版本 ${p.version}），请在此基础上重新修改。`);
+  if (draft.answer && draft.answer !== p.answer) {
+    const box = el("details", "qa-draft");
+    box.open = true;
+    box.append(el("summary", "", "您未保存的答案（可复制后粘贴到上面）"));
+    const ta = el("textarea", "qa-draft-text");
+    ta.readOnly = true;
+    ta.rows = 4;
+    ta.value = draft.answer;
+    box.append(ta);
+    $("qa-msg").after(box);
+  }
+}
+
+// --- import --------------------------------------------------------------------------------------
+
+function count(cls, n) {
+  return el("span", cls, String(n ?? 0));
+}
+
+async function runImport() {
+  const box = $("qa-import-report");
+  const input = $("qa-import-file");
+  const file = input.files && input.files[0];
+  box.hidden = false;
+  if (!file) {
+    box.replaceChildren(el("p", "error", "请先选择要导入的 Excel 文件（.xlsx）。"));
+    return;
+  }
+  $("qa-import").disabled = true;
+  box.setAttribute("aria-busy", "true");
+  box.replaceChildren(el("p", "meta", "正在导入 " + file.name + " ……"));
+  let rep;
+  try {
+    rep = await api("POST", "/api/admin/qa/import", file);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) { denied(e); return; }
+    box.replaceChildren(el("p", "error qa-import-failed", errorText(e)));
+    return;
+  } finally {
+    $("qa-import").disabled = false;
+    box.removeAttribute("aria-busy");
+  }
+  const errors = rep.errors || [];
+  const failed = rep.failed ?? errors.length;
+  const summary = el("p", "qa-import-summary " + (failed ? "notice-box" : "ok"));
+  summary.append(
+    `${file.name}：共 `, count("qa-import-rows", rep.rows), " 行，新增 ", count("qa-import-inserted", rep.inserted),
+    " 条，更新 ", count("qa-import-updated", rep.updated), " 条，未变 ", count("qa-import-unchanged", rep.unchanged),
+    " 条，失败 ", count("qa-import-failed-count", failed), " 条。",
+  );
+  const parts = [summary];
+  if (errors.length) {
+    parts.push(el("p", "meta", "以下行未导入（其余行已保存并发布），请修改后重新导入这些行："));
+    const ul = el("ul", "qa-import-errors");
+    for (const er of errors) {
+      const li = el("li", "qa-import-error", `第 ${er.row} 行：${er.message}`);
+      li.dataset.row = String(er.row);
+      ul.append(li);
+    }
+    parts.push(ul);
+  }
+  box.replaceChildren(...parts);
+  input.value = "";
+  await load();
+}
+
+// --- start ---------------------------------------------------------------------------------------
+
+$("qa-new").addEventListener("click", openNew);
+$("qa-cancel").addEventListener("click", closeForm);
+$("qa-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  save();
+});
+// A changed question needs a fresh duplicate check: 仍然保存 applies to the refused text only.
+$("qa-question").addEventListener("input", () => {
+  if (!$("qa-force-box").hidden) {
+    hideForce();
+    say("", "");
+  }
+});
+$("qa-filters").addEventListener("submit", (e) => {
+  e.preventDefault();
+  load();
+});
+// The search box's clear button (Enter submits the form).
+$("qa-q").addEventListener("search", () => { if (!$("qa-q").value) load(); });
+$("qa-f-category").addEventListener("change", () => load());
+$("qa-f-status").addEventListener("change", () => load());
+$("qa-reload").addEventListener("click", () => load());
+$("qa-import").addEventListener("click", runImport);
+
+const me = await initAdmin();
+if (me) await load();

@@ -1,0 +1,682 @@
+// Headless-browser tests of 常用问答 (admin/qa.html), against a live `dangwutong serve` whose
+// database holds the demo accounts (every demo password is Dwt#Demo2026) and the shipped seed
+// pairs of knowledge/qa/seed.jsonl (published). scripts/web-test.sh starts such a server on a
+// fresh data dir.
+//
+//   DWT_TEST_BASE_URL=http://127.0.0.1:8080 node --test web/tests/qa.test.mjs
+//
+// Every pair a test creates carries STAMP in its answer (and mostly in its question); after the
+// last test every such pair that is not 已停用 is retired, so the chat no longer answers from it
+// and a later run starts clean. The xlsx of the import test is written here (a minimal workbook
+// with shared strings in a stored zip: no npm package needed).
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, visible, waitAnswer, waitUntil,
+} from "./support.mjs";
+
+const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+/** A shipped seed pair (knowledge/qa/seed.jsonl) and light rephrasings of its question. */
+const SEED_QUESTION = "党员的党龄从什么时候算起？";
+const SEED_REPHRASINGS = ["党员的党龄从什么时候开始算起？", "党员的党龄是从什么时候算起的？", "党员党龄从什么时候开始算？", "党龄从什么时候开始计算？"];
+// Saving a pair reloads the FAQ matcher (every published phrasing is embedded again): slow on a
+// busy 2-core machine.
+const SAVE_TIMEOUT = ANSWER_TIMEOUT;
+
+const browser = useBrowser({
+  probe: async () => {
+    const r = await fetch(BASE + "/api/admin/qa");
+    assert.notEqual(r.status, 404, `GET ${BASE}/api/admin/qa answered 404: this server has no curated Q&A admin API yet`);
+  },
+});
+
+// --- API helpers (set-up, checks and clean-up) ---------------------------------------------------
+
+async function listPairs(admin, params = {}) {
+  const qs = new URLSearchParams(params).toString();
+  const r = await admin.call("GET", "/api/admin/qa" + (qs ? "?" + qs : ""));
+  assert.equal(r.status, 200, `GET /api/admin/qa?${qs} as sysadmin: ${JSON.stringify(r.json)}`);
+  return r.json.items || [];
+}
+
+async function pairById(admin, id) {
+  const p = (await listPairs(admin)).find((x) => x.id === id);
+  assert.ok(p, `pair ${id} should be listed`);
+  return p;
+}
+
+async function createPair(admin, body) {
+  const r = await admin.call("POST", "/api/admin/qa", body);
+  assert.equal(r.status, 201, `POST /api/admin/qa: ${r.status} ${JSON.stringify(r.json)}`);
+  return r.json;
+}
+
+// After every test: the pairs this run created are retired (no delete exists; retired pairs
+// neither answer nor count as duplicates).
+after(async () => {
+  if (!BASE) return;
+  const admin = await apiSession("sysadmin");
+  try {
+    for (const p of await listPairs(admin, { q: STAMP })) {
+      if (p.status !== "retired") await admin.call("POST", `/api/admin/qa/${p.id}/status`, { status: "retired" });
+    }
+  } finally {
+    await admin.dispose();
+  }
+});
+
+// --- a minimal xlsx writer -----------------------------------------------------------------------
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A zip archive (entries stored, not compressed) of `files`: { path: text }. */
+function zip(files) {
+  const parts = [];
+  const central = [];
+  let offset = 0;
+  const entries = Object.entries(files);
+  for (const [name, text] of entries) {
+    const data = Buffer.from(text, "utf8");
+    const fname = Buffer.from(name, "utf8");
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); // local file header
+    local.writeUInt16LE(20, 4); // version needed
+    local.writeUInt16LE(0x0800, 6); // UTF-8 names
+    local.writeUInt16LE(0, 8); // stored
+    local.writeUInt16LE(0, 10); // time 00:00
+    local.writeUInt16LE(0x21, 12); // date 1980-01-01
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(fname.length, 26);
+    const dir = Buffer.alloc(46);
+    dir.writeUInt32LE(0x02014b50, 0); // central directory header
+    dir.writeUInt16LE(20, 4);
+    dir.writeUInt16LE(20, 6);
+    dir.writeUInt16LE(0x0800, 8);
+    dir.writeUInt16LE(0, 10);
+    dir.writeUInt16LE(0, 12);
+    dir.writeUInt16LE(0x21, 14);
+    dir.writeUInt32LE(crc, 16);
+    dir.writeUInt32LE(data.length, 20);
+    dir.writeUInt32LE(data.length, 24);
+    dir.writeUInt16LE(fname.length, 28);
+    dir.writeUInt32LE(offset, 42);
+    parts.push(local, fname, data);
+    central.push(dir, fname);
+    offset += local.length + fname.length + data.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); // end of central directory
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, cd, end]);
+}
+
+const xml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+/** A one-sheet workbook of text cells; `rows[i][j]` is sheet row i+1, column j (A, B, …); "" or null leaves the cell out. */
+function xlsx(rows) {
+  const strings = [];
+  const sheetRows = rows.map((cells, i) => {
+    const r = i + 1;
+    const cs = cells
+      .map((v, j) => {
+        if (v === null || v === undefined || v === "") return "";
+        strings.push(String(v));
+        return `<c r="${String.fromCharCode(65 + j)}${r}" t="s"><v>${strings.length - 1}</v></c>`;
+      })
+      .join("");
+    return `<row r="${r}">${cs}</row>`;
+  });
+  const head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
+  const MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+  const REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+  const PKG = "http://schemas.openxmlformats.org/package/2006/relationships";
+  const CT = "application/vnd.openxmlformats-officedocument.spreadsheetml";
+  return zip({
+    "[Content_Types].xml": head + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+      + '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+      + '<Default Extension="xml" ContentType="application/xml"/>'
+      + `<Override PartName="/xl/workbook.xml" ContentType="${CT}.sheet.main+xml"/>`
+      + `<Override PartName="/xl/worksheets/sheet1.xml" ContentType="${CT}.worksheet+xml"/>`
+      + `<Override PartName="/xl/sharedStrings.xml" ContentType="${CT}.sharedStrings+xml"/></Types>`,
+    "_rels/.rels": head + `<Relationships xmlns="${PKG}"><Relationship Id="rId1" Type="${REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
+    "xl/workbook.xml": head + `<workbook xmlns="${MAIN}" xmlns:r="${REL}"><sheets><sheet name="常用问答" sheetId="1" r:id="rId1"/></sheets></workbook>`,
+    "xl/_rels/workbook.xml.rels": head + `<Relationships xmlns="${PKG}">`
+      + `<Relationship Id="rId1" Type="${REL}/worksheet" Target="worksheets/sheet1.xml"/>`
+      + `<Relationship Id="rId2" Type="${REL}/sharedStrings" Target="sharedStrings.xml"/></Relationships>`,
+    "xl/worksheets/sheet1.xml": head + `<worksheet xmlns="${MAIN}"><sheetData>${sheetRows.join("")}</sheetData></worksheet>`,
+    "xl/sharedStrings.xml": head + `<sst xmlns="${MAIN}" count="${strings.length}" uniqueCount="${strings.length}">`
+      + strings.map((s) => `<si><t xml:space="preserve">${xml(s)}</t></si>`).join("") + "</sst>",
+  });
+}
+
+// --- page helpers --------------------------------------------------------------------------------
+
+const rowOf = (page, id) => page.locator(`#qa-table tr[data-qa-id="${id}"]`);
+
+/** Waits until qa.html has listed the pairs (not loading) and shows pair `id` when given. */
+async function waitList(page, id = null, what = "qa.html should list the pairs") {
+  await waitUntil(
+    page,
+    (id) => {
+      const list = document.getElementById("qa-list");
+      if (!list || list.hasAttribute("aria-busy")) return false;
+      return id === null || !!document.querySelector(`#qa-table tr[data-qa-id="${id}"]`);
+    },
+    id === null ? null : String(id),
+    what,
+  );
+}
+
+/** Waits until row `id` shows version `version` (after a save, status change or rollback). */
+async function waitVersion(page, id, version, what) {
+  await waitUntil(
+    page,
+    ([id, v]) => {
+      const list = document.getElementById("qa-list");
+      const tr = document.querySelector(`#qa-table tr[data-qa-id="${id}"]`);
+      return !!tr && !list.hasAttribute("aria-busy") && tr.dataset.version === v;
+    },
+    [String(id), String(version)],
+    what,
+  );
+}
+
+async function cell(page, id, cls) {
+  return (await rowOf(page, id).locator(`td.${cls}`).textContent()).trim();
+}
+
+/** The workflow buttons of a row: their data-to values. */
+async function statusButtons(page, id) {
+  return rowOf(page, id).locator(".qa-status").evaluateAll((bs) => bs.map((b) => b.dataset.to));
+}
+
+/** Waits until the history row under pair `id` has loaded; resolves with [{ version, action, current }]. */
+async function openedHistory(page, id) {
+  await waitUntil(
+    page,
+    (id) => {
+      const box = document.querySelector(`#qa-table tr.qa-history-row[data-history-of="${id}"] .qa-history-box`);
+      return !!box && !box.hasAttribute("aria-busy");
+    },
+    String(id),
+    `the history of pair ${id} should load`,
+  );
+  return page.locator(`#qa-table tr.qa-history-row[data-history-of="${id}"] .qa-version-item`).evaluateAll((xs) => xs.map((x) => ({
+    version: Number(x.dataset.version),
+    action: x.querySelector(".qa-version-action")?.textContent || "",
+    answer: x.querySelector(".qa-version-answer")?.textContent || "",
+    current: x.classList.contains("current"),
+    rollback: !!x.querySelector(".qa-rollback"),
+  })));
+}
+
+/** Confirms the page's <dialog> (停用, 回滚). */
+async function confirm(page, re) {
+  await visible(page, "#confirm-dialog", "a confirmation should be asked");
+  assert.match(await page.locator("#confirm-text").textContent(), re);
+  await page.locator("#confirm-ok").click();
+}
+
+function sseEvents(text) {
+  return text
+    .split("\n\n")
+    .filter((b) => b.trim())
+    .map((b) => {
+      const event = /^event:\s*(.*)$/m.exec(b)?.[1];
+      const data = b.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("");
+      let json = null;
+      try { json = JSON.parse(data); } catch { json = data; }
+      return { event, data: json };
+    });
+}
+
+/**
+ * Asks on a fresh chat page (no conversation history); resolves with { mode, answer } once the
+ * answer is finished. The stream is read through a route that passes it on unchanged: the
+ * browser's copy of an event stream without a charset is not reliably UTF-8 when read back.
+ */
+async function ask(question) {
+  const chat = await browser.newPage({ strictApi: true, checkPageAnswers: false });
+  try {
+    const { page } = chat;
+    let raw = null;
+    await page.route("**/api/chat", async (route) => {
+      const resp = await route.fetch({ timeout: ANSWER_TIMEOUT });
+      const buf = await resp.body();
+      raw = buf.toString("utf8");
+      await route.fulfill({ response: resp, body: buf });
+    });
+    await page.goto(BASE + "/");
+    await page.locator("#question").fill(question);
+    const chatResp = apiResponse(page, "POST", /^\/api\/chat$/, ANSWER_TIMEOUT);
+    await page.locator("#send").click();
+    const r = await chatResp;
+    assert.equal(r.status(), 200, `POST /api/chat: ${r.status()}`);
+    await waitAnswer(page, "the chat answer did not finish");
+    assert.ok(raw, "the chat stream was read");
+    const meta = sseEvents(raw).find((e) => e.event === "meta")?.data || {};
+    const answer = await page.locator("#messages .msg.assistant .bubble").last().textContent();
+    assert.deepEqual(chat.problems, [], "no chat page errors or failed API calls");
+    return { mode: meta.mode, answer };
+  } finally {
+    await chat.context.close();
+  }
+}
+
+// --- (a) a new published pair answers in the chat; retired, it no longer does --------------------
+
+test("a pair created and published on qa.html answers the chat (mode faq); 停用 ends that", { timeout: 600_000 }, async (t) => {
+  const admin = await apiSession("sysadmin");
+  const { context, page, problems, rejected } = await browser.newPage();
+  const question = `测试专用：党员活动日一般安排在每月第几天？（${STAMP}）`;
+  const marker = `QA测试答案${STAMP}`;
+  const answer = `${marker}：党员活动日一般安排在每月的第一个工作日（本条仅用于自动化测试）。`;
+  try {
+    await login(page, "sysadmin", { next: "/admin/qa.html", requireOk: true });
+    assert.equal(path(page), "/admin/qa.html", "after login the browser returns to ?next=/admin/qa.html");
+    await waitList(page);
+    assert.ok(await page.locator('.admin-nav a.active[href="/admin/qa.html"]').isVisible(), "the admin menu links 常用问答 and marks it active");
+    assert.equal(await page.locator('.admin-nav a[href="/admin/qa-proposals.html"]').count(), 1, "the admin menu still links 待审核问答");
+    assert.equal(await page.locator("#qa-proposals-link").getAttribute("href"), "/admin/qa-proposals.html", "qa.html links 待审核问答");
+    assert.equal(await page.locator("#qa-template").getAttribute("href"), "/api/admin/qa/template");
+    assert.equal(await page.locator("#qa-export").getAttribute("href"), "/api/admin/qa/export");
+    assert.ok(await page.locator("#qa-form").isHidden(), "the editor is closed at first");
+    const seeds = await listPairs(admin, { q: SEED_QUESTION });
+    const seed = seeds.find((p) => p.question === SEED_QUESTION);
+    if (seed) assert.equal(await rowOf(page, seed.id).locator(".qa-question").textContent(), SEED_QUESTION, "the seed pairs are listed");
+
+    // 新增 → fill the editor → 保存 as 已发布.
+    await page.locator("#qa-new").click();
+    await visible(page, "#qa-form", "新增 should open the editor");
+    assert.equal(await page.locator("#qa-form-title").textContent(), "新增常用问答");
+    assert.equal(await page.locator("#qa-status").inputValue(), "draft", "a new pair is a 草稿 unless chosen otherwise");
+    await page.locator("#qa-question").fill(question);
+    await page.locator("#qa-similar").fill(`党员活动日定在每月哪一天？（${STAMP}）\n\n  每月几号是党员活动日？（${STAMP}）  `);
+    await page.locator("#qa-answer").fill(answer);
+    await page.locator("#qa-category").fill("测试分类");
+    await page.locator("#qa-refs").fill("中国共产党章程 第七条\n《中国共产党章程》第八条\n党支部工作条例");
+    await page.locator("#qa-from").fill("2020-01-01");
+    await page.locator("#qa-to").fill("2099-12-31");
+    await page.locator("#qa-status").selectOption("published");
+    let post = apiResponse(page, "POST", /^\/api\/admin\/qa$/, SAVE_TIMEOUT);
+    await page.locator("#qa-save").click();
+    let r = await post;
+    let created = await bodyOf(r);
+    const expected = {
+      question,
+      similar: [`党员活动日定在每月哪一天？（${STAMP}）`, `每月几号是党员活动日？（${STAMP}）`],
+      answer,
+      category: "测试分类",
+      source_refs: [{ doc: "中国共产党章程", article: "第七条" }, { doc: "中国共产党章程", article: "第八条" }, { doc: "党支部工作条例" }],
+      effective_from: "2020-01-01",
+      effective_to: "2099-12-31",
+      status: "published",
+    };
+    assert.deepEqual(r.request().postDataJSON(), expected, "the editor sends the pair (phrasings and 依据 one per line, dates, status)");
+    if (r.status() === 409 && created?.code === "qa.near_duplicate") {
+      // The matcher found the test question close to a shipped pair: 仍然保存 (the exact
+      // question still picks this pair in the chat, it scores highest).
+      t.diagnostic(`near-duplicate refusal for the test question: ${created.message}; saving with 仍然保存`);
+      await visible(page, "#qa-force", "仍然保存 is offered after a near-duplicate refusal");
+      await page.locator("#qa-force").check();
+      post = apiResponse(page, "POST", /^\/api\/admin\/qa$/, SAVE_TIMEOUT);
+      await page.locator("#qa-save").click();
+      r = await post;
+      created = await bodyOf(r);
+      assert.deepEqual(r.request().postDataJSON(), { ...expected, force: true }, "仍然保存 resends with force");
+    }
+    assert.equal(r.status(), 201, `create: ${JSON.stringify(created)}`);
+    assert.equal(created.status, "published");
+    assert.equal(created.version, 1);
+    const id = created.id;
+    t.diagnostic(`created pair ${id}: ${question}`);
+
+    await waitVersion(page, id, 1, "the new pair should be listed");
+    assert.ok(await page.locator("#qa-form").isHidden(), "the editor closes after saving");
+    const row = rowOf(page, id);
+    assert.equal(await row.locator(".qa-question").textContent(), question);
+    assert.equal(await row.getAttribute("data-status"), "published");
+    assert.equal(await cell(page, id, "c-status"), "已发布");
+    assert.equal(await cell(page, id, "c-version"), "1");
+    assert.equal(await cell(page, id, "c-category"), "测试分类");
+    assert.equal(await cell(page, id, "c-effective"), "2020-01-01 至 2099-12-31", "生效期");
+    assert.match(await cell(page, id, "c-updated"), /^sysadmin /, "更新人 is the admin");
+    assert.equal(await row.locator(".qa-refs").textContent(), "依据：中国共产党章程 第七条；中国共产党章程 第八条；党支部工作条例");
+    assert.deepEqual(await statusButtons(page, id), ["retired"], "a published pair offers 停用 only");
+    assert.ok(await page.locator('#qa-f-category option[value="测试分类"]').count(), "the category filter offers the new category");
+
+    // The member chat answers from the pair.
+    const a = await ask(question);
+    t.diagnostic(`chat (${a.mode}): ${JSON.stringify(a.answer.slice(0, 80))}`);
+    assert.equal(a.mode, "faq", `the chat should answer from the curated pair (meta mode faq); answer: ${a.answer}`);
+    assert.ok(a.answer.includes(marker), `the chat answer should be the pair's answer (holding ${marker}): ${a.answer}`);
+
+    // 停用 (confirmed) → 已停用, and the chat no longer answers with it.
+    const retire = apiResponse(page, "POST", new RegExp(`^/api/admin/qa/${id}/status$`), SAVE_TIMEOUT);
+    await row.locator('.qa-status[data-to="retired"]').click();
+    await confirm(page, /停用/);
+    r = await retire;
+    assert.equal(r.status(), 200, `retire: ${JSON.stringify(await bodyOf(r))}`);
+    assert.deepEqual(r.request().postDataJSON(), { status: "retired" });
+    await waitVersion(page, id, 2, "the retired pair should show its new version");
+    assert.equal(await row.getAttribute("data-status"), "retired");
+    assert.equal(await cell(page, id, "c-status"), "已停用");
+    assert.deepEqual(await statusButtons(page, id), ["published"], "a retired pair offers 重新发布");
+    assert.equal(await row.locator('.qa-status[data-to="published"]').textContent(), "重新发布");
+
+    const b = await ask(question);
+    t.diagnostic(`chat after 停用 (${b.mode}): ${JSON.stringify(b.answer.slice(0, 80))}`);
+    assert.ok(!b.answer.includes(marker), `after 停用 the chat must not answer with the retired pair: ${b.answer}`);
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.ok(rejected.every((x) => x === "POST /api/admin/qa → 409"), `no other request was refused: ${rejected.join(", ")}`);
+  } finally {
+    await context.close();
+    await admin.dispose();
+  }
+});
+
+// --- (b) edit, history, rollback, review workflow --------------------------------------------------
+
+test("edit a pair (PUT with its version), see the versions in 历史, roll back; 提交审核 / 退回草稿", { timeout: 600_000 }, async () => {
+  const admin = await apiSession("sysadmin");
+  const { context, page, problems, rejected } = await browser.newPage();
+  const question = `编辑测试${STAMP}：这条问答用来验证版本回滚吗？`;
+  const oldAnswer = `是的，这是旧答案（${STAMP}）。`;
+  const newAnswer = `是的，这是修改后的新答案（${STAMP}）。`;
+  try {
+    const p = await createPair(admin, {
+      question,
+      similar: [`版本回滚测试${STAMP}`],
+      answer: oldAnswer,
+      category: "测试分类",
+      source_refs: [{ doc: "中国共产党章程", article: "第七条" }],
+      effective_from: "2020-01-01",
+      status: "draft",
+      force: true,
+    });
+    assert.equal(p.version, 1);
+
+    await login(page, "sysadmin", { next: "/admin/qa.html", requireOk: true });
+    await waitList(page, p.id, "the draft should be listed");
+    assert.equal(await cell(page, p.id, "c-status"), "草稿");
+    assert.equal(await cell(page, p.id, "c-version"), "1");
+    assert.equal(await cell(page, p.id, "c-effective"), "2020-01-01 起");
+    assert.deepEqual(await statusButtons(page, p.id), ["pending", "published"], "a draft offers 提交审核 and 发布");
+    assert.equal(await rowOf(page, p.id).locator('.qa-status[data-to="pending"]').textContent(), "提交审核");
+
+    // Filters: words, category, status (sent to the server).
+    await page.locator("#qa-q").fill(`编辑测试${STAMP}`);
+    let list = apiResponse(page, "GET", /^\/api\/admin\/qa$/);
+    await page.locator("#qa-search").click();
+    assert.equal(new URL((await list).url()).searchParams.get("q"), `编辑测试${STAMP}`);
+    await waitList(page, p.id);
+    assert.equal(await page.locator("#qa-table tr[data-qa-id]").count(), 1, "the search finds just this pair");
+    list = apiResponse(page, "GET", /^\/api\/admin\/qa$/);
+    await page.locator("#qa-f-status").selectOption("published");
+    assert.equal(new URL((await list).url()).searchParams.get("status"), "published");
+    await waitList(page);
+    assert.equal(await page.locator("#qa-table tr[data-qa-id]").count(), 0, "the draft is not 已发布");
+    assert.ok(await page.locator("#qa-empty").isVisible(), "an empty result says so");
+    await page.locator("#qa-f-status").selectOption("draft");
+    await waitList(page, p.id);
+    list = apiResponse(page, "GET", /^\/api\/admin\/qa$/);
+    await page.locator("#qa-f-category").selectOption("测试分类");
+    const u = new URL((await list).url());
+    assert.deepEqual([u.searchParams.get("category"), u.searchParams.get("status")], ["测试分类", "draft"]);
+    await waitList(page, p.id);
+
+    // 编辑 loads the pair into the editor; 保存 sends PUT with the version edited.
+    const row = rowOf(page, p.id);
+    await row.locator(".qa-edit").click();
+    await visible(page, "#qa-form", "编辑 should open the editor");
+    assert.match(await page.locator("#qa-form-title").textContent(), /版本 1/);
+    assert.equal(await page.locator("#qa-question").inputValue(), question);
+    assert.equal(await page.locator("#qa-similar").inputValue(), `版本回滚测试${STAMP}`);
+    assert.equal(await page.locator("#qa-answer").inputValue(), oldAnswer);
+    assert.equal(await page.locator("#qa-category").inputValue(), "测试分类");
+    assert.equal(await page.locator("#qa-refs").inputValue(), "中国共产党章程 第七条");
+    assert.equal(await page.locator("#qa-from").inputValue(), "2020-01-01");
+    assert.equal(await page.locator("#qa-to").inputValue(), "");
+    assert.ok(await page.locator("#qa-status").isHidden(), "an edit keeps the status (no status choice)");
+    await page.locator("#qa-answer").fill(newAnswer);
+    const put = apiResponse(page, "PUT", new RegExp(`^/api/admin/qa/${p.id}$`), SAVE_TIMEOUT);
+    await page.locator("#qa-save").click();
+    let r = await put;
+    assert.equal(r.status(), 200, `edit: ${JSON.stringify(await bodyOf(r))}`);
+    assert.deepEqual(r.request().postDataJSON(), {
+      question,
+      similar: [`版本回滚测试${STAMP}`],
+      answer: newAnswer,
+      category: "测试分类",
+      source_refs: [{ doc: "中国共产党章程", article: "第七条" }],
+      effective_from: "2020-01-01",
+      effective_to: null,
+      version: 1,
+    }, "the edit sends the whole pair and the version it edited");
+    await waitVersion(page, p.id, 2, "the edit should show version 2");
+    assert.equal(await row.locator(".qa-answer").textContent(), newAnswer);
+    assert.equal(await cell(page, p.id, "c-status"), "草稿", "an edit keeps the status");
+
+    // 历史: versions newest first, the current one without rollback.
+    await row.locator(".qa-history").click();
+    let versions = await openedHistory(page, p.id);
+    assert.deepEqual(versions.map((v) => v.version), [2, 1], "the history lists the versions newest first");
+    assert.deepEqual(versions.map((v) => v.action), ["编辑", "新建"]);
+    assert.deepEqual(versions.map((v) => v.current), [true, false]);
+    assert.deepEqual(versions.map((v) => v.rollback), [false, true], "only older versions offer 回滚到此版本");
+    assert.equal(versions[1].answer, oldAnswer, "version 1 shows the old answer");
+
+    // 回滚到此版本 (version 1, confirmed).
+    const back = apiResponse(page, "POST", new RegExp(`^/api/admin/qa/${p.id}/rollback$`), SAVE_TIMEOUT);
+    await page.locator(`#qa-table tr.qa-history-row[data-history-of="${p.id}"] .qa-rollback[data-version="1"]`).click();
+    await confirm(page, /版本 1/);
+    r = await back;
+    assert.equal(r.status(), 200, `rollback: ${JSON.stringify(await bodyOf(r))}`);
+    assert.deepEqual(r.request().postDataJSON(), { version: 1 });
+    await waitVersion(page, p.id, 3, "the rollback is version 3");
+    assert.equal(await row.locator(".qa-answer").textContent(), oldAnswer, "the old answer is back");
+    versions = await openedHistory(page, p.id);
+    assert.deepEqual(versions.map((v) => v.version), [3, 2, 1], "the open history shows the rollback");
+    assert.equal(versions[0].action, "回滚");
+    assert.equal((await pairById(admin, p.id)).answer, oldAnswer, "the server holds the old answer again");
+
+    // 提交审核 → 待审核 (发布 / 退回草稿), 退回草稿 → 草稿.
+    let st = apiResponse(page, "POST", new RegExp(`^/api/admin/qa/${p.id}/status$`), SAVE_TIMEOUT);
+    await row.locator('.qa-status[data-to="pending"]').click();
+    r = await st;
+    assert.equal(r.status(), 200);
+    assert.deepEqual(r.request().postDataJSON(), { status: "pending" });
+    // The list is filtered to 草稿: clear the filters to follow the pair.
+    await page.locator("#qa-f-status").selectOption("");
+    await waitVersion(page, p.id, 4, "提交审核 is version 4");
+    assert.equal(await cell(page, p.id, "c-status"), "待审核");
+    assert.deepEqual(await statusButtons(page, p.id), ["published", "draft"], "a pending pair offers 发布 and 退回草稿");
+    st = apiResponse(page, "POST", new RegExp(`^/api/admin/qa/${p.id}/status$`), SAVE_TIMEOUT);
+    await row.locator('.qa-status[data-to="draft"]').click();
+    r = await st;
+    assert.equal(r.status(), 200);
+    assert.deepEqual(r.request().postDataJSON(), { status: "draft" });
+    await waitVersion(page, p.id, 5, "退回草稿 is version 5");
+    assert.equal(await cell(page, p.id, "c-status"), "草稿");
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, [], "no request was refused");
+  } finally {
+    await context.close();
+    await admin.dispose();
+  }
+});
+
+// --- (c) a near-duplicate of a shipped pair --------------------------------------------------------
+
+test("a light rephrasing of a published seed pair is refused as a near-duplicate and 仍然保存 is offered", { timeout: 300_000 }, async (t) => {
+  const admin = await apiSession("sysadmin");
+  const { context, page, problems, rejected } = await browser.newPage();
+  try {
+    const seed = (await listPairs(admin, { q: SEED_QUESTION })).find((p) => p.question === SEED_QUESTION);
+    assert.ok(seed, `the shipped seed pair “${SEED_QUESTION}” (knowledge/qa/seed.jsonl) should be loaded`);
+    assert.equal(seed.status, "published", "the seed pair is published");
+    // The rephrasing the FAQ matcher gives to the seed pair (what the near-duplicate check asks).
+    let rephrased = null;
+    const tried = [];
+    for (const q of SEED_REPHRASINGS) {
+      const r = await admin.call("GET", `/api/admin/kb/hit-test?q=${encodeURIComponent(q)}&top_k=1`);
+      assert.equal(r.status, 200, `hit-test ${q}: ${JSON.stringify(r.json)}`);
+      const f = r.json.faq;
+      tried.push(`${q} → ${f ? `${f.pair.question} ${Number(f.score).toFixed(3)}${f.accepted ? " accepted" : ""}` : "none"}`);
+      if (f && f.accepted && f.pair.id === seed.id) {
+        rephrased = q;
+        break;
+      }
+    }
+    t.diagnostic(`FAQ matches: ${tried.join(" | ")}`);
+    assert.ok(rephrased, `one of the rephrasings should be answered by the seed pair: ${tried.join(" | ")}`);
+
+    await login(page, "sysadmin", { next: "/admin/qa.html", requireOk: true });
+    await waitList(page, seed.id);
+    await page.locator("#qa-new").click();
+    await visible(page, "#qa-form", "新增 should open the editor");
+    await page.locator("#qa-question").fill(rephrased);
+    await page.locator("#qa-answer").fill(`近似重复测试（${STAMP}），不应保存。`);
+    await page.locator("#qa-status").selectOption("published");
+    assert.ok(await page.locator("#qa-force").isHidden(), "仍然保存 is not offered before a refusal");
+    const post = apiResponse(page, "POST", /^\/api\/admin\/qa$/, SAVE_TIMEOUT);
+    await page.locator("#qa-save").click();
+    const r = await post;
+    const body = await bodyOf(r);
+    assert.equal(r.status(), 409, `the near-duplicate is refused: ${JSON.stringify(body)}`);
+    assert.equal(body.code, "qa.near_duplicate");
+    assert.ok(!("force" in r.request().postDataJSON()), "the first save does not force");
+    await waitUntil(page, (m) => document.getElementById("qa-msg").textContent.includes(m), body.message, "the editor should show the server's message");
+    const msg = await page.locator("#qa-msg").textContent();
+    assert.ok(msg.includes(SEED_QUESTION), `the message names the existing pair: ${msg}`);
+    assert.equal(await page.locator("#qa-msg").getAttribute("role"), "alert");
+    await visible(page, "#qa-force", "仍然保存 is offered after the refusal");
+    assert.equal(await page.locator("#qa-force").isChecked(), false, "仍然保存 is not ticked for the admin");
+    assert.ok(await page.locator("#qa-form").isVisible(), "the editor stays open with the typed pair");
+    assert.equal(await page.locator("#qa-question").inputValue(), rephrased);
+
+    // Not force-saved: nothing was created. A changed question withdraws 仍然保存.
+    assert.deepEqual((await listPairs(admin, { q: STAMP })).filter((p) => p.question === rephrased), [], "the refused pair was not saved");
+    await page.locator("#qa-question").fill(rephrased + "（改）");
+    assert.ok(await page.locator("#qa-force").isHidden(), "editing the question withdraws 仍然保存");
+    await page.locator("#qa-cancel").click();
+    assert.ok(await page.locator("#qa-form").isHidden(), "取消 closes the editor");
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, ["POST /api/admin/qa → 409"], "only the near-duplicate was refused");
+  } finally {
+    await context.close();
+    await admin.dispose();
+  }
+});
+
+// --- (d) xlsx import with a bad row ----------------------------------------------------------------
+
+test("importing an xlsx with a row lacking 答案 saves the two good rows and reports the bad row by number", { timeout: 300_000 }, async (t) => {
+  const admin = await apiSession("sysadmin");
+  const { context, page, problems, rejected } = await browser.newPage();
+  const q1 = `导入测试${STAMP}甲：这是第一条导入的测试问题吗？`;
+  const q2 = `导入测试${STAMP}丙：这是第二条导入的测试问题吗？`;
+  const bad = `导入测试${STAMP}乙：这一行没有答案会怎样？`;
+  try {
+    // Sheet rows: 1 header, 2 good, 3 no 答案, 4 good.
+    const file = xlsx([
+      ["标准问题", "相似问法", "答案", "分类", "依据"],
+      [q1, `导入测试${STAMP}甲的另一种问法\n导入测试${STAMP}甲的第三种问法`, `是的，这是导入的第一条（${STAMP}）。`, "导入测试", "中国共产党章程 第七条"],
+      [bad, "", "", "导入测试", ""],
+      [q2, `导入测试${STAMP}丙的另一种问法`, `是的，这是导入的第二条（${STAMP}）。`, "导入测试", "《中国共产党章程》第八条"],
+    ]);
+
+    await login(page, "sysadmin", { next: "/admin/qa.html", requireOk: true });
+    await waitList(page);
+    await page.locator("#qa-import-file").setInputFiles({ name: "常用问答导入测试.xlsx", mimeType: XLSX_TYPE, buffer: file });
+    const imp = apiResponse(page, "POST", /^\/api\/admin\/qa\/import$/, SAVE_TIMEOUT);
+    await page.locator("#qa-import").click();
+    const r = await imp;
+    const rep = await bodyOf(r);
+    assert.equal(r.status(), 200, `import: ${JSON.stringify(rep)}`);
+    assert.equal(r.request().headers()["content-type"], XLSX_TYPE, "the file is sent raw as xlsx");
+    t.diagnostic(`import report: ${JSON.stringify(rep)}`);
+    assert.equal(rep.inserted, 2, "two good rows inserted");
+    assert.equal(rep.failed, 1, "one row failed");
+    assert.equal(rep.errors.length, 1);
+    assert.equal(rep.errors[0].row, 3, "the bad row is sheet row 3");
+    assert.match(rep.errors[0].message, /[\u4e00-\u9fff]/, "the row error is in Chinese");
+
+    await waitUntil(page, () => { const b = document.getElementById("qa-import-report"); return !b.hidden && !b.hasAttribute("aria-busy") && !!b.querySelector(".qa-import-summary"); }, undefined, "the import report should be shown");
+    assert.equal(await page.locator("#qa-import-report .qa-import-inserted").textContent(), "2");
+    assert.equal(await page.locator("#qa-import-report .qa-import-failed-count").textContent(), "1");
+    assert.match(await page.locator("#qa-import-report .qa-import-summary").textContent(), /新增 2 条.*失败 1 条/);
+    const lines = await page.locator("#qa-import-report li.qa-import-error").allTextContents();
+    assert.deepEqual(lines, [`第 3 行：${rep.errors[0].message}`], "the failed row is listed by its sheet row number");
+
+    // The good rows are listed (published); the bad one is not saved.
+    const saved = await listPairs(admin, { q: `导入测试${STAMP}` });
+    const p1 = saved.find((p) => p.question === q1);
+    const p2 = saved.find((p) => p.question === q2);
+    assert.ok(p1 && p2, `both good rows are saved: ${saved.map((p) => p.question).join(" | ")}`);
+    assert.ok(!saved.some((p) => p.question === bad), "the row without 答案 is not saved");
+    assert.deepEqual(p1.similar, [`导入测试${STAMP}甲的另一种问法`, `导入测试${STAMP}甲的第三种问法`], "相似问法 split by line");
+    assert.deepEqual(p2.source_refs, [{ doc: "中国共产党章程", article: "第八条" }], "依据 parsed");
+    for (const p of [p1, p2]) {
+      await waitList(page, p.id, `imported pair “${p.question}” should be listed`);
+      assert.equal(await rowOf(page, p.id).locator(".qa-question").textContent(), p.question);
+      assert.equal(await cell(page, p.id, "c-status"), "已发布", "imported pairs are published");
+      assert.equal(await cell(page, p.id, "c-category"), "导入测试");
+    }
+    assert.ok(await page.locator('#qa-f-category option[value="导入测试"]').count(), "the imported category is offered in the filter");
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, [], "no request was refused");
+  } finally {
+    await context.close();
+    await admin.dispose();
+  }
+});
+
+// --- (e) not for an 组织管理员 ---------------------------------------------------------------------
+
+test("an 组织管理员 opening 常用问答 sees the server's 403 message", { timeout: 90_000 }, async () => {
+  const jy = await apiSession("jy_admin");
+  const { context, page, problems, rejected } = await browser.newPage();
+  try {
+    const list = await jy.call("GET", "/api/admin/qa");
+    assert.equal(list.status, 403, "GET /api/admin/qa is for 系统管理员 only");
+    assert.equal(list.json.code, "auth.forbidden");
+    assert.match(list.json.message, /[\u4e00-\u9fff]/, "the 403 carries a Chinese message");
+
+    await login(page, "jy_admin", { next: "/admin/qa.html", requireOk: true });
+    assert.equal(path(page), "/admin/qa.html");
+    await visible(page, "#qa-denied", "an 组织管理员 should be told that the page is not for it");
+    assert.equal(await page.locator("#qa-denied-text").textContent(), list.json.message, "the page shows the server's message");
+    assert.ok(await page.locator("#qa-table").isHidden(), "the table is not shown");
+    assert.ok(await page.locator("#qa-new").isHidden(), "新增 is not offered");
+    assert.ok(await page.locator("#qa-import").isHidden(), "import is not offered");
+    assert.ok(await page.locator("#me-name").textContent(), "the header is filled (the page did not crash)");
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, ["GET /api/admin/qa → 403"], "only the list request was refused");
+  } finally {
+    await context.close();
+    await jy.dispose();
+  }
+});
