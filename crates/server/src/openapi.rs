@@ -28,6 +28,8 @@ use utoipa::OpenApi;
         crate::admin::kb::versions, crate::admin::kb::hit_test, crate::admin::kb::feedback, crate::admin::kb::upload, crate::admin::kb::delete_document,
         crate::admin::qa::list, crate::admin::qa::create, crate::admin::qa::update, crate::admin::qa::set_status, crate::admin::qa::versions,
         crate::admin::qa::rollback, crate::admin::qa::template, crate::admin::qa::export, crate::admin::qa::import,
+        crate::admin::qa::categories, crate::admin::qa::create_category, crate::admin::qa::rename_category, crate::admin::qa::move_category,
+        crate::admin::qa::delete_category, crate::admin::qa::public_faq,
     ),
     components(schemas(crate::ErrorBody, crate::ChatBody, crate::FeedbackBody, crate::openai::CompletionRequest, crate::openai::CompletionMessage, crate::openai::Reference)),
     tags((name = "chat", description = "问答"), (name = "library", description = "政策法规库"), (name = "openai", description = "OpenAI 兼容接口"), (name = "ops", description = "运维"), (name = "auth", description = "登录与密码"), (name = "admin", description = "组织、党员、用户管理"), (name = "handoff", description = "人工答复"), (name = "crawl", description = "数据抓取"), (name = "knowledge", description = "知识库维护与命中测试"))

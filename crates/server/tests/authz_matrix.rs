@@ -108,6 +108,7 @@ async fn every_admin_endpoint_by_role_and_subtree() {
         ("GET /api/admin/kb/hit-test", ["AA", "DD", "DD", "DD"]),
         ("GET /api/admin/qa", ["AA", "DD", "DD", "DD"]),
         ("GET /api/admin/feedback", ["AA", "DD", "DD", "DD"]),
+        ("GET /api/admin/qa/categories", ["AA", "DD", "DD", "DD"]),
         ("POST /api/admin/qa", ["AA", "DD", "DD", "DD"]),
     ];
 
@@ -284,6 +285,7 @@ async fn call_endpoint(app: &axum::Router, core: &Core, label: &str, token: Opti
         "POST /api/admin/kb/chunks/{id}/enable" => (None, request(app, "POST", "/api/admin/kb/chunks/1/enable", token, &[], None, None).await),
         "GET /api/admin/kb/chunks/{id}/versions" => (None, request(app, "GET", "/api/admin/kb/chunks/1/versions", token, &[], None, None).await),
         "GET /api/admin/kb/hit-test" => (None, request(app, "GET", "/api/admin/kb/hit-test?q=%E5%85%9A%E9%BE%84", token, &[], None, None).await),
+        "GET /api/admin/qa/categories" => (None, request(app, "GET", "/api/admin/qa/categories", token, &[], None, None).await),
         "GET /api/admin/feedback" => (None, request(app, "GET", "/api/admin/feedback", token, &[], None, None).await),
         "GET /api/admin/qa" => (None, request(app, "GET", "/api/admin/qa", token, &[], None, None).await),
         "POST /api/admin/qa" => {

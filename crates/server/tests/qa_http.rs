@@ -84,6 +84,22 @@ async fn pairs_are_curated_with_workflow_versions_and_duplicate_checks() {
         assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{err}");
     }
 
+    // Categories: the pair's category is in the tree; members browse published pairs by category.
+    let (status, cats) = call("GET", "/api/admin/qa/categories".into(), Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    let org = cats["items"].as_array().unwrap().iter().find(|c| c["name"] == "组织建设").expect("category from the pair").clone();
+    assert_eq!(org["published"], 1);
+    let (status, sub) = call("POST", "/api/admin/qa/categories".into(), json!({"name": "支部建设", "parent_id": org["id"]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{sub}");
+    let (status, err) = call("POST", format!("/api/admin/qa/categories/{}/move", org["id"]), json!({"parent_id": sub["id"], "position": 0})).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("qa.category_cycle")));
+    let (status, err) = call("DELETE", format!("/api/admin/qa/categories/{}", org["id"]), Value::Null).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("qa.category_not_empty")));
+    let (_, _, text) = request(&app, "GET", "/api/faq?category=%E7%BB%84%E7%BB%87%E5%BB%BA%E8%AE%BE", None, &[], None, None).await;
+    let faq: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(faq["items"].as_array().unwrap().len(), 1, "{faq}");
+    assert_eq!(faq["items"][0]["question"], question);
+
     // Retire: no longer answers; the list filters by status.
     call("POST", format!("/api/admin/qa/{id}/status"), json!({"status": "retired"})).await;
     assert_ne!(mode_of(&app, question).await.0, "faq");

@@ -232,3 +232,98 @@ pub async fn import(State(s): State<AppState>, caller: Caller, body: axum::body:
     s.core()?.audit.record(&caller.actor(), "qa.imported", "qa_pair", None, Some(format!("新增 {}，更新 {}，失败 {}", report["inserted"], report["updated"], report["failed"]))).await?;
     Ok(Json(report).into_response())
 }
+
+#[utoipa::path(get, path = "/api/admin/qa/categories", tag = "knowledge",
+    responses((status = 200, description = "{items: [{id, parent_id, name, position, pairs, published}]} by parent, then position"), (status = 403, body = ErrorBody)))]
+pub async fn categories(State(s): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    Ok(Json(serde_json::json!({"items": s.assistant.qa_store().categories().await?})).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CategoryBody {
+    name: Option<String>,
+    parent_id: Option<i64>,
+    /// 0-based place among the new siblings (move).
+    position: Option<usize>,
+}
+
+async fn audit_category(s: &AppState, caller: &Caller, action: &str, id: i64, detail: String) -> Result<(), ApiError> {
+    s.core()?.audit.record(&caller.actor(), action, "qa_category", Some(id.to_string()), Some(detail)).await?;
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/api/admin/qa/categories", tag = "knowledge", request_body = CategoryBody,
+    responses((status = 201, description = "{id}"), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_category(State(s): State<AppState>, caller: Caller, body: Result<Json<CategoryBody>, JsonRejection>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let Json(b) = body.map_err(rejected)?;
+    let name = b.name.unwrap_or_default();
+    let id = s.assistant.qa_store().create_category(&name, b.parent_id).await?;
+    audit_category(&s, &caller, "qa.category_created", id, name).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"id": id}))).into_response())
+}
+
+#[utoipa::path(put, path = "/api/admin/qa/categories/{id}", tag = "knowledge", params(("id" = i64, Path)), request_body = CategoryBody,
+    responses((status = 200, description = "Renamed (with its pairs)"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rename_category(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<CategoryBody>, JsonRejection>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let Json(b) = body.map_err(rejected)?;
+    let name = b.name.unwrap_or_default();
+    s.assistant.qa_store().rename_category(id, &name).await?;
+    if let Some(m) = s.assistant.faq() {
+        m.reload().await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "faq.reload_failed", e.to_string()))?;
+    }
+    audit_category(&s, &caller, "qa.category_renamed", id, name).await?;
+    Ok(Json(serde_json::json!({"renamed": true})).into_response())
+}
+
+/// Drag and drop: a new parent and place among its children.
+#[utoipa::path(post, path = "/api/admin/qa/categories/{id}/move", tag = "knowledge", params(("id" = i64, Path)), request_body = CategoryBody,
+    responses((status = 200, description = "Moved"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn move_category(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<CategoryBody>, JsonRejection>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let Json(b) = body.map_err(rejected)?;
+    let position = b.position.unwrap_or(usize::MAX);
+    s.assistant.qa_store().move_category(id, b.parent_id, position).await?;
+    audit_category(&s, &caller, "qa.category_moved", id, format!("上级 {:?}，位置 {position}", b.parent_id)).await?;
+    Ok(Json(serde_json::json!({"moved": true})).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/admin/qa/categories/{id}", tag = "knowledge", params(("id" = i64, Path)),
+    responses((status = 200, description = "Deleted"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_category(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    s.assistant.qa_store().delete_category(id).await?;
+    audit_category(&s, &caller, "qa.category_deleted", id, String::new()).await?;
+    Ok(Json(serde_json::json!({"deleted": true})).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct FaqParams {
+    category: Option<String>,
+    q: Option<String>,
+}
+
+/// 常用咨询分类和查询 for members: the category tree with published counts, and the published
+/// pairs (of one category, or matching words). Public like the chat.
+#[utoipa::path(get, path = "/api/faq", tag = "chat", params(("category" = Option<String>, Query), ("q" = Option<String>, Query)),
+    responses((status = 200, description = "{categories: [{id, parent_id, name, published}], items: [{id, question, answer, category, source_refs}]}")))]
+pub async fn public_faq(State(s): State<AppState>, Query(p): Query<FaqParams>) -> Result<Response, ApiError> {
+    let store = s.assistant.qa_store();
+    let categories: Vec<serde_json::Value> = store
+        .categories()
+        .await?
+        .into_iter()
+        .map(|c| serde_json::json!({"id": c.id, "parent_id": c.parent_id, "name": c.name, "position": c.position, "published": c.published}))
+        .collect();
+    let published = store.published().await?;
+    let q = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let items: Vec<serde_json::Value> = published
+        .into_iter()
+        .filter(|x| p.category.as_deref().is_none_or(|c| c.is_empty() || x.category == c))
+        .filter(|x| q.is_none_or(|q| x.question.contains(q) || x.answer.contains(q) || x.similar.iter().any(|s| s.contains(q))))
+        .map(|x| serde_json::json!({"id": x.id, "question": x.question, "answer": x.answer, "category": x.category, "source_refs": x.source_refs}))
+        .collect();
+    Ok(Json(serde_json::json!({"categories": categories, "items": items})).into_response())
+}
