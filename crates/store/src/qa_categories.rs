@@ -165,7 +165,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ks = KnowledgeStore::open_sqlite(dir.path()).await.unwrap();
         let s = QaStore::new(ks.pool().clone());
-        let input = QaInput { question: "党费按月交吗".into(), answer: "按月交纳。".into(), category: "党费".into(), ..QaInput::default() };
+        let pair = crate::NewQaPair { question: "党费按月交吗".into(), answer: "按月交纳。".into(), category: "党费".into(), ..Default::default() };
+        let input = QaInput { pair, ..QaInput::default() };
         s.create(&input, "published", "admin").await.unwrap();
         let org = s.create_category("组织建设", None).await.unwrap();
         let life = s.create_category("组织生活", Some(org)).await.unwrap();

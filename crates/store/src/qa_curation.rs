@@ -7,21 +7,15 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use crate::Refusal;
 use crate::qa::{to_pair, SELECT};
-use crate::{NewQaPair, QaPair, QaStore, SourceRef, StoreError};
+use crate::{NewQaPair, QaPair, QaStore, StoreError};
 
 pub const QA_STATUSES: [&str; 4] = ["draft", "pending", "published", "retired"];
 
-/// What an editor submits.
+/// What an editor submits: the pair as an importer writes it, plus its effective dates.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QaInput {
-    pub question: String,
-    #[serde(default)]
-    pub similar: Vec<String>,
-    pub answer: String,
-    #[serde(default)]
-    pub category: String,
-    #[serde(default)]
-    pub source_refs: Vec<SourceRef>,
+    #[serde(flatten)]
+    pub pair: NewQaPair,
     #[serde(default)]
     pub effective_from: Option<String>,
     #[serde(default)]
@@ -67,8 +61,8 @@ fn valid_date(d: &str) -> bool {
 
 /// Checks and tidies an input; errors name the field in Chinese.
 fn clean(input: &QaInput) -> Result<QaInput, StoreError> {
-    let question = input.question.trim().to_string();
-    let answer = input.answer.trim().to_string();
+    let question = input.pair.question.trim().to_string();
+    let answer = input.pair.answer.trim().to_string();
     if question.is_empty() {
         return Err(refuse("qa.question_required", "请填写标准问题"));
     }
@@ -93,25 +87,22 @@ fn clean(input: &QaInput) -> Result<QaInput, StoreError> {
         }
     }
     let mut similar: Vec<String> = Vec::new();
-    for s in input.similar.iter().map(|s| s.trim()).filter(|s| !s.is_empty() && *s != question) {
+    for s in input.pair.similar.iter().map(|s| s.trim()).filter(|s| !s.is_empty() && *s != question) {
         if !similar.iter().any(|x| x == s) {
             similar.push(s.to_string());
         }
     }
     Ok(QaInput {
-        question,
-        similar,
-        answer,
-        category: input.category.trim().to_string(),
-        source_refs: input.source_refs.iter().filter(|r| !r.doc.trim().is_empty()).cloned().collect(),
+        pair: NewQaPair {
+            question,
+            similar,
+            answer,
+            category: input.pair.category.trim().to_string(),
+            source_refs: input.pair.source_refs.iter().filter(|r| !r.doc.trim().is_empty()).cloned().collect(),
+        },
         effective_from,
         effective_to,
     })
-}
-
-fn hash_of(i: &QaInput) -> String {
-    NewQaPair { question: i.question.clone(), similar: i.similar.clone(), answer: i.answer.clone(), category: i.category.clone(), source_refs: i.source_refs.clone() }
-        .content_hash()
 }
 
 pub(crate) async fn load(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<QaPair, StoreError> {
@@ -133,7 +124,7 @@ pub(crate) async fn snapshot(tx: &mut Transaction<'_, Sqlite>, p: &QaPair, actio
 
 /// Another pair (not `except`) whose question or phrasings normalise to the same text.
 async fn exact_duplicate(tx: &mut Transaction<'_, Sqlite>, input: &QaInput, except: Option<i64>) -> Result<Option<QaPair>, StoreError> {
-    let mine: Vec<String> = std::iter::once(&input.question).chain(&input.similar).map(|q| normalize_question(q)).collect();
+    let mine: Vec<String> = std::iter::once(&input.pair.question).chain(&input.pair.similar).map(|q| normalize_question(q)).collect();
     let rows = sqlx::query(&format!("{SELECT} WHERE status <> 'retired'")).fetch_all(&mut **tx).await?;
     for r in &rows {
         let p = to_pair(r)?;
@@ -152,34 +143,36 @@ async fn write(tx: &mut Transaction<'_, Sqlite>, id: i64, i: &QaInput, status: &
         "UPDATE qa_pairs SET question = ?, similar_json = ?, answer = ?, category = ?, source_refs_json = ?, effective_from = ?, effective_to = ?,
              status = ?, version = ?, content_hash = ?, updated_by = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
     )
-    .bind(&i.question)
-    .bind(serde_json::to_string(&i.similar).unwrap_or_else(|_| "[]".into()))
-    .bind(&i.answer)
-    .bind(&i.category)
-    .bind(serde_json::to_string(&i.source_refs).unwrap_or_else(|_| "[]".into()))
+    .bind(&i.pair.question)
+    .bind(serde_json::to_string(&i.pair.similar).unwrap_or_else(|_| "[]".into()))
+    .bind(&i.pair.answer)
+    .bind(&i.pair.category)
+    .bind(serde_json::to_string(&i.pair.source_refs).unwrap_or_else(|_| "[]".into()))
     .bind(&i.effective_from)
     .bind(&i.effective_to)
     .bind(status)
     .bind(version)
-    .bind(hash_of(i))
+    .bind(i.pair.content_hash())
     .bind(editor)
     .bind(id)
     .execute(&mut **tx)
     .await;
     match r {
         Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(refuse("qa.duplicate", format!("已有相同的标准问题：{}", i.question))),
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(refuse("qa.duplicate", format!("已有相同的标准问题：{}", i.pair.question))),
         Err(e) => Err(e.into()),
     }
 }
 
 fn input_of(p: &QaPair) -> QaInput {
     QaInput {
-        question: p.question.clone(),
-        similar: p.similar.clone(),
-        answer: p.answer.clone(),
-        category: p.category.clone(),
-        source_refs: p.source_refs.clone(),
+        pair: NewQaPair {
+            question: p.question.clone(),
+            similar: p.similar.clone(),
+            answer: p.answer.clone(),
+            category: p.category.clone(),
+            source_refs: p.source_refs.clone(),
+        },
         effective_from: p.effective_from.clone(),
         effective_to: p.effective_to.clone(),
     }
@@ -217,7 +210,7 @@ impl QaStore {
             return Err(refuse("qa.duplicate", format!("与已有问答重复：{}（编号 {}）", d.question, d.id)));
         }
         let id: i64 = sqlx::query_scalar("INSERT INTO qa_pairs (question, answer, content_hash, status) VALUES (?, '', '', 'draft') RETURNING id")
-            .bind(&i.question)
+            .bind(&i.pair.question)
             .fetch_one(&mut *tx)
             .await?;
         write(&mut tx, id, &i, status, 1, editor).await?;
@@ -310,7 +303,7 @@ mod tests {
     use crate::KnowledgeStore;
 
     fn input(q: &str, a: &str) -> QaInput {
-        QaInput { question: q.into(), answer: a.into(), category: "党员发展".into(), ..QaInput::default() }
+        QaInput { pair: NewQaPair { question: q.into(), answer: a.into(), category: "党员发展".into(), ..NewQaPair::default() }, ..QaInput::default() }
     }
 
     #[tokio::test]

@@ -81,7 +81,7 @@ pub async fn create(State(s): State<AppState>, caller: Caller, body: Result<Json
     allowed(&caller)?;
     let Json(b) = body.map_err(rejected)?;
     if !b.force {
-        near_duplicate(&s, &b.input.question, None).await?;
+        near_duplicate(&s, &b.input.pair.question, None).await?;
     }
     let p = s.assistant.qa_store().create(&b.input, b.status.as_deref().unwrap_or("draft"), &caller.auth.principal.username).await?;
     after_change(&s, &caller, "qa.created", &p).await?;
@@ -94,7 +94,7 @@ pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<i6
     allowed(&caller)?;
     let Json(b) = body.map_err(rejected)?;
     if !b.force {
-        near_duplicate(&s, &b.input.question, Some(id)).await?;
+        near_duplicate(&s, &b.input.pair.question, Some(id)).await?;
     }
     let p = s.assistant.qa_store().update(id, b.version, &b.input, &caller.auth.principal.username).await?;
     after_change(&s, &caller, "qa.edited", &p).await?;
