@@ -315,6 +315,9 @@ function chunkCard(c, i) {
   const headings = el("div", "meta chunk-headings", (c.heading_path || []).join(" / "));
   headings.hidden = !(c.heading_path || []).length;
   card.append(headings, el("div", "chunk-text pre", c.text));
+  if ((c.questions || []).length) {
+    card.append(el("div", "meta chunk-questions", "检索问题：" + c.questions.join("；")));
+  }
 
   const last = i === current.chunks.length - 1;
   const actions = el("div", "chunk-actions");
@@ -412,6 +415,10 @@ function editForm(card, c, draft = null) {
   const headings = el("input", "chunk-headings-input");
   headings.value = (c.heading_path || []).join(" / ");
   headings.placeholder = "各级标题，以 / 分隔";
+  const questions = el("textarea", "chunk-questions-input");
+  questions.value = (c.questions || []).join("\n");
+  questions.rows = Math.max(2, (c.questions || []).length + 1);
+  questions.placeholder = "每行一条：此切片能回答的问题或关键词（参与检索）";
   const ta = el("textarea", "chunk-editor");
   ta.value = c.text;
   ta.rows = rowsFor(c.text);
@@ -422,7 +429,7 @@ function editForm(card, c, draft = null) {
   updateCount();
   const grid = el("div", "grid2");
   grid.append(field("条号", article), field("标题层级", headings));
-  form.append(grid, field("切片内容（编辑的是版本 " + c.version + "）", ta), count);
+  form.append(grid, field("切片内容（编辑的是版本 " + c.version + "）", ta), count, field("检索问题 / 关键词", questions));
   if (draft !== null) {
     const box = el("details", "chunk-draft");
     box.open = true;
@@ -441,13 +448,16 @@ function editForm(card, c, draft = null) {
   form.append(actions);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    saveEdit(card, c, { text: ta.value, article: article.value.trim(), headings: parseHeadings(headings.value) });
+    saveEdit(card, c, { text: ta.value, article: article.value.trim(), headings: parseHeadings(headings.value), questions: parseLines(questions.value) });
   });
   return form;
 }
 
-async function saveEdit(card, c, { text, article, headings }) {
+const parseLines = (s) => s.split("\n").map((x) => x.trim()).filter((x) => x);
+
+async function saveEdit(card, c, { text, article, headings, questions }) {
   const body = { version: c.version };
+  if (JSON.stringify(questions) !== JSON.stringify(c.questions || [])) body.questions = questions;
   if (text !== asTyped(c.text)) body.text = text;
   if (article !== (c.article || "")) body.article = article;
   if (JSON.stringify(headings) !== JSON.stringify(c.heading_path || [])) body.heading_path = headings;

@@ -5,7 +5,9 @@
 // from); a question an existing published pair already answers is refused (409
 // qa.near_duplicate) until 仍然保存 is ticked; the review workflow buttons per row; the version
 // history with rollback; xlsx template, export and import (good rows are saved even when some
-// rows fail; the report lists the failed sheet rows). Other administrators get the server's 403
+// rows fail; the report lists the failed sheet rows); 分类管理: the category tree (GET
+// /api/admin/qa/categories) with add, rename, delete, 上移/下移 and 移到… buttons and HTML5 drag and
+// drop (onto a category: its last child; onto the gap above one: just before it). Other administrators get the server's 403
 // message in place of the page. Data is rendered with textContent only.
 import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, query } from "/admin/admin.js";
 
@@ -142,6 +144,8 @@ async function load({ flash = null } = {}) {
     }
   }
   list.removeAttribute("aria-busy");
+  // Names and counts of the category tree follow the pairs.
+  await loadCats();
   return true;
 }
 
@@ -149,13 +153,20 @@ function rowOf(id) {
   return $("qa-rows").querySelector(`tr[data-qa-id="${CSS.escape(String(id))}"]`);
 }
 
+/** The category filter and the editor's suggestions: the tree's names in tree order, then names only pairs use. */
 function fillCategories() {
-  const sorted = [...categories].sort((a, b) => a.localeCompare(b, "zh-CN"));
+  const order = treeOrder();
+  const inTree = new Set(order.map(({ cat }) => cat.name));
+  const extra = [...categories].filter((c) => !inTree.has(c)).sort((a, b) => a.localeCompare(b, "zh-CN"));
   const sel = $("qa-f-category");
   const chosen = sel.value;
-  sel.replaceChildren(option("", "全部分类"), ...sorted.map((c) => option(c, c, c === chosen)));
-  if (chosen && !categories.has(chosen)) sel.append(option(chosen, chosen, true));
-  $("qa-category-list").replaceChildren(...sorted.map((c) => option(c, c)));
+  sel.replaceChildren(
+    option("", "全部分类"),
+    ...order.map(({ cat, depth }) => option(cat.name, indent(depth) + cat.name, cat.name === chosen)),
+    ...extra.map((c) => option(c, c, c === chosen)),
+  );
+  if (chosen && !inTree.has(chosen) && !categories.has(chosen)) sel.append(option(chosen, chosen, true));
+  $("qa-category-list").replaceChildren(...order.map(({ cat }) => option(cat.name, cat.name)), ...extra.map((c) => option(c, c)));
 }
 
 function row(p) {
@@ -495,6 +506,259 @@ async function loadLatest(id, draft) {
   }
 }
 
+// --- categories (分类管理) ------------------------------------------------------------------------
+
+const catPath = (id) => "/api/admin/qa/categories/" + encodeURIComponent(id);
+/** The category tree as listed: [{ id, parent_id, name, position, pairs, published }]. */
+let cats = [];
+let catTicket = 0;
+/** The category being dragged (its id), or null. */
+let dragging = null;
+
+/** The children of `parentId` (null: the top level), in order; a missing parent counts as top level. */
+function childrenOf(parentId) {
+  const ids = new Set(cats.map((c) => c.id));
+  return cats
+    .filter((c) => (parentId == null ? c.parent_id == null || !ids.has(c.parent_id) : c.parent_id === parentId))
+    .sort((a, b) => a.position - b.position || a.id - b.id);
+}
+
+/** Depth-first tree order: [{ cat, depth }]. */
+function treeOrder() {
+  const out = [];
+  const seen = new Set();
+  const walk = (parentId, depth) => {
+    for (const c of childrenOf(parentId)) {
+      if (seen.has(c.id)) continue;
+      seen.add(c.id);
+      out.push({ cat: c, depth });
+      walk(c.id, depth + 1);
+    }
+  };
+  walk(null, 0);
+  return out;
+}
+
+const indent = (depth) => "　".repeat(depth);
+
+/** The panel's message; kind "error" or "ok"; empty text hides it. */
+function catSay(kind, text) {
+  const m = $("qa-cat-msg");
+  m.className = "qa-cat-msg " + (kind === "error" ? "error" : "ok");
+  m.setAttribute("role", kind === "error" ? "alert" : "status");
+  m.textContent = text || "";
+  m.hidden = !text;
+}
+
+/** Loads and renders the category tree. Resolves true when rendered. */
+async function loadCats() {
+  if (refused) return false;
+  const t = ++catTicket;
+  const box = $("qa-cats");
+  box.setAttribute("aria-busy", "true");
+  let j;
+  try {
+    j = await api("GET", "/api/admin/qa/categories");
+  } catch (e) {
+    if (t !== catTicket) return false;
+    box.removeAttribute("aria-busy");
+    if (e instanceof ApiError && e.status === 403) denied(e);
+    else catSay("error", errorText(e));
+    return false;
+  }
+  if (t !== catTicket) return false;
+  cats = j.items || [];
+  renderCats();
+  fillCategories();
+  box.removeAttribute("aria-busy");
+  return true;
+}
+
+function renderCats() {
+  const order = treeOrder();
+  const parentSel = $("qa-cat-parent");
+  const chosen = parentSel.value;
+  parentSel.replaceChildren(option("", "顶级分类"), ...order.map(({ cat, depth }) => option(String(cat.id), indent(depth) + cat.name, String(cat.id) === chosen)));
+  const build = (parentId) => {
+    const ul = el("ul", parentId == null ? "" : "qa-cat-children");
+    const kids = childrenOf(parentId);
+    kids.forEach((c, i) => ul.append(catItem(c, i, kids.length)));
+    return ul;
+  };
+  $("qa-cat-tree").replaceChildren(...build(null).children);
+  $("qa-cat-empty").hidden = cats.length > 0;
+}
+
+function catItem(c, index, siblings) {
+  const li = el("li", "qa-cat");
+  li.dataset.catId = String(c.id);
+  li.draggable = true;
+  const gap = el("div", "qa-cat-gap");
+  gap.setAttribute("aria-hidden", "true");
+  dropZone(gap, (id) => moveBefore(id, c));
+  const rowEl = el("div", "qa-cat-row");
+  const name = el("span", "qa-cat-name", c.name);
+  const count = el("span", "qa-cat-count", `${c.pairs} / ${c.published}`);
+  count.title = `问答 ${c.pairs} 条，已发布 ${c.published} 条`;
+  const acts = el("div", "qa-cat-actions");
+  const up = button("上移", "btn small qa-cat-up", () => moveCat(c, c.parent_id, index - 1));
+  up.disabled = index === 0;
+  const down = button("下移", "btn small qa-cat-down", () => moveCat(c, c.parent_id, index + 1));
+  down.disabled = index >= siblings - 1;
+  acts.append(
+    up, down,
+    button("移到…", "btn small qa-cat-move", () => openMove(li, c)),
+    button("重命名", "btn small qa-cat-rename", () => openRename(li, c)),
+    button("删除", "btn small danger qa-cat-delete", () => deleteCat(c)),
+  );
+  rowEl.append(name, count, acts);
+  dropZone(rowEl, (id) => moveInto(id, c));
+  li.append(gap, rowEl);
+  const kids = childrenOf(c.id);
+  if (kids.length) {
+    const ul = el("ul", "qa-cat-children");
+    kids.forEach((k, i) => ul.append(catItem(k, i, kids.length)));
+    li.append(ul);
+  }
+  li.addEventListener("dragstart", (e) => {
+    e.stopPropagation();
+    dragging = c.id;
+    li.classList.add("dragging");
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", String(c.id));
+  });
+  li.addEventListener("dragend", (e) => {
+    e.stopPropagation();
+    dragging = null;
+    li.classList.remove("dragging");
+    for (const x of $("qa-cat-tree").querySelectorAll(".drop-over")) x.classList.remove("drop-over");
+  });
+  return li;
+}
+
+/** Makes `node` a drop target; `onDrop(id)` with the dragged category's id. */
+function dropZone(node, onDrop) {
+  node.addEventListener("dragover", (e) => {
+    if (dragging == null) return;
+    e.preventDefault();
+    e.stopPropagation();
+    e.dataTransfer.dropEffect = "move";
+    node.classList.add("drop-over");
+  });
+  node.addEventListener("dragleave", () => node.classList.remove("drop-over"));
+  node.addEventListener("drop", (e) => {
+    e.preventDefault();
+    e.stopPropagation();
+    node.classList.remove("drop-over");
+    const id = Number(e.dataTransfer.getData("text/plain") || dragging);
+    dragging = null;
+    if (id) onDrop(id);
+  });
+}
+
+const catById = (id) => cats.find((c) => c.id === id);
+
+/** Drop on a category: the dragged one becomes its last child. */
+function moveInto(id, target) {
+  const c = catById(id);
+  if (!c || c.id === target.id) return;
+  moveCat(c, target.id, childrenOf(target.id).filter((x) => x.id !== id).length);
+}
+
+/** Drop on the gap before a category: the dragged one goes just before it, under the same parent. */
+function moveBefore(id, target) {
+  const c = catById(id);
+  if (!c || c.id === target.id) return;
+  const parentId = target.parent_id != null && catById(target.parent_id) ? target.parent_id : null;
+  const index = childrenOf(parentId).filter((x) => x.id !== id).findIndex((x) => x.id === target.id);
+  moveCat(c, parentId, Math.max(0, index));
+}
+
+/** A change to the tree: the request, then the tree and the list again (names and counts). */
+async function catChange(request, done) {
+  const box = $("qa-cats");
+  for (const b of box.querySelectorAll("button")) b.disabled = true;
+  try {
+    await request();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) { denied(e); return false; }
+    catSay("error", errorText(e));
+    renderCats();
+    for (const b of box.querySelectorAll(".qa-cat-add button")) b.disabled = false;
+    return false;
+  }
+  catSay("ok", done);
+  for (const b of box.querySelectorAll(".qa-cat-add button")) b.disabled = false;
+  if (!(await load()) && !refused) await loadCats();
+  return true;
+}
+
+/** POST …/move with `position` among the new siblings (excluding the category itself). */
+function moveCat(c, parentId, position) {
+  const parent = parentId == null ? null : catById(parentId);
+  return catChange(
+    () => api("POST", catPath(c.id) + "/move", { parent_id: parentId ?? null, position: Math.max(0, position) }),
+    `已移动“${c.name}”` + (parent ? `（上级：${parent.name}）` : ""),
+  );
+}
+
+/** An inline editor row under a category's row (rename, move); one at a time. */
+function inlineBox(li, cls, nodes) {
+  for (const x of $("qa-cat-tree").querySelectorAll(".qa-cat-inline")) x.remove();
+  const box = el("div", "qa-cat-inline " + cls);
+  box.append(...nodes, button("取消", "btn small qa-cat-cancel", () => box.remove()));
+  li.querySelector(".qa-cat-row").after(box);
+  return box;
+}
+
+function openMove(li, c) {
+  const sel = el("select", "qa-cat-move-to");
+  sel.setAttribute("aria-label", `把“${c.name}”移到`);
+  // Every category but itself: moving under its own sub-category is refused by the server.
+  sel.append(option("", "顶级"), ...treeOrder().filter(({ cat }) => cat.id !== c.id).map(({ cat, depth }) => option(String(cat.id), indent(depth) + cat.name)));
+  sel.value = c.parent_id == null ? "" : String(c.parent_id);
+  const ok = button("移动", "btn small primary qa-cat-move-ok", () => {
+    const parentId = sel.value ? Number(sel.value) : null;
+    moveCat(c, parentId, childrenOf(parentId).filter((x) => x.id !== c.id).length);
+  });
+  inlineBox(li, "qa-cat-move-box", [el("span", "meta", "移到"), sel, ok]);
+  sel.focus();
+}
+
+function openRename(li, c) {
+  const input = el("input", "qa-cat-rename-input");
+  input.maxLength = 30;
+  input.value = c.name;
+  input.setAttribute("aria-label", `“${c.name}”的新名称`);
+  const go = () => {
+    const name = input.value.trim();
+    if (!name) { catSay("error", "请填写分类名称"); input.focus(); return; }
+    if (name === c.name) { input.closest(".qa-cat-inline")?.remove(); return; }
+    catChange(() => api("PUT", catPath(c.id), { name }), `已把“${c.name}”改名为“${name}”，其下问答的分类一并更新`);
+  };
+  input.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); go(); } });
+  inlineBox(li, "qa-cat-rename-box", [input, button("保存", "btn small primary qa-cat-rename-ok", go)]);
+  input.focus();
+  input.select();
+}
+
+async function deleteCat(c) {
+  if (!(await confirmDialog(`删除分类“${c.name}”？`, "删除"))) return;
+  await catChange(() => api("DELETE", catPath(c.id)), `已删除分类“${c.name}”`);
+}
+
+async function addCat() {
+  const name = $("qa-cat-name").value.trim();
+  if (!name) {
+    catSay("error", "请填写分类名称");
+    $("qa-cat-name").focus();
+    return;
+  }
+  const parent = $("qa-cat-parent").value;
+  const body = parent ? { name, parent_id: Number(parent) } : { name };
+  if (await catChange(() => api("POST", "/api/admin/qa/categories", body), `已新增分类“${name}”`)) $("qa-cat-name").value = "";
+}
+
 // --- import --------------------------------------------------------------------------------------
 
 function count(cls, n) {
@@ -573,6 +837,8 @@ $("qa-f-category").addEventListener("change", () => load());
 $("qa-f-status").addEventListener("change", () => load());
 $("qa-reload").addEventListener("click", () => load());
 $("qa-import").addEventListener("click", runImport);
+$("qa-cat-add").addEventListener("click", addCat);
+$("qa-cat-name").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); addCat(); } });
 
 const me = await initAdmin();
 if (me) await load();

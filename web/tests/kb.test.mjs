@@ -85,7 +85,7 @@ async function restore(admin, chunkId, version, text) {
   const r = await admin.call("GET", `/api/admin/kb/chunks/${chunkId}/versions`);
   if (r.status !== 200 || !(r.json.items || []).length) return;
   const now = r.json.items[0];
-  if (now.text === text && now.enabled) return;
+  if (now.text === text && now.enabled && !(now.questions || []).length) return;
   await admin.call("POST", `/api/admin/kb/chunks/${chunkId}/rollback`, { version });
 }
 
@@ -449,6 +449,37 @@ test("edit 党章 第八条, see the new version, roll it back from 历史; hit-
     assert.deepEqual(rejected, [], "no request was refused");
   } finally {
     if (c8) await restore(admin, c8.id, c8.version, c8.text);
+    await context.close();
+    await admin.dispose();
+  }
+});
+
+test("questions added to 党章 第九条 on its card make hit-testing find it first for them", { timeout: 180_000 }, async () => {
+  const admin = await apiSession("sysadmin");
+  const { context, page, problems, rejected } = await browser.newPage();
+  let c9 = null;
+  const QUESTION = "不想当党员了怎么办";
+  try {
+    const doc = await docByTitle(admin, CHARTER);
+    c9 = await chunkByArticle(admin, doc.id, "第九条");
+    await login(page, "sysadmin", { next: `/admin/kb.html#doc=${doc.id}`, requireOk: true });
+    await waitChunks(page, doc.id);
+    const c = card(page, c9.id);
+    await c.locator(".chunk-edit").click();
+    await visible(page, `#kb-chunks .chunk[data-chunk-id="${c9.id}"] textarea.chunk-questions-input`, "the editor has a questions field");
+    await c.locator("textarea.chunk-questions-input").fill(QUESTION + "\n退党手续");
+    const put = apiResponse(page, "PUT", new RegExp(`^/api/admin/kb/chunks/${c9.id}$`));
+    await c.locator(".chunk-save").click();
+    const r = await put;
+    assert.equal(r.status(), 200, `save: ${JSON.stringify(await bodyOf(r))}`);
+    assert.deepEqual(r.request().postDataJSON(), { version: c9.version, questions: [QUESTION, "退党手续"] }, "only the questions are sent");
+    await chunkMsg(page, c9.id, /已保存/, "the card should say 已保存");
+    const hits = await hitTest(page, QUESTION);
+    assert.equal(hits[0]?.id, c9.id, `the added question finds 第九条 first; hits: ${describe(hits)}`);
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, [], "no request was refused");
+  } finally {
+    if (c9) await restore(admin, c9.id, c9.version, c9.text);
     await context.close();
     await admin.dispose();
   }
