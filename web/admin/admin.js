@@ -11,6 +11,21 @@ export function el(tag, cls, text) {
   return e;
 }
 
+/** A `type=button` button (never submits a form) calling `onClick`. */
+export function button(text, cls, onClick) {
+  const b = el("button", cls, text);
+  b.type = "button";
+  if (onClick) b.addEventListener("click", onClick);
+  return b;
+}
+
+/** An ISO time in the browser's local time; the input itself when it is not a time. */
+export function localTime(ts) {
+  if (!ts) return "";
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? String(ts) : d.toLocaleString("zh-CN", { hour12: false });
+}
+
 /** `<option value=...>text</option>`. */
 export function option(value, text, selected = false) {
   const o = el("option", "", text);

@@ -3,7 +3,7 @@
 // run history of a source with each run's failed URLs, and article URLs added by hand to WeChat
 // sources. Other administrators get the server's 403 message in place of the table. Data is
 // rendered with textContent only.
-import { $, el, api, ApiError, toast, errorText, initAdmin, query } from "/admin/admin.js";
+import { $, el, api, ApiError, toast, errorText, initAdmin, query, button, localTime } from "/admin/admin.js";
 import { formatDuration } from "/handoff.js";
 
 const KIND = { site: "网站", json_api: "接口", wechat: "公众号" };
@@ -29,13 +29,6 @@ let ticket = 0;
 let historyOf = null;
 let runsTicket = 0;
 
-/** An ISO time in the browser's local time; the input itself when it is not a time. */
-function localTime(ts) {
-  if (!ts) return "";
-  const d = new Date(ts);
-  return Number.isNaN(d.getTime()) ? String(ts) : d.toLocaleString("zh-CN", { hour12: false });
-}
-
 const count = (n) => String(n ?? 0);
 
 /** "新增 0 · 更新 0 · 未变 0 · 撤下 0 · 失败 0" */
@@ -57,13 +50,6 @@ function describeCron(expr) {
   if (step && h === "*") return `每 ${step[1]} 分钟`;
   if (num(mi) && h === "*") return `每小时第 ${Number(mi)} 分`;
   return null;
-}
-
-function button(text, cls, onClick) {
-  const b = el("button", cls, text);
-  b.type = "button";
-  b.addEventListener("click", onClick);
-  return b;
 }
 
 /** Items joined by " · " (nodes or strings). */

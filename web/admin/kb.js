@@ -5,7 +5,7 @@
 // with the next chunk, disable/enable, and the version history with rollback. Every change
 // reloads the chunk list. Other administrators get the server's 403 message in place of the
 // page. Data is rendered with textContent only.
-import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option } from "/admin/admin.js";
+import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, button, localTime } from "/admin/admin.js";
 
 const DOC_TYPE = { constitution: "党章", regulation: "党内法规", law: "法律法规", notice: "通知文件", news: "新闻资讯", other: "其他" };
 const DOC_STATUS = { current: "现行有效", repealed: "已废止", withdrawn: "已撤回" };
@@ -53,20 +53,6 @@ let docsTicket = 0;
 let current = null;
 let chunksTicket = 0;
 let refused = false;
-
-/** An ISO time in the browser's local time; the input itself when it is not a time. */
-function localTime(ts) {
-  if (!ts) return "";
-  const d = new Date(ts);
-  return Number.isNaN(d.getTime()) ? String(ts) : d.toLocaleString("zh-CN", { hour12: false });
-}
-
-function button(text, cls, onClick) {
-  const b = el("button", cls, text);
-  b.type = "button";
-  if (onClick) b.addEventListener("click", onClick);
-  return b;
-}
 
 /** A labelled form field (`<label class="field"><span>label</span>control</label>`). */
 function field(label, control) {

@@ -9,7 +9,7 @@
 // /api/admin/qa/categories) with add, rename, delete, 上移/下移 and 移到… buttons and HTML5 drag and
 // drop (onto a category: its last child; onto the gap above one: just before it). Other administrators get the server's 403
 // message in place of the page. Data is rendered with textContent only.
-import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, query } from "/admin/admin.js";
+import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, query, button, localTime } from "/admin/admin.js";
 
 const STATUS = { draft: "草稿", pending: "待审核", published: "已发布", retired: "已停用" };
 const STATUS_CLASS = { draft: "st-claimed", pending: "st-pending", published: "st-answered", retired: "st-closed" };
@@ -42,22 +42,8 @@ let saving = false;
 /** The pair whose history row is open, or null. */
 let historyOf = null;
 
-/** An ISO time in the browser's local time; the input itself when it is not a time. */
-function localTime(ts) {
-  if (!ts) return "";
-  const d = new Date(ts);
-  return Number.isNaN(d.getTime()) ? String(ts) : d.toLocaleString("zh-CN", { hour12: false });
-}
-
 /** Today's date in Beijing (the server decides effectiveness by it), YYYY-MM-DD. */
 const today = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
-
-function button(text, cls, onClick) {
-  const b = el("button", cls, text);
-  b.type = "button";
-  if (onClick) b.addEventListener("click", onClick);
-  return b;
-}
 
 /** Non-empty trimmed lines. */
 const lines = (s) => String(s || "").split(/\r\n?|\n/).map((x) => x.trim()).filter((x) => x);

@@ -10,9 +10,7 @@
 // time stamp), so runs can repeat on the same database.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, DEMO_PASSWORD, loginViaPage as login, path, STAMP, useBrowser, visible, waitAnswer as waitAnswerFinished, waitUntil,
-} from "./support.mjs";
+import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, DEMO_PASSWORD, loginViaPage as login, path, STAMP, useBrowser, visible, waitAnswer as waitAnswerFinished, waitUntil, sseEvents } from "./support.mjs";
 
 // How long a change may take to reach another open page through /api/events.
 const LIVE_TIMEOUT = 20_000;
@@ -51,19 +49,6 @@ async function waitLive(page, what) {
 const waitAnswer = (page) => waitAnswerFinished(page, "the chat answer did not finish (no .actions row under the assistant message, or #send still disabled)");
 
 /** Parses an SSE body into [{event, data}]. */
-function sseEvents(text) {
-  return text
-    .split("\n\n")
-    .filter((b) => b.trim())
-    .map((b) => {
-      const event = /^event:\s*(.*)$/m.exec(b)?.[1] || "message";
-      const data = b.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("");
-      let json = null;
-      try { json = JSON.parse(data); } catch { json = data; }
-      return { event, data: json };
-    });
-}
-
 /** Asks a question on the chat page; resolves with { meta, answer, events } once it is finished. */
 async function ask(page, question) {
   await page.locator("#question").fill(question);

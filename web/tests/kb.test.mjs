@@ -11,9 +11,7 @@
 // join with the line break the split removed, so the text is the shipped one).
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, useBrowser, visible, waitAnswer, waitUntil,
-} from "./support.mjs";
+import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, useBrowser, visible, waitAnswer, waitUntil, sseEvents } from "./support.mjs";
 
 const CHARTER = "中国共产党章程";
 const XINFANG = "信访工作条例";
@@ -170,19 +168,6 @@ async function hitTest(page, q) {
 }
 
 const describe = (hits) => hits.map((h) => `${h.id} ${h.doc}${h.article} “${h.text.slice(0, 16)}…”`).join(" | ");
-
-function sseEvents(text) {
-  return text
-    .split("\n\n")
-    .filter((b) => b.trim())
-    .map((b) => {
-      const event = /^event:\s*(.*)$/m.exec(b)?.[1];
-      const data = b.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("");
-      let json = null;
-      try { json = JSON.parse(data); } catch { json = data; }
-      return { event, data: json };
-    });
-}
 
 /**
  * Asks on the chat page; resolves with { mode, answer, sources } once the answer is finished.

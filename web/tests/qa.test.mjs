@@ -11,9 +11,7 @@
 // with shared strings in a stored zip: no npm package needed).
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, visible, waitAnswer, waitUntil,
-} from "./support.mjs";
+import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, visible, waitAnswer, waitUntil, sseEvents } from "./support.mjs";
 
 const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /** A shipped seed pair (knowledge/qa/seed.jsonl) and light rephrasings of its question. */
@@ -232,19 +230,6 @@ async function confirm(page, re) {
   await visible(page, "#confirm-dialog", "a confirmation should be asked");
   assert.match(await page.locator("#confirm-text").textContent(), re);
   await page.locator("#confirm-ok").click();
-}
-
-function sseEvents(text) {
-  return text
-    .split("\n\n")
-    .filter((b) => b.trim())
-    .map((b) => {
-      const event = /^event:\s*(.*)$/m.exec(b)?.[1];
-      const data = b.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("");
-      let json = null;
-      try { json = JSON.parse(data); } catch { json = data; }
-      return { event, data: json };
-    });
 }
 
 /**

@@ -190,3 +190,17 @@ export async function apiSession(username, { password = DEMO_PASSWORD, checkCook
   };
   return { ctx, csrf, call, user: body.user, dispose: () => ctx.dispose() };
 }
+
+/** Parses a text/event-stream body into [{ event, data }] (data as JSON when it parses). */
+export function sseEvents(text) {
+  return text
+    .split("\n\n")
+    .filter((b) => b.trim())
+    .map((b) => {
+      const event = /^event:\s*(.*)$/m.exec(b)?.[1] || "message";
+      const data = b.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("");
+      let json = null;
+      try { json = JSON.parse(data); } catch { json = data; }
+      return { event, data: json };
+    });
+}
