@@ -6,6 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{Row, Sqlite, Transaction};
 
+use crate::refuse;
 use crate::{KnowledgeStore, StoreError};
 
 /// A chunk as the curation console shows it.
@@ -42,10 +43,6 @@ pub struct ChunkVersion {
 pub struct Refusal {
     pub code: &'static str,
     pub message: String,
-}
-
-fn refuse(code: &'static str, message: impl Into<String>) -> StoreError {
-    StoreError::Refused(Refusal { code, message: message.into() })
 }
 
 /// New text, label and headings of a chunk (`None` keeps the current value).
@@ -159,12 +156,6 @@ fn clean_text(text: &str) -> Result<String, StoreError> {
 }
 
 impl KnowledgeStore {
-    /// A write transaction that takes SQLite's write lock up front: these read a chunk, then
-    /// change it, and a deferred transaction could fail to upgrade under a concurrent writer.
-    async fn begin_immediate(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool().begin_with("BEGIN IMMEDIATE").await?)
-    }
-
     pub async fn chunk(&self, id: i64) -> Result<Option<ChunkRow>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM chunks WHERE id = ?")).bind(id).fetch_optional(self.pool()).await?;
         row.as_ref().map(row_to_chunk).transpose()
@@ -204,7 +195,7 @@ impl KnowledgeStore {
     /// Edits text, article label or headings. `expected_version` guards against overwriting
     /// someone else's edit. Returns the chunk as saved.
     pub async fn edit_chunk(&self, id: i64, expected_version: Option<i64>, edit: &ChunkEdit, editor: &str) -> Result<ChunkRow, StoreError> {
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         let before = load(&mut tx, id).await?;
         check_version(&before, expected_version)?;
         let mut c = before.clone();
@@ -243,7 +234,7 @@ impl KnowledgeStore {
     }
 
     pub async fn set_chunk_enabled(&self, id: i64, enabled: bool, editor: &str) -> Result<ChunkRow, StoreError> {
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         let before = load(&mut tx, id).await?;
         if before.enabled == enabled {
             return Ok(before);
@@ -258,7 +249,7 @@ impl KnowledgeStore {
     /// Splits a chunk at character `at` (0 < at < length): the first part keeps the chunk, the
     /// second becomes a new chunk right after it with the same label and headings.
     pub async fn split_chunk(&self, id: i64, at: usize, editor: &str) -> Result<(ChunkRow, ChunkRow), StoreError> {
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         let before = load(&mut tx, id).await?;
         let chars: Vec<char> = before.text.chars().collect();
         if at == 0 || at >= chars.len() {
@@ -303,7 +294,7 @@ impl KnowledgeStore {
     /// Merges a chunk with the next one of its document (texts joined by a line break); the next
     /// chunk is removed, its history kept.
     pub async fn merge_with_next(&self, id: i64, editor: &str) -> Result<ChunkRow, StoreError> {
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         let before = load(&mut tx, id).await?;
         let next = sqlx::query(&format!("SELECT {COLUMNS} FROM chunks WHERE doc_id = ? AND position > ? ORDER BY position LIMIT 1"))
             .bind(before.doc_id)
@@ -327,7 +318,7 @@ impl KnowledgeStore {
 
     /// Restores text, label, headings and enabled state of an earlier version (as a new version).
     pub async fn rollback_chunk(&self, id: i64, version: i64, editor: &str) -> Result<ChunkRow, StoreError> {
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         let before = load(&mut tx, id).await?;
         let row = sqlx::query("SELECT text, article, heading_path, enabled, questions_json FROM chunk_versions WHERE chunk_id = ? AND version = ?")
             .bind(id)

@@ -32,6 +32,17 @@ pub enum StoreError {
     Refused(Refusal),
 }
 
+/// A refused curation change with its stable code and Chinese message.
+pub(crate) fn refuse(code: &'static str, message: impl Into<String>) -> StoreError {
+    StoreError::Refused(Refusal { code, message: message.into() })
+}
+
+/// A write transaction that takes SQLite's write lock up front: curation changes read a row, then
+/// change it, and a deferred transaction could fail to upgrade under a concurrent writer.
+pub(crate) async fn begin_immediate(pool: &sqlx::SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
 impl StoreError {
     pub fn code(&self) -> &'static str {
         match self {

@@ -3,7 +3,8 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::{QaStore, Refusal, StoreError};
+use crate::refuse;
+use crate::{QaStore, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QaCategory {
@@ -14,10 +15,6 @@ pub struct QaCategory {
     /// Pairs in this category (all statuses) and published ones.
     pub pairs: i64,
     pub published: i64,
-}
-
-fn refuse(code: &'static str, message: impl Into<String>) -> StoreError {
-    StoreError::Refused(Refusal { code, message: message.into() })
 }
 
 fn clean_name(name: &str) -> Result<String, StoreError> {
@@ -64,7 +61,7 @@ impl QaStore {
 
     pub async fn create_category(&self, name: &str, parent_id: Option<i64>) -> Result<i64, StoreError> {
         let name = clean_name(name)?;
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         if let Some(p) = parent_id {
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM qa_categories WHERE id = ?").bind(p).fetch_optional(&mut *tx).await?;
             exists.ok_or_else(|| refuse("qa.category_not_found", "上级分类不存在"))?;
@@ -90,7 +87,7 @@ impl QaStore {
     /// Renames a category and, in the same transaction, the category of its pairs.
     pub async fn rename_category(&self, id: i64, name: &str) -> Result<(), StoreError> {
         let name = clean_name(name)?;
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         let old: Option<String> = sqlx::query_scalar("SELECT name FROM qa_categories WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
         let old = old.ok_or_else(|| refuse("qa.category_not_found", "分类不存在"))?;
         sqlx::query("UPDATE qa_categories SET name = ? WHERE id = ?").bind(&name).bind(id).execute(&mut *tx).await.map_err(|e| match e {
@@ -109,7 +106,7 @@ impl QaStore {
     /// Moves a category under `parent_id` (None = top level) at `position` among its new
     /// siblings (0-based; the others shift). A category cannot move into its own subtree.
     pub async fn move_category(&self, id: i64, parent_id: Option<i64>, position: usize) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         let all: Vec<(i64, Option<i64>)> =
             sqlx::query("SELECT id, parent_id FROM qa_categories").fetch_all(&mut *tx).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
         if !all.iter().any(|(c, _)| *c == id) {
@@ -141,7 +138,7 @@ impl QaStore {
 
     /// Deletes an empty category (no sub-categories, no pairs).
     pub async fn delete_category(&self, id: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         let name: Option<String> = sqlx::query_scalar("SELECT name FROM qa_categories WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
         let name = name.ok_or_else(|| refuse("qa.category_not_found", "分类不存在"))?;
         let children: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM qa_categories WHERE parent_id = ?").bind(id).fetch_one(&mut *tx).await?;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, Sqlite, Transaction};
 
-use crate::Refusal;
+use crate::refuse;
 use crate::qa::{to_pair, SELECT};
 use crate::{NewQaPair, QaPair, QaStore, StoreError};
 
@@ -37,10 +37,6 @@ pub struct QaFilter {
     pub q: Option<String>,
     pub category: Option<String>,
     pub status: Option<String>,
-}
-
-fn refuse(code: &'static str, message: impl Into<String>) -> StoreError {
-    StoreError::Refused(Refusal { code, message: message.into() })
 }
 
 /// Question text for duplicate checks: no spaces or punctuation, half-width, lower case.
@@ -179,10 +175,6 @@ fn input_of(p: &QaPair) -> QaInput {
 }
 
 impl QaStore {
-    async fn begin_immediate(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool().begin_with("BEGIN IMMEDIATE").await?)
-    }
-
     /// Pairs matching the filter, most recently updated first.
     pub async fn list(&self, f: &QaFilter) -> Result<Vec<QaPair>, StoreError> {
         let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| format!("%{}%", q.replace(['%', '_'], "")));
@@ -205,7 +197,7 @@ impl QaStore {
             return Err(refuse("qa.bad_status", format!("状态无效：{status}")));
         }
         let i = clean(input)?;
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         if let Some(d) = exact_duplicate(&mut tx, &i, None).await? {
             return Err(refuse("qa.duplicate", format!("与已有问答重复：{}（编号 {}）", d.question, d.id)));
         }
@@ -223,7 +215,7 @@ impl QaStore {
     /// Edits content (status unchanged). `expected_version` guards against lost updates.
     pub async fn update(&self, id: i64, expected_version: Option<i64>, input: &QaInput, editor: &str) -> Result<QaPair, StoreError> {
         let i = clean(input)?;
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         let before = load(&mut tx, id).await?;
         if let Some(v) = expected_version.filter(|v| *v != before.version) {
             return Err(refuse("qa.version_conflict", format!("该问答已被他人修改（当前版本 {}，您编辑的是版本 {v}），请刷新后重试", before.version)));
@@ -247,7 +239,7 @@ impl QaStore {
         if !QA_STATUSES.contains(&status) {
             return Err(refuse("qa.bad_status", format!("状态无效：{status}（可选 draft、pending、published、retired）")));
         }
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         let before = load(&mut tx, id).await?;
         if before.status == status {
             return Ok(before);
@@ -283,7 +275,7 @@ impl QaStore {
     pub async fn rollback(&self, id: i64, version: i64, editor: &str) -> Result<QaPair, StoreError> {
         let target = self.versions(id).await?.into_iter().find(|v| v.version == version);
         let Some(target) = target else { return Err(refuse("qa.version_not_found", format!("常用问答 {id} 没有版本 {version}"))) };
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = crate::begin_immediate(self.pool()).await?;
         let before = load(&mut tx, id).await?;
         let i = input_of(&target.pair);
         if let Some(d) = exact_duplicate(&mut tx, &i, Some(id)).await? {

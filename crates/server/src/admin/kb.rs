@@ -22,8 +22,7 @@ fn allowed(caller: &Caller) -> Result<(), ApiError> {
 }
 
 async fn audit(s: &AppState, caller: &Caller, action: &str, target: &str, id: i64, detail: Option<String>) -> Result<(), ApiError> {
-    s.core()?.audit.record(&caller.actor(), action, target, Some(id.to_string()), detail).await?;
-    Ok(())
+    super::record_audit(s, caller, action, target, Some(id.to_string()), detail).await
 }
 
 /// Where a document came from, by its key.

@@ -95,6 +95,20 @@ pub fn import_routes() -> Router<AppState> {
         .route("/api/admin/kb/documents/upload", post(kb::upload))
 }
 
+/// Audit-logs a curation action of the caller.
+pub(crate) async fn record_audit(s: &AppState, caller: &session::Caller, action: &str, target: &str, id: Option<String>, detail: Option<String>) -> Result<(), crate::ApiError> {
+    s.core()?.audit.record(&caller.actor(), action, target, id, detail).await?;
+    Ok(())
+}
+
+/// Makes a change to curated pairs answer at once (the FAQ-first matcher re-reads them).
+pub(crate) async fn reload_faq(s: &AppState) -> Result<(), crate::ApiError> {
+    if let Some(m) = s.assistant.faq() {
+        m.reload().await.map_err(|e| crate::ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "faq.reload_failed", e.to_string()))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn xlsx_response(filename: &str, bytes: Vec<u8>) -> Response {
     // RFC 5987 filename* for the Chinese name, plus an ASCII fallback.
     let encoded: String = filename.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") }).collect();

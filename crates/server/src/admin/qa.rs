@@ -21,11 +21,8 @@ fn allowed(caller: &Caller) -> Result<(), ApiError> {
 }
 
 async fn after_change(s: &AppState, caller: &Caller, action: &str, p: &QaPair) -> Result<(), ApiError> {
-    if let Some(m) = s.assistant.faq() {
-        m.reload().await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "faq.reload_failed", e.to_string()))?;
-    }
-    s.core()?.audit.record(&caller.actor(), action, "qa_pair", Some(p.id.to_string()), Some(format!("版本 {}：{}", p.version, p.question))).await?;
-    Ok(())
+    super::reload_faq(s).await?;
+    super::record_audit(s, caller, action, "qa_pair", Some(p.id.to_string()), Some(format!("版本 {}：{}", p.version, p.question))).await
 }
 
 /// Refuses a question that a different published pair already answers (what a member would get).
@@ -226,10 +223,8 @@ pub async fn import(State(s): State<AppState>, caller: Caller, body: axum::body:
         "failed": errors.len(),
         "errors": errors,
     });
-    if let Some(m) = s.assistant.faq() {
-        m.reload().await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "faq.reload_failed", e.to_string()))?;
-    }
-    s.core()?.audit.record(&caller.actor(), "qa.imported", "qa_pair", None, Some(format!("新增 {}，更新 {}，失败 {}", report["inserted"], report["updated"], report["failed"]))).await?;
+    super::reload_faq(&s).await?;
+    super::record_audit(&s, &caller, "qa.imported", "qa_pair", None, Some(format!("新增 {}，更新 {}，失败 {}", report["inserted"], report["updated"], report["failed"]))).await?;
     Ok(Json(report).into_response())
 }
 
@@ -249,8 +244,7 @@ pub struct CategoryBody {
 }
 
 async fn audit_category(s: &AppState, caller: &Caller, action: &str, id: i64, detail: String) -> Result<(), ApiError> {
-    s.core()?.audit.record(&caller.actor(), action, "qa_category", Some(id.to_string()), Some(detail)).await?;
-    Ok(())
+    super::record_audit(s, caller, action, "qa_category", Some(id.to_string()), Some(detail)).await
 }
 
 #[utoipa::path(post, path = "/api/admin/qa/categories", tag = "knowledge", request_body = CategoryBody,
@@ -271,9 +265,7 @@ pub async fn rename_category(State(s): State<AppState>, caller: Caller, Path(id)
     let Json(b) = body.map_err(rejected)?;
     let name = b.name.unwrap_or_default();
     s.assistant.qa_store().rename_category(id, &name).await?;
-    if let Some(m) = s.assistant.faq() {
-        m.reload().await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "faq.reload_failed", e.to_string()))?;
-    }
+    super::reload_faq(&s).await?;
     audit_category(&s, &caller, "qa.category_renamed", id, name).await?;
     Ok(Json(serde_json::json!({"renamed": true})).into_response())
 }
