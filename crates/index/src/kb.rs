@@ -58,6 +58,9 @@ pub struct KnowledgeBase {
     analyzer: QueryAnalyzer,
     settings: Settings,
     write_lock: tokio::sync::Mutex<()>,
+    /// Texts embedded for the indexes since open (model runs, not queries): shows that chunk
+    /// tuning re-embeds only what it touched.
+    embedded_passages: std::sync::atomic::AtomicU64,
 }
 
 /// Test-only crash points (`DWT_FAILPOINT=after_sql|after_vectors`): abort the process between
@@ -108,6 +111,13 @@ fn coverage(words: &[String], idf: &[f32], c: &dwt_core::StoredChunk) -> f32 {
     found / total
 }
 
+/// What a re-index replaces: whole documents, or single chunks.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    Documents(&'a [i64]),
+    Chunks(&'a [i64]),
+}
+
 fn hash_text(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
@@ -147,10 +157,11 @@ impl KnowledgeBase {
             analyzer,
             settings: settings.clone(),
             write_lock: tokio::sync::Mutex::new(()),
+            embedded_passages: std::sync::atomic::AtomicU64::new(0),
         };
         let recovered = kb.recover().await?;
         if recovered > 0 {
-            tracing::warn!(documents = recovered, "recovered interrupted index writes");
+            tracing::warn!(items = recovered, "recovered interrupted index writes");
         }
         Ok(kb)
     }
@@ -182,15 +193,27 @@ impl KnowledgeBase {
         words.into_iter().zip(idf).collect()
     }
 
-    /// Re-synchronises documents journaled by a write that did not finish.
+    /// Re-synchronises documents and chunks journaled by a write that did not finish. Returns
+    /// how many documents and chunks it re-indexed.
     pub async fn recover(&self) -> Result<usize, IndexError> {
         let _guard = self.write_lock.lock().await;
-        let pending = self.store.pending_journal().await?;
-        if pending.is_empty() {
-            return Ok(0);
+        self.sync_pending().await
+    }
+
+    async fn sync_pending(&self) -> Result<usize, IndexError> {
+        let work = self.store.pending_work().await?;
+        if !work.documents.is_empty() {
+            self.sync_documents(&work.documents, HashMap::new()).await?;
         }
-        self.sync_documents(&pending, HashMap::new()).await?;
-        Ok(pending.len())
+        if !work.chunks.is_empty() {
+            self.sync_chunks(&work.chunks).await?;
+        }
+        Ok(work.documents.len() + work.chunks.len())
+    }
+
+    /// Passages embedded for the indexes since this knowledge base was opened.
+    pub fn embedded_passages(&self) -> u64 {
+        self.embedded_passages.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Retrieval unit texts of a chunk (whole chunk, then sentence probes).
@@ -229,6 +252,7 @@ impl KnowledgeBase {
         let flat = if random {
             random_unit_vectors(texts.len(), self.embedder.dimension())
         } else {
+            self.embedded_passages.fetch_add(texts.len() as u64, std::sync::atomic::Ordering::Relaxed);
             let embedder = self.embedder.clone();
             tokio::task::spawn_blocking(move || embedder.embed_passages(&texts))
                 .await
@@ -241,19 +265,36 @@ impl KnowledgeBase {
     /// Makes the vector and lexical entries of `doc_ids` equal to SQL, then clears their journal
     /// rows. Idempotent: safe to repeat after a crash at any point. `vectors_by_chunk` holds
     /// already computed unit vectors; the rest are embedded here.
-    async fn sync_documents(&self, doc_ids: &[i64], mut vectors_by_chunk: HashMap<i64, Vec<(usize, Vec<f32>)>>) -> Result<(), IndexError> {
+    async fn sync_documents(&self, doc_ids: &[i64], vectors_by_chunk: HashMap<i64, Vec<(usize, Vec<f32>)>>) -> Result<(), IndexError> {
         let mut chunks = Vec::new();
         for id in doc_ids {
-            // Withdrawn documents (e.g. a crawled page that is gone) keep their SQL rows but leave
-            // both indexes, so nothing is answered from them.
-            chunks.extend(
-                self.store
-                    .chunks_of_document(*id)
-                    .await?
-                    .into_iter()
-                    .filter(|c| c.enabled && c.doc_status != dwt_core::DocStatus::Withdrawn),
-            );
+            chunks.extend(self.store.chunks_of_document(*id).await?);
         }
+        self.write_indexes(Scope::Documents(doc_ids), chunks, vectors_by_chunk).await?;
+        self.store.clear_journal(doc_ids).await?;
+        Ok(())
+    }
+
+    /// Like [`sync_documents`](Self::sync_documents) for single chunks (chunk tuning): only these
+    /// chunks are re-embedded and replaced in both indexes; chunks gone from SQL leave them.
+    async fn sync_chunks(&self, chunk_ids: &[i64]) -> Result<(), IndexError> {
+        let chunks = self.store.chunks_by_ids(chunk_ids).await?;
+        self.write_indexes(Scope::Chunks(chunk_ids), chunks, HashMap::new()).await?;
+        self.store.clear_chunk_journal(chunk_ids).await?;
+        Ok(())
+    }
+
+    /// Replaces the index entries of `scope` with those of `chunks` (the scope's SQL state).
+    async fn write_indexes(
+        &self,
+        scope: Scope<'_>,
+        chunks: Vec<dwt_core::StoredChunk>,
+        mut vectors_by_chunk: HashMap<i64, Vec<(usize, Vec<f32>)>>,
+    ) -> Result<(), IndexError> {
+        // Withdrawn documents (e.g. a crawled page that is gone) and disabled chunks keep their
+        // SQL rows but leave both indexes, so nothing is answered from them.
+        let chunks: Vec<dwt_core::StoredChunk> =
+            chunks.into_iter().filter(|c| c.enabled && c.doc_status != dwt_core::DocStatus::Withdrawn).collect();
         // The chunk's own units, then the questions an admin added: they count in BM25 and in
         // dense retrieval like sentence probes.
         let units: Vec<Vec<String>> = chunks
@@ -293,7 +334,10 @@ impl KnowledgeBase {
             }
         }
 
-        self.vectors.delete_documents(doc_ids).await?;
+        match scope {
+            Scope::Documents(ids) => self.vectors.delete_documents(ids).await?,
+            Scope::Chunks(ids) => self.vectors.delete_chunks(ids).await?,
+        }
         for batch in points.chunks(512) {
             self.vectors.upsert(batch.to_vec()).await?;
         }
@@ -301,16 +345,18 @@ impl KnowledgeBase {
         failpoint("after_vectors");
 
         let lexical = self.lexical.clone();
-        let ids = doc_ids.to_vec();
+        let (docs, only_chunks) = match scope {
+            Scope::Documents(ids) => (ids.to_vec(), Vec::new()),
+            Scope::Chunks(ids) => (Vec::new(), ids.to_vec()),
+        };
         tokio::task::spawn_blocking(move || {
-            lexical.delete_documents(&ids)?;
+            lexical.delete_documents(&docs)?;
+            lexical.delete_chunks(&only_chunks)?;
             lexical.add_chunks(&chunks, &units)?;
             lexical.commit()
         })
         .await
         .map_err(|e| IndexError::Lexical(e.to_string()))??;
-
-        self.store.clear_journal(doc_ids).await?;
         Ok(())
     }
 
@@ -402,18 +448,15 @@ impl KnowledgeBase {
         Ok(true)
     }
 
-    /// Chunk tuning: the SQL change (one transaction, journaled with its version) and then the
-    /// document's re-index, under the write lock. A crash in between is repaired on the next
-    /// open from the journal.
-    async fn tune<T>(&self, doc_of: impl Fn(&T) -> i64, change: impl std::future::Future<Output = Result<T, dwt_store::StoreError>>) -> Result<T, IndexError> {
+    /// Chunk tuning: the SQL change (one transaction, journaled per touched chunk with its
+    /// version) and then the re-index of just those chunks, under the write lock. A crash in
+    /// between is repaired on the next open from the journal. A change that changed nothing
+    /// wrote no journal row: nothing is re-indexed.
+    async fn tune<T>(&self, change: impl std::future::Future<Output = Result<T, dwt_store::StoreError>>) -> Result<T, IndexError> {
         let _guard = self.write_lock.lock().await;
         let out = change.await?;
         failpoint("after_chunk_sql");
-        // A change that changed nothing wrote no journal row: nothing to re-index.
-        let doc = doc_of(&out);
-        if self.store.pending_journal().await?.contains(&doc) {
-            self.sync_documents(&[doc], HashMap::new()).await?;
-        }
+        self.sync_pending().await?;
         Ok(out)
     }
 
@@ -433,15 +476,15 @@ impl KnowledgeBase {
         if let Some(t) = &edit.text {
             self.check_length(t)?;
         }
-        self.tune(|c: &dwt_store::ChunkRow| c.doc_id, self.store.edit_chunk(id, expected_version, edit, editor)).await
+        self.tune(self.store.edit_chunk(id, expected_version, edit, editor)).await
     }
 
     pub async fn set_chunk_enabled(&self, id: i64, enabled: bool, editor: &str) -> Result<dwt_store::ChunkRow, IndexError> {
-        self.tune(|c: &dwt_store::ChunkRow| c.doc_id, self.store.set_chunk_enabled(id, enabled, editor)).await
+        self.tune(self.store.set_chunk_enabled(id, enabled, editor)).await
     }
 
     pub async fn split_chunk(&self, id: i64, at: usize, editor: &str) -> Result<(dwt_store::ChunkRow, dwt_store::ChunkRow), IndexError> {
-        self.tune(|c: &(dwt_store::ChunkRow, dwt_store::ChunkRow)| c.0.doc_id, self.store.split_chunk(id, at, editor)).await
+        self.tune(self.store.split_chunk(id, at, editor)).await
     }
 
     pub async fn merge_with_next(&self, id: i64, editor: &str) -> Result<dwt_store::ChunkRow, IndexError> {
@@ -450,11 +493,11 @@ impl KnowledgeBase {
                 self.check_length(&format!("{}\n{}", a.text, n.text))?;
             }
         }
-        self.tune(|c: &dwt_store::ChunkRow| c.doc_id, self.store.merge_with_next(id, editor)).await
+        self.tune(self.store.merge_with_next(id, editor)).await
     }
 
     pub async fn rollback_chunk(&self, id: i64, version: i64, editor: &str) -> Result<dwt_store::ChunkRow, IndexError> {
-        self.tune(|c: &dwt_store::ChunkRow| c.doc_id, self.store.rollback_chunk(id, version, editor)).await
+        self.tune(self.store.rollback_chunk(id, version, editor)).await
     }
 
     /// Builds vector search structures after bulk ingest.

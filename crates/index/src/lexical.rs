@@ -100,6 +100,15 @@ impl LexicalIndex {
         })
     }
 
+    pub fn delete_chunks(&self, chunk_ids: &[i64]) -> Result<(), IndexError> {
+        self.with_writer(|w, f| {
+            for id in chunk_ids {
+                w.delete_term(Term::from_field_u64(f.chunk_id, *id as u64));
+            }
+            Ok(())
+        })
+    }
+
     /// Adds each chunk as its retrieval units (`units[i]` = texts of `chunks[i]`; unit 0 is the
     /// whole chunk). A chunk then scores by its best unit.
     pub fn add_chunks(&self, chunks: &[StoredChunk], units: &[Vec<String>]) -> Result<(), IndexError> {

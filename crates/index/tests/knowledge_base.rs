@@ -130,6 +130,11 @@ async fn vector_store_contract(store: &dyn VectorStore) {
     let only20 = SearchFilter { doc_ids: vec![20], ..SearchFilter::default() };
     let hits = store.search(unit(384, 1), 3, &only20).await.unwrap();
     assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![point_id(3, 0)]);
+    // Deleting a chunk removes all its units and nothing else.
+    store.delete_chunks(&[1]).await.unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(store.count().await.unwrap(), 2);
+    assert_eq!(store.chunk_ids().await.unwrap(), HashSet::from([2, 3]));
     store.delete_documents(&[10]).await.unwrap();
     store.flush().await.unwrap();
     assert_eq!(store.chunk_ids().await.unwrap(), HashSet::from([3]));
@@ -197,4 +202,71 @@ async fn current_documents_and_higher_priority_types_rank_first() {
         s(a) - s(b)
     };
     assert!(gap(&hits, "乙办法", "甲办法") > gap(&hits2, "乙办法", "甲办法") + 1e-4, "the penalty widens the gap");
+}
+
+/// Passages a chunk of this text costs to embed (its dense units, as the knowledge base does).
+fn dense_units(settings: &dwt_core::Settings, text: &str) -> u64 {
+    let i = &settings.ingest;
+    let n = dwt_index::chunker::unit_texts(text, i.sentence_probes, i.max_probes, i.probe_min_chars).len();
+    if n > 1 && !i.whole_chunk_vector { (n - 1) as u64 } else { n as u64 }
+}
+
+#[tokio::test]
+async fn chunk_tuning_reembeds_and_reindexes_only_the_touched_chunks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let settings = common::settings(tmp.path());
+    let kb = KnowledgeBase::open(&settings).await.unwrap();
+    kb.ingest_batch(shipped_docs(), None).await.unwrap();
+    let all_chunks = kb.consistency().await.unwrap().sql_chunks;
+    let dangzhang = kb.store.list_documents().await.unwrap().into_iter().find(|d| d.title == "中国共产党章程").unwrap();
+    let rows = kb.store.chunk_rows(dangzhang.id).await.unwrap();
+    assert!(rows.len() > 50);
+    let art = |label: &str| rows.iter().find(|c| c.article.as_deref() == Some(label)).unwrap().clone();
+    let check = |what: &str, report: dwt_index::ConsistencyReport| {
+        assert!(report.consistent(), "{what}: {report:?}");
+    };
+
+    // Edit: one chunk re-embedded, every other chunk keeps its entries.
+    let seventh = art("第七条");
+    let text = format!("{}\n本条另设测试专用短语：星火燎原示例条款。", seventh.text);
+    let before = kb.embedded_passages();
+    let edit = dwt_store::ChunkEdit { text: Some(text.clone()), ..Default::default() };
+    kb.edit_chunk(seventh.id, Some(seventh.version), &edit, "test").await.unwrap();
+    assert_eq!(kb.embedded_passages() - before, dense_units(&settings, &text), "only the edited chunk is embedded");
+    let report = kb.consistency().await.unwrap();
+    assert_eq!(report.sql_chunks, all_chunks);
+    check("edit", report);
+    let hits = kb.search("星火燎原示例条款", &SearchOptions { mode: RetrievalMode::Bm25, ..SearchOptions::default() }).await.unwrap();
+    assert_eq!(hits[0].chunk_id, seventh.id, "the new text is in BM25");
+    let hits = kb.search("党龄从什么时候开始计算", &SearchOptions { mode: RetrievalMode::Dense, ..SearchOptions::default() }).await.unwrap();
+    assert!(hits.iter().take(5).any(|h| h.chunk_id == seventh.id), "the edited chunk has fresh vectors");
+
+    // Disable: nothing embedded, the chunk leaves both indexes; enable embeds it alone again.
+    let eighth = art("第八条");
+    let before = kb.embedded_passages();
+    kb.set_chunk_enabled(eighth.id, false, "test").await.unwrap();
+    assert_eq!(kb.embedded_passages(), before);
+    let report = kb.consistency().await.unwrap();
+    assert_eq!(report.sql_chunks, all_chunks - 1);
+    check("disable", report);
+    kb.set_chunk_enabled(eighth.id, true, "test").await.unwrap();
+    assert_eq!(kb.embedded_passages() - before, dense_units(&settings, &eighth.text));
+    check("enable", kb.consistency().await.unwrap());
+
+    // Split: both halves embedded, nothing else; merge them back: one chunk embedded.
+    let at = eighth.text.chars().count() / 2;
+    let before = kb.embedded_passages();
+    let (a, b) = kb.split_chunk(eighth.id, at, "test").await.unwrap();
+    assert_eq!(kb.embedded_passages() - before, dense_units(&settings, &a.text) + dense_units(&settings, &b.text));
+    let report = kb.consistency().await.unwrap();
+    assert_eq!(report.sql_chunks, all_chunks + 1);
+    check("split", report);
+    let before = kb.embedded_passages();
+    let merged = kb.merge_with_next(a.id, "test").await.unwrap();
+    assert_eq!(kb.embedded_passages() - before, dense_units(&settings, &merged.text));
+    let report = kb.consistency().await.unwrap();
+    assert_eq!(report.sql_chunks, all_chunks);
+    check("merge", report);
+    let hits = kb.search(&b.text, &SearchOptions { mode: RetrievalMode::Bm25, ..SearchOptions::default() }).await.unwrap();
+    assert!(hits.iter().all(|h| h.chunk_id != b.id), "the merged-away chunk is gone from BM25");
 }

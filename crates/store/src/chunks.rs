@@ -126,8 +126,9 @@ async fn write(tx: &mut Transaction<'_, Sqlite>, c: &ChunkRow) -> Result<(), Sto
     Ok(())
 }
 
-/// Journals the document and refreshes its chunk count, closing the transaction's change.
-async fn finish(mut tx: Transaction<'_, Sqlite>, doc_id: i64) -> Result<(), StoreError> {
+/// Journals the touched chunks (only they are re-embedded and re-indexed) and refreshes the
+/// document's chunk count, closing the transaction's change.
+async fn finish(mut tx: Transaction<'_, Sqlite>, doc_id: i64, chunk_ids: &[i64]) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE documents SET chunk_count = (SELECT COUNT(*) FROM chunks WHERE doc_id = ?), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
     )
@@ -135,7 +136,9 @@ async fn finish(mut tx: Transaction<'_, Sqlite>, doc_id: i64) -> Result<(), Stor
     .bind(doc_id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("INSERT INTO index_journal (doc_id) VALUES (?)").bind(doc_id).execute(&mut *tx).await?;
+    for chunk_id in chunk_ids {
+        sqlx::query("INSERT INTO index_journal (doc_id, chunk_id) VALUES (?, ?)").bind(doc_id).bind(chunk_id).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -229,7 +232,7 @@ impl KnowledgeStore {
         c.version += 1;
         write(&mut tx, &c).await?;
         record(&mut tx, Some(&before), &c, "edit", editor).await?;
-        finish(tx, c.doc_id).await?;
+        finish(tx, c.doc_id, &[c.id]).await?;
         Ok(c)
     }
 
@@ -242,7 +245,7 @@ impl KnowledgeStore {
         let c = ChunkRow { enabled, version: before.version + 1, ..before.clone() };
         write(&mut tx, &c).await?;
         record(&mut tx, Some(&before), &c, if enabled { "enable" } else { "disable" }, editor).await?;
-        finish(tx, c.doc_id).await?;
+        finish(tx, c.doc_id, &[c.id]).await?;
         Ok(c)
     }
 
@@ -287,7 +290,7 @@ impl KnowledgeStore {
         let b = ChunkRow { id: new_id, position: before.position + 1, text: second, version: 1, questions: Vec::new(), ..before.clone() };
         record(&mut tx, Some(&before), &a, "split", editor).await?;
         record(&mut tx, None, &b, "split", editor).await?;
-        finish(tx, before.doc_id).await?;
+        finish(tx, before.doc_id, &[a.id, b.id]).await?;
         Ok((a, b))
     }
 
@@ -312,7 +315,7 @@ impl KnowledgeStore {
         record(&mut tx, Some(&before), &merged, "merge", editor).await?;
         let gone = ChunkRow { version: next.version + 1, enabled: false, ..next.clone() };
         record(&mut tx, Some(&next), &gone, "merged_into_previous", editor).await?;
-        finish(tx, before.doc_id).await?;
+        finish(tx, before.doc_id, &[merged.id, next.id]).await?;
         Ok(merged)
     }
 
@@ -338,7 +341,7 @@ impl KnowledgeStore {
         };
         write(&mut tx, &c).await?;
         record(&mut tx, Some(&before), &c, "rollback", editor).await?;
-        finish(tx, c.doc_id).await?;
+        finish(tx, c.doc_id, &[c.id]).await?;
         Ok(c)
     }
 }

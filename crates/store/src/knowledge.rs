@@ -32,6 +32,19 @@ pub struct DocumentRow {
     pub updated_at: String,
 }
 
+/// Index work recorded by committed SQL changes, see [`KnowledgeStore::pending_work`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalWork {
+    pub documents: Vec<i64>,
+    pub chunks: Vec<i64>,
+}
+
+impl JournalWork {
+    pub fn is_empty(&self) -> bool {
+        self.documents.is_empty() && self.chunks.is_empty()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewChunk {
     pub position: u32,
@@ -216,12 +229,35 @@ impl KnowledgeStore {
         Ok(n > 0)
     }
 
-    /// Documents whose index entries may be out of date (after a crash).
+    /// Documents whose index entries may be out of date (after a crash), wholly or in some chunks.
     pub async fn pending_journal(&self) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar("SELECT DISTINCT doc_id FROM index_journal ORDER BY doc_id").fetch_all(&self.pool).await?)
     }
 
-    /// Clears journal rows for documents whose indexes are committed.
+    /// What the journal asks to re-index: whole documents, and single chunks of documents that
+    /// are not re-indexed whole anyway (chunk tuning touches only a few chunks).
+    pub async fn pending_work(&self) -> Result<JournalWork, StoreError> {
+        let documents = sqlx::query_scalar("SELECT DISTINCT doc_id FROM index_journal WHERE chunk_id IS NULL ORDER BY doc_id").fetch_all(&self.pool).await?;
+        let chunks = sqlx::query_scalar(
+            "SELECT DISTINCT chunk_id FROM index_journal WHERE chunk_id IS NOT NULL
+               AND doc_id NOT IN (SELECT doc_id FROM index_journal WHERE chunk_id IS NULL) ORDER BY chunk_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(JournalWork { documents, chunks })
+    }
+
+    /// Clears the journal rows of chunks whose index entries are committed.
+    pub async fn clear_chunk_journal(&self, chunk_ids: &[i64]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for id in chunk_ids {
+            sqlx::query("DELETE FROM index_journal WHERE chunk_id = ?").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Clears journal rows (whole-document and chunk rows) for documents whose indexes are committed.
     pub async fn clear_journal(&self, doc_ids: &[i64]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for id in doc_ids {

@@ -67,7 +67,7 @@ impl EdgeVectorStore {
         } else {
             let config = EdgeConfigBuilder::new().vector("", EdgeVectorParams::builder(dimension, Distance::Cosine).build()).build();
             let shard = EdgeShard::new(&dir, config).map_err(verr)?;
-            for (field, schema) in [("doc_id", PayloadSchemaType::Integer), ("doc_type", PayloadSchemaType::Keyword), ("status", PayloadSchemaType::Keyword)] {
+            for (field, schema) in [("doc_id", PayloadSchemaType::Integer), ("chunk_id", PayloadSchemaType::Integer), ("doc_type", PayloadSchemaType::Keyword), ("status", PayloadSchemaType::Keyword)] {
                 shard
                     .update(UpdateOperation::FieldIndexOperation(FieldIndexOperations::CreateIndex(CreateIndex {
                         field_name: json_path(field),
@@ -111,6 +111,18 @@ impl VectorStore for EdgeVectorStore {
         let ids = doc_ids.to_vec();
         self.blocking(move |shard| {
             let filter = Filter::new_must(Condition::Field(FieldCondition::new_match(json_path("doc_id"), Match::from(ids))));
+            shard.update(UpdateOperation::PointOperation(PointOperations::DeletePointsByFilter(filter))).map_err(verr)
+        })
+        .await
+    }
+
+    async fn delete_chunks(&self, chunk_ids: &[i64]) -> Result<(), IndexError> {
+        if chunk_ids.is_empty() {
+            return Ok(());
+        }
+        let ids = chunk_ids.to_vec();
+        self.blocking(move |shard| {
+            let filter = Filter::new_must(Condition::Field(FieldCondition::new_match(json_path("chunk_id"), Match::from(ids))));
             shard.update(UpdateOperation::PointOperation(PointOperations::DeletePointsByFilter(filter))).map_err(verr)
         })
         .await

@@ -29,6 +29,8 @@ pub struct VectorPoint {
 pub trait VectorStore: Send + Sync {
     async fn upsert(&self, points: Vec<VectorPoint>) -> Result<(), IndexError>;
     async fn delete_documents(&self, doc_ids: &[i64]) -> Result<(), IndexError>;
+    /// Deletes every point (all units) of these chunks.
+    async fn delete_chunks(&self, chunk_ids: &[i64]) -> Result<(), IndexError>;
     /// (point id, cosine similarity), best first. Use [`best_per_chunk`] to rank chunks.
     async fn search(&self, vector: Vec<f32>, limit: usize, filter: &SearchFilter) -> Result<Vec<(u64, f32)>, IndexError>;
     /// Makes writes durable.

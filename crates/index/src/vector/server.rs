@@ -61,7 +61,7 @@ impl ServerVectorStore {
                 )
                 .await
                 .map_err(verr)?;
-            for (field, ty) in [("doc_id", FieldType::Integer), ("doc_type", FieldType::Keyword), ("status", FieldType::Keyword)] {
+            for (field, ty) in [("doc_id", FieldType::Integer), ("chunk_id", FieldType::Integer), ("doc_type", FieldType::Keyword), ("status", FieldType::Keyword)] {
                 client.create_field_index(CreateFieldIndexCollectionBuilder::new(collection, field, ty).wait(true)).await.map_err(verr)?;
             }
         }
@@ -95,6 +95,15 @@ impl VectorStore for ServerVectorStore {
             return Ok(());
         }
         let filter = Filter::must([Condition::matches("doc_id", doc_ids.to_vec())]);
+        self.client.delete_points(DeletePointsBuilder::new(&self.collection).points(filter).wait(true)).await.map_err(verr)?;
+        Ok(())
+    }
+
+    async fn delete_chunks(&self, chunk_ids: &[i64]) -> Result<(), IndexError> {
+        if chunk_ids.is_empty() {
+            return Ok(());
+        }
+        let filter = Filter::must([Condition::matches("chunk_id", chunk_ids.to_vec())]);
         self.client.delete_points(DeletePointsBuilder::new(&self.collection).points(filter).wait(true)).await.map_err(verr)?;
         Ok(())
     }
