@@ -62,7 +62,7 @@ const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 
 /**
  * Calls the JSON API. `body`: a plain object (sent as JSON), a Blob/File/ArrayBuffer (sent raw as
- * xlsx) or undefined. Resolves with the parsed JSON (null for 204); rejects with ApiError carrying
+ * xlsx, or as `opts.contentType`) or undefined. Resolves with the parsed JSON (null for 204); rejects with ApiError carrying
  * the server's `code` and verbatim `message`. A 401 `auth.required` (session gone) sends the
  * browser to the login page unless `opts.noRedirect`.
  */
@@ -70,7 +70,7 @@ export async function api(method, path, body, opts = {}) {
   const headers = { accept: "application/json" };
   const init = { method, headers, credentials: "same-origin" };
   if (body instanceof Blob || body instanceof ArrayBuffer) {
-    headers["content-type"] = XLSX_TYPE;
+    headers["content-type"] = opts.contentType || XLSX_TYPE;
     init.body = body;
   } else if (body !== undefined) {
     headers["content-type"] = "application/json";
@@ -107,6 +107,7 @@ function defaultMessage(status) {
   if (status === 401) return "请先登录";
   if (status === 403) return "无权执行此操作";
   if (status === 404) return "内容不存在";
+  if (status === 413) return "文件过大，超过服务器允许的上传大小";
   if (status === 429) return "操作过于频繁，请稍后再试";
   if (status >= 500) return "服务暂时不可用，请稍后再试";
   return "请求失败（" + status + "）";
@@ -241,6 +242,7 @@ export const ADMIN_NAV = [
   ["/admin/crawl.html", "数据抓取"],
   ["/admin/kb.html", "知识库"],
   ["/admin/hit-test.html", "命中测试"],
+  ["/admin/feedback.html", "评价反馈"],
   ["/staff/index.html", "答复工作台"],
 ];
 

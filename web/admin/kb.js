@@ -1,11 +1,13 @@
 // 知识库维护 and 知识切片调优 (系统管理员 only): the documents of the knowledge base with their
-// status (changed here, after a confirmation), origin and chunk count; a document's chunks
+// status (changed here, after a confirmation), origin and chunk count; 上传文档 (the chosen file's
+// raw bytes POSTed to /api/admin/kb/documents/upload?filename=…; the server's message on a
+// refusal, e.g. an unsupported type) and 删除 per document (DELETE, after a confirmation); a document's chunks
 // (`#doc=ID`, optionally `&chunk=ID` to scroll to and mark one) with edit (guarded by the version
 // being edited: a 409 shows the server's message and offers 刷新), split at the cursor, merge
 // with the next chunk, disable/enable, and the version history with rollback. Every change
 // reloads the chunk list. Other administrators get the server's 403 message in place of the
 // page. Data is rendered with textContent only.
-import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, button, localTime } from "/admin/admin.js";
+import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, button, localTime, query } from "/admin/admin.js";
 
 const DOC_TYPE = { constitution: "党章", regulation: "党内法规", law: "法律法规", notice: "通知文件", news: "新闻资讯", other: "其他" };
 const DOC_STATUS = { current: "现行有效", repealed: "已废止", withdrawn: "已撤回" };
@@ -108,7 +110,8 @@ function showDoc(id, chunk) {
 
 // --- documents -----------------------------------------------------------------------------------
 
-async function loadDocs() {
+/** Loads and renders the documents; `flash`: a document id to mark and scroll to. */
+async function loadDocs({ flash = null } = {}) {
   const t = ++docsTicket;
   const list = $("kb-list");
   list.setAttribute("aria-busy", "true");
@@ -127,6 +130,14 @@ async function loadDocs() {
   $("kb-doc-rows").replaceChildren(...docs.map(docRow));
   $("kb-empty").hidden = docs.length > 0;
   filterDocs();
+  if (flash != null) {
+    const tr = $("kb-doc-rows").querySelector(`tr[data-doc-id="${CSS.escape(String(flash))}"]`);
+    if (tr) {
+      tr.classList.add("flash");
+      tr.hidden = false;
+      tr.scrollIntoView({ block: "nearest" });
+    }
+  }
   list.removeAttribute("aria-busy");
 }
 
@@ -158,7 +169,84 @@ function docRow(d) {
   const time = el("time", "", localTime(d.updated_at));
   time.dateTime = d.updated_at || "";
   upd.append(time);
+  const ops = td("c-ops kb-ops", "操作");
+  const del = button("删除", "btn small danger kb-delete", () => deleteDoc(d, del));
+  del.setAttribute("aria-label", "删除：" + (d.title || ""));
+  ops.append(del);
   return tr;
+}
+
+async function deleteDoc(d, b) {
+  const n = d.chunk_count ?? 0;
+  const ok = await confirmDialog(`删除《${d.title || "（无标题）"}》？文档删除后不可恢复，它的 ${n} 个切片将一并删除，不再参与检索和智能问答。`, "删除");
+  if (!ok) return;
+  b.disabled = true;
+  try {
+    await api("DELETE", docPath(d.id));
+  } catch (e) {
+    b.disabled = false;
+    if (e instanceof ApiError && e.status === 403) { denied(e); return; }
+    toast(errorText(e));
+    // Gone already (someone else deleted it): show the list as it is now.
+    if (e instanceof ApiError && e.status === 404) await loadDocs();
+    return;
+  }
+  toast(`已删除《${d.title || "（无标题）"}》`, "ok");
+  await loadDocs();
+}
+
+// --- upload --------------------------------------------------------------------------------------
+
+/** The result line under 上传文档; kind "error", "ok" or "info"; `extra`: nodes after the text. */
+function uploadSay(kind, text, extra = []) {
+  const box = $("kb-upload-report");
+  const p = el("p", "kb-upload-msg " + (kind === "info" ? "notice-box" : kind));
+  p.setAttribute("role", kind === "error" ? "alert" : "status");
+  p.append(el("span", "kb-upload-text", text), ...extra);
+  box.replaceChildren(p);
+  box.dataset.kind = kind;
+  box.hidden = false;
+}
+
+async function upload() {
+  const input = $("kb-upload-file");
+  const file = input.files && input.files[0];
+  if (!file) {
+    uploadSay("error", "请先选择要上传的文件。");
+    input.focus();
+    return;
+  }
+  const go = $("kb-upload");
+  go.disabled = true;
+  uploadSay("info", `正在上传 ${file.name} ……`);
+  let j;
+  try {
+    j = await api("POST", "/api/admin/kb/documents/upload" + query({ filename: file.name }), file, { contentType: "application/octet-stream" });
+  } catch (e) {
+    go.disabled = false;
+    if (e instanceof ApiError && e.status === 403) { denied(e); return; }
+    uploadSay("error", `上传失败（${file.name}）：${errorText(e)}`);
+    return;
+  }
+  go.disabled = false;
+  input.value = "";
+  const d = (j && j.document) || {};
+  const o = (j && j.outcome) || {};
+  const title = `《${d.title || file.name}》`;
+  let text;
+  if (o.outcome === "added") text = `已上传${title}：新增文档，共 ${o.chunks} 个切片。`;
+  else if (o.outcome === "updated") text = `已上传${title}：替换了同名文件的原文档，现有 ${o.chunks} 个切片。`;
+  else if (o.outcome === "unchanged") text = `${title}与已上传的同名文件内容相同，未作修改。`;
+  else text = `已上传${title}。`;
+  const extra = [];
+  if (d.id != null) {
+    const a = el("a", "kb-upload-open", "查看切片");
+    a.href = "#doc=" + encodeURIComponent(d.id);
+    extra.push(" ", a);
+  }
+  uploadSay("ok", text, extra);
+  $("kb-upload-report").dataset.docId = d.id != null ? String(d.id) : "";
+  await loadDocs({ flash: d.id ?? null });
 }
 
 function statusSelect(d) {
@@ -673,7 +761,8 @@ async function rollback(card, c, version) {
 
 // --- start ---------------------------------------------------------------------------------------
 
-$("kb-reload").addEventListener("click", loadDocs);
+$("kb-reload").addEventListener("click", () => loadDocs());
+$("kb-upload").addEventListener("click", upload);
 $("kb-filter").addEventListener("input", filterDocs);
 $("kb-chunk-filter").addEventListener("input", filterChunks);
 $("kb-doc-reload").addEventListener("click", () => reload());

@@ -7,8 +7,9 @@
 // history with rollback; xlsx template, export and import (good rows are saved even when some
 // rows fail; the report lists the failed sheet rows); 分类管理: the category tree (GET
 // /api/admin/qa/categories) with add, rename, delete, 上移/下移 and 移到… buttons and HTML5 drag and
-// drop (onto a category: its last child; onto the gap above one: just before it). Other administrators get the server's 403
-// message in place of the page. Data is rendered with textContent only.
+// drop (onto a category: its last child; onto the gap above one: just before it). `?new=1&question=
+// …&answer=…&refs=…` (生成问答对 on 评价反馈) opens the new-pair editor prefilled. Other administrators
+// get the server's 403 message in place of the page. Data is rendered with textContent only.
 import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, query, button, localTime } from "/admin/admin.js";
 
 const STATUS = { draft: "草稿", pending: "待审核", published: "已发布", retired: "已停用" };
@@ -397,6 +398,28 @@ function openEdit(p) {
   $("qa-form").dataset.mode = "edit";
   $("qa-form").dataset.qaId = String(p.id);
   showForm();
+}
+
+/**
+ * `?new=1&question=…&answer=…&refs=…` (生成问答对 on 评价反馈): what to prefill the new-pair editor
+ * with, or null. The parameters are dropped from the address so that a reload does not reopen it.
+ */
+function takePrefill() {
+  const p = new URLSearchParams(location.search);
+  if (p.get("new") !== "1") return null;
+  const pre = { question: p.get("question") || "", answer: p.get("answer") || "", refs: p.get("refs") || "" };
+  for (const k of ["new", "question", "answer", "refs"]) p.delete(k);
+  const rest = p.toString();
+  history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+  return pre;
+}
+
+function openPrefilled(pre) {
+  openNew();
+  $("qa-question").value = pre.question.trim();
+  $("qa-answer").value = pre.answer.trim();
+  $("qa-refs").value = pre.refs;
+  say("info", "已带入党员的提问和智能问答的回答，请修改答案（如删去 [1] 等引用标记）后保存。");
 }
 
 function closeForm() {
@@ -827,4 +850,8 @@ $("qa-cat-add").addEventListener("click", addCat);
 $("qa-cat-name").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); addCat(); } });
 
 const me = await initAdmin();
-if (me) await load();
+if (me) {
+  const pre = takePrefill();
+  if (pre) openPrefilled(pre);
+  await load();
+}

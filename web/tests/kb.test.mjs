@@ -8,10 +8,12 @@
 // Chunks are found by their document title and article label (第七条, 第八条), never by id. The
 // tests change the knowledge base and put it back: edits are rolled back, the disabled chunk is
 // enabled again, and after the last test the split 第七条 of 党章 is merged again (the halves
-// join with the line break the split removed, so the text is the shipped one).
+// join with the line break the split removed, so the text is the shipped one). The document
+// uploaded through 上传文档 (named with STAMP) is deleted by the test itself, or through the API
+// when the test fails before that.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, useBrowser, visible, waitAnswer, waitUntil, sseEvents } from "./support.mjs";
+import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, visible, waitAnswer, waitUntil, sseEvents } from "./support.mjs";
 
 const CHARTER = "中国共产党章程";
 const XINFANG = "信访工作条例";
@@ -572,6 +574,128 @@ test("an 组织管理员 opening 知识库 or 命中测试 sees the server's 403
   } finally {
     await context.close();
     await jy.dispose();
+    await admin.dispose();
+  }
+});
+
+// --- (f) 上传文档 and 删除 --------------------------------------------------------------------------
+
+/** Waits until kb.html has listed the documents (loaded, not loading). */
+async function waitDocs(page) {
+  await waitUntil(
+    page,
+    () => {
+      const list = document.getElementById("kb-list");
+      return !!list && !list.hidden && !list.hasAttribute("aria-busy") && document.querySelectorAll("#kb-doc-rows tr[data-doc-id]").length > 0;
+    },
+    undefined,
+    "kb.html should list the documents",
+  );
+}
+
+test("上传文档 adds a .md file through the page (searchable at once); 删除 removes it after the confirmation", { timeout: 240_000 }, async (t) => {
+  const admin = await apiSession("sysadmin");
+  const { context, page, problems, rejected } = await browser.newPage({ desktop: true });
+  const name = `web-test-upload-${STAMP}.md`;
+  const title = `网页上传测试文档${STAMP}`;
+  const phrase = "上传测试专用条款";
+  const content = `# ${title}\n\n## 第一章 总则\n\n第一条 ${phrase}：支部每季度至少组织一次线上学习（${STAMP}），本文件仅用于自动化测试。\n`;
+  const bad = `web-test-upload-${STAMP}.xyz`;
+  let docId = null;
+  try {
+    await login(page, "sysadmin", { next: "/admin/kb.html", requireOk: true });
+    await waitDocs(page);
+    assert.equal(await page.locator("#kb-upload").textContent(), "上传文档");
+    const accept = (await page.locator("#kb-upload-file").getAttribute("accept")).split(",");
+    for (const ext of [".md", ".txt", ".html", ".htm", ".docx", ".pdf"]) assert.ok(accept.includes(ext), `the file input accepts ${ext}: ${accept}`);
+
+    // Nothing chosen: the page says so and sends nothing.
+    await page.locator("#kb-upload").click();
+    await visible(page, "#kb-upload-report .error", "上传文档 without a file should ask for one");
+    assert.match(await page.locator("#kb-upload-report").textContent(), /请先选择/);
+
+    // A type the server does not take: its Chinese message is shown, nothing is added.
+    await page.locator("#kb-upload-file").setInputFiles({ name: bad, mimeType: "application/octet-stream", buffer: Buffer.from("不是文档") });
+    let resp = apiResponse(page, "POST", /^\/api\/admin\/kb\/documents\/upload$/, 60_000);
+    await page.locator("#kb-upload").click();
+    let r = await resp;
+    const refusal = await bodyOf(r);
+    assert.equal(r.status(), 400, `uploading ${bad}: ${JSON.stringify(refusal)}`);
+    assert.match(refusal.message, /[\u4e00-\u9fff]/, "the refusal carries a Chinese message");
+    await waitUntil(page, (m) => (document.querySelector("#kb-upload-report .error")?.textContent || "").includes(m), refusal.message, "the server's refusal should be shown");
+    assert.equal(await page.locator("#kb-upload-report .error").getAttribute("role"), "alert");
+
+    // The .md file: raw bytes, its name in ?filename=.
+    const bytes = Buffer.from(content, "utf8");
+    await page.locator("#kb-upload-file").setInputFiles({ name, mimeType: "text/markdown", buffer: bytes });
+    resp = apiResponse(page, "POST", /^\/api\/admin\/kb\/documents\/upload$/, ANSWER_TIMEOUT);
+    await page.locator("#kb-upload").click();
+    r = await resp;
+    const up = await bodyOf(r);
+    assert.equal(r.status(), 200, `upload: ${JSON.stringify(up)}`);
+    docId = up.document.id;
+    t.diagnostic(`uploaded ${name} as document ${docId}: ${JSON.stringify(up.outcome)}`);
+    assert.equal(new URL(r.url()).searchParams.get("filename"), name, "the file name is sent as ?filename=");
+    assert.equal(r.request().headers()["content-type"], "application/octet-stream");
+    assert.equal(up.document.key, `upload:${name}`);
+    assert.equal(up.document.title, title, "the title comes from the file's heading");
+    assert.equal(up.outcome.outcome, "added");
+    assert.ok(up.outcome.chunks >= 1, "the document has chunks");
+    // The body was the file's raw bytes: its text is what the server chunked.
+    const stored = await chunksOf(admin, docId);
+    assert.ok(stored.some((c) => c.text.includes(`${phrase}：支部每季度至少组织一次线上学习（${STAMP}）`)), `the uploaded text is in the chunks: ${JSON.stringify(stored.map((c) => c.text))}`);
+
+    await waitUntil(page, () => document.getElementById("kb-upload-report").dataset.kind === "ok", undefined, "the upload result should be shown");
+    assert.equal(await page.locator("#kb-upload-report .kb-upload-text").textContent(), `已上传《${title}》：新增文档，共 ${up.outcome.chunks} 个切片。`);
+    assert.equal(await page.locator("#kb-upload-report a.kb-upload-open").getAttribute("href"), `#doc=${docId}`);
+    assert.equal(await page.locator("#kb-upload-file").inputValue(), "", "the file input is cleared");
+    const row = page.locator(`#kb-docs tr[data-doc-id="${docId}"]`);
+    await visible(page, `#kb-docs tr[data-doc-id="${docId}"]`, "the list should show the uploaded document");
+    assert.equal(await row.locator(".kb-doc-open").textContent(), title);
+    assert.equal(await row.locator("td.c-origin").textContent(), "上传", "an uploaded document's 来源 is 上传");
+    assert.equal(await row.locator("td.c-chunks").textContent(), String(up.outcome.chunks), "切片数");
+    assert.ok(await row.evaluate((tr) => tr.classList.contains("flash")), "the new row is marked");
+
+    // It is in the knowledge base and searchable at once.
+    const listed = (await admin.call("GET", "/api/admin/kb/documents")).json.items.find((d) => d.id === docId);
+    assert.equal(listed?.key, `upload:${name}`, "GET /api/admin/kb/documents lists it");
+    assert.equal(listed.origin, "upload");
+    const before = await hitTestApi(admin, phrase);
+    assert.ok(before.hits.some((h) => h.doc_id === docId), `hit-testing “${phrase}” finds the uploaded document ${docId}; hits: ${before.hits.map((h) => `${h.doc_id}/${h.chunk_id}`).join(" ")}`);
+
+    // 删除: 取消 keeps it (nothing sent), 删除 removes it.
+    const deletes = [];
+    page.on("request", (q) => { if (q.method() === "DELETE") deletes.push(new URL(q.url()).pathname); });
+    await row.locator("button.kb-delete").click();
+    await visible(page, "#confirm-dialog", "删除 should ask for a confirmation");
+    assert.match(await page.locator("#confirm-text").textContent(), new RegExp(`删除《${title}》？文档删除后不可恢复`));
+    await page.locator("#confirm-cancel").click();
+    await waitUntil(page, () => !document.getElementById("confirm-dialog").open, undefined, "取消 closes the confirmation");
+    assert.deepEqual(deletes, [], "取消 sends nothing");
+    assert.equal(await row.count(), 1, "取消 keeps the document");
+
+    await row.locator("button.kb-delete").click();
+    await visible(page, "#confirm-dialog", "删除 should ask again");
+    const del = apiResponse(page, "DELETE", new RegExp(`^/api/admin/kb/documents/${docId}$`), 60_000);
+    await page.locator("#confirm-ok").click();
+    const d = await del;
+    assert.equal(d.status(), 200, `delete: ${JSON.stringify(await bodyOf(d))}`);
+    await waitUntil(page, (id) => !document.querySelector(`#kb-docs tr[data-doc-id="${id}"]`) && !document.getElementById("kb-list").hasAttribute("aria-busy"), String(docId), "the deleted document should leave the list");
+    assert.match(await page.locator("#toast").textContent(), new RegExp(`已删除《${title}》`));
+
+    // Gone everywhere (API): the list, its chunks, hit-testing.
+    const after = await admin.call("GET", "/api/admin/kb/documents");
+    assert.ok(!after.json.items.some((x) => x.id === docId || x.key === `upload:${name}`), "GET /api/admin/kb/documents no longer lists it");
+    assert.equal((await admin.call("GET", `/api/admin/kb/documents/${docId}/chunks`)).status, 404, "its chunks are gone");
+    const gone = await hitTestApi(admin, phrase);
+    assert.ok(!gone.hits.some((h) => h.doc_id === docId), "hit-testing no longer finds it");
+    docId = null;
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, [`POST /api/admin/kb/documents/upload?filename=${encodeURIComponent(bad)} → 400`], "only the unsupported file was refused");
+  } finally {
+    if (docId != null) await admin.call("DELETE", `/api/admin/kb/documents/${docId}`);
+    await context.close();
     await admin.dispose();
   }
 });
