@@ -1,9 +1,12 @@
 // Member chat page: streams answers from POST /api/chat (SSE over fetch), renders text safely
-// (textContent only, never innerHTML with model output), citations as chips. Every answer offers
-// 申请人工答复 (POST /api/consultations with its message id). Anonymous visitors make no API call
-// on load; a logged-in browser (dwt_csrf cookie) shows 我的咨询 with a live unread counter.
+// (textContent only, never innerHTML with model output), citations as chips. Curated answers
+// (mode faq) are shown with the Markdown subset of /format.js (HTML-escaped first: paragraphs,
+// **bold**, lists, http(s) links), re-rendered from the whole text at each delta. Every answer
+// offers 申请人工答复 (POST /api/consultations with its message id). Anonymous visitors make no
+// API call on load; a logged-in browser (dwt_csrf cookie) shows 我的咨询 with a live unread counter.
 import { api, ApiError, errorText, toast, isAdmin } from "/admin/admin.js";
 import { hasSessionCookie, liveEvents } from "/handoff.js";
+import { setFormatted } from "/format.js";
 
 const $ = (id) => document.getElementById(id);
 const PENDING_KEY = "dwt.pendingHandoff";
@@ -48,8 +51,20 @@ function addUser(text) {
   m.scrollIntoView({ block: "end" });
 }
 
-// Renders answer text with [n] turned into citation buttons; everything else as text nodes.
-function renderAnswer(bubble, text, sources) {
+function citeButton(b, src) {
+  b.title = label(src);
+  b.onclick = () => showSource(src);
+}
+
+// Renders answer text with [n] turned into citation buttons; everything else as text nodes. A
+// curated answer (mode "faq") is formatted (/format.js) with its [n] marks as the same buttons.
+function renderAnswer(bubble, text, sources, mode) {
+  if (mode === "faq") {
+    setFormatted(bubble, text, { cite: (n) => sources.some((s) => s.index === n) });
+    for (const b of bubble.querySelectorAll("button.cite")) citeButton(b, sources.find((s) => s.index === Number(b.dataset.cite)));
+    return;
+  }
+  bubble.classList.remove("fmt");
   bubble.replaceChildren();
   const parts = text.split(/(\[\d+\])/);
   for (const p of parts) {
@@ -57,8 +72,7 @@ function renderAnswer(bubble, text, sources) {
     const src = m && sources.find((s) => s.index === Number(m[1]));
     if (src) {
       const b = el("button", "cite", m[1]);
-      b.title = label(src);
-      b.onclick = () => showSource(src);
+      citeButton(b, src);
       bubble.append(b);
     } else {
       bubble.append(document.createTextNode(p));
@@ -199,10 +213,10 @@ async function ask(question) {
         // Generated answers send their sources after the text (numbered as cited): re-render
         // so the [n] markers already shown become citation buttons.
         a.sources = data;
-        if (a.text) renderAnswer(a.bubble, a.text, a.sources);
+        if (a.text) renderAnswer(a.bubble, a.text, a.sources, a.mode);
       } else if (event === "delta") {
         a.text += data.text;
-        renderAnswer(a.bubble, a.text, a.sources);
+        renderAnswer(a.bubble, a.text, a.sources, a.mode);
       } else if (event === "done") {
         done = data;
       } else if (event === "error") {
@@ -231,7 +245,7 @@ async function openConversation(id) {
       const a = addAssistant();
       a.text = m.content; a.sources = m.sources || []; a.messageId = m.id; a.mode = m.mode; a.conversationId = id;
       if (m.id != null) a.m.dataset.messageId = String(m.id);
-      renderAnswer(a.bubble, a.text, a.sources);
+      renderAnswer(a.bubble, a.text, a.sources, a.mode);
       finishAssistant(a, { handoff_suggested: m.handoff_suggested, notice: m.notice });
     }
   }

@@ -2,8 +2,10 @@
 // search box and the published pairs (question expands to the answer and its 依据). One request:
 // GET /api/faq?category=&q= . A category with sub-categories shows the pairs of its whole subtree
 // (fetched without `category` and filtered here); a leaf is filtered by the server. Categories
-// without any published pair in their subtree are not shown. Data is rendered with textContent.
-"use strict";
+// without any published pair in their subtree are not shown. Data is rendered with textContent,
+// the answers with the Markdown subset of /format.js (HTML-escaped first).
+import { setFormatted } from "/format.js";
+
 (() => {
   const $ = (id) => document.getElementById(id);
 
@@ -89,7 +91,7 @@
     a.setAttribute("aria-labelledby", q.id);
     q.setAttribute("aria-controls", a.id);
     if (p.category) a.append(el("p", "meta faq-item-cat", "分类：" + p.category));
-    a.append(el("p", "faq-answer-text", p.answer));
+    a.append(setFormatted(el("div", "faq-answer-text"), p.answer));
     const refs = (p.source_refs || []).filter((r) => r && r.doc);
     if (refs.length) {
       const ul = el("ul", "faq-refs");

@@ -4,10 +4,13 @@
 // refusal, e.g. an unsupported type) and 删除 per document (DELETE, after a confirmation); a document's chunks
 // (`#doc=ID`, optionally `&chunk=ID` to scroll to and mark one) with edit (guarded by the version
 // being edited: a 409 shows the server's message and offers 刷新), split at the cursor, merge
-// with the next chunk, disable/enable, and the version history with rollback. Every change
-// reloads the chunk list. Other administrators get the server's 403 message in place of the
-// page. Data is rendered with textContent only.
+// with the next chunk, disable/enable, and the version history with rollback, each version
+// with its changes against the one before it (/admin/diff.js: text, 条号, 标题层级 and 检索问题
+// diffed by character, 启用/停用 as 旧值 → 新值). Every change reloads the chunk list. Other
+// administrators get the server's 403 message in place of the page. Data is rendered with
+// textContent only.
 import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, button, localTime, query } from "/admin/admin.js";
+import { changedFields, changesList } from "/admin/diff.js";
 
 const DOC_TYPE = { constitution: "党章", regulation: "党内法规", law: "法律法规", notice: "通知文件", news: "新闻资讯", other: "其他" };
 const DOC_STATUS = { current: "现行有效", repealed: "已废止", withdrawn: "已撤回" };
@@ -713,12 +716,23 @@ async function loadHistory(card, c, box) {
     return;
   }
   const ol = el("ol", "chunk-versions");
-  for (const v of items) ol.append(versionItem(card, c, v));
+  // Newest first: each version is compared with the next (older) one listed.
+  items.forEach((v, i) => ol.append(versionItem(card, c, v, items[i + 1] || null)));
   box.replaceChildren(ol);
   box.removeAttribute("aria-busy");
 }
 
-function versionItem(card, c, v) {
+/** What the history compares: text fields diffed by character, 启用/停用 as 旧值 → 新值. */
+const VERSION_FIELDS = [
+  { key: "text", label: "切片内容", kind: "text", get: (v) => v.text || "" },
+  { key: "article", label: "条号", kind: "text", get: (v) => v.article || "" },
+  { key: "heading_path", label: "标题层级", kind: "text", get: (v) => (v.heading_path || []).join(" / ") },
+  { key: "questions", label: "检索问题", kind: "text", get: (v) => (v.questions || []).join("\n") },
+  { key: "enabled", label: "状态", kind: "value", get: (v) => (v.enabled ? "启用" : "停用") },
+];
+
+/** A version: who, when, what; its changes against `prev` (the version before it, or null); its text; 回滚到此版本. */
+function versionItem(card, c, v, prev) {
   const li = el("li", "chunk-version-item");
   li.dataset.version = String(v.version);
   const head = el("div", "chunk-version-head");
@@ -727,13 +741,30 @@ function versionItem(card, c, v) {
   head.append(
     el("strong", "", "版本 " + v.version),
     el("span", "tag grey chunk-version-action", ACTION[v.action] || v.action || ""),
-    el("span", "meta", v.editor || "系统"),
+    el("span", "meta chunk-version-editor", v.editor || "系统"),
     time,
   );
   if (!v.enabled) head.append(el("span", "status st-closed", "停用"));
   li.append(head);
+
+  const diff = el("div", "diff-box chunk-version-diff");
+  if (prev) {
+    const changes = changedFields(prev, v, VERSION_FIELDS);
+    diff.dataset.against = String(prev.version);
+    diff.append(el("p", "meta diff-caption", `与版本 ${prev.version} 相比：`));
+    if (changes.length) diff.append(changesList(changes));
+    else diff.append(el("p", "meta diff-none", "内容没有变化。"));
+  } else {
+    diff.append(el("p", "meta diff-caption diff-first", "最早的版本，没有可比较的上一版本。"));
+  }
+  li.append(diff);
+
+  // The version's whole text, folded away unless there is nothing to compare it with.
+  const full = el("details", "chunk-version-full");
+  full.open = !prev;
   const label = [v.article || "（无条号）", (v.heading_path || []).join(" / ")].filter((x) => x).join(" · ");
-  li.append(el("div", "meta", label), el("div", "chunk-version-text pre", v.text));
+  full.append(el("summary", "", "此版本的完整内容"), el("div", "meta", label), el("div", "chunk-version-text pre", v.text));
+  li.append(full);
   if (v.version === c.version) {
     li.classList.add("current");
     li.append(el("span", "tag chunk-version-current", "当前版本"));

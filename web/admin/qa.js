@@ -3,14 +3,19 @@
 // as 草稿, 待审核 or 已发布) and for edits (PUT with the version being edited: a stale save shows
 // the server's 409 message and offers to load the latest version, the unsaved answer kept to copy
 // from); a question an existing published pair already answers is refused (409
-// qa.near_duplicate) until 仍然保存 is ticked; the review workflow buttons per row; the version
-// history with rollback; xlsx template, export and import (good rows are saved even when some
-// rows fail; the report lists the failed sheet rows); 分类管理: the category tree (GET
+// qa.near_duplicate) until 仍然保存 is ticked; the answer previewed as members will see it (the
+// Markdown subset of /format.js); the review workflow buttons per row; the version history, each
+// version with its changes against the one before it (/admin/diff.js: text fields diffed by
+// character, other fields as 旧值 → 新值) and rollback; xlsx template, export and import (good
+// rows are saved even when some rows fail; the report lists the failed sheet rows); 分类管理: the category tree (GET
 // /api/admin/qa/categories) with add, rename, delete, 上移/下移 and 移到… buttons and HTML5 drag and
 // drop (onto a category: its last child; onto the gap above one: just before it). `?new=1&question=
 // …&answer=…&refs=…` (生成问答对 on 评价反馈) opens the new-pair editor prefilled. Other administrators
-// get the server's 403 message in place of the page. Data is rendered with textContent only.
+// get the server's 403 message in place of the page. Data is rendered with textContent only (the
+// preview: HTML-escaped by /format.js before its markup is applied).
 import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, query, button, localTime } from "/admin/admin.js";
+import { changedFields, changesList } from "/admin/diff.js";
+import { setFormatted } from "/format.js";
 
 const STATUS = { draft: "草稿", pending: "待审核", published: "已发布", retired: "已停用" };
 const STATUS_CLASS = { draft: "st-claimed", pending: "st-pending", published: "st-answered", retired: "st-closed" };
@@ -286,12 +291,27 @@ async function loadHistory(p, box) {
     return;
   }
   const ol = el("ol", "qa-versions");
-  for (const v of versions) ol.append(versionItem(p, v));
+  // Newest first: each version is compared with the next (older) one listed.
+  versions.forEach((v, i) => ol.append(versionItem(p, v, versions[i + 1] || null)));
   box.replaceChildren(head, ol);
   box.removeAttribute("aria-busy");
 }
 
-function versionItem(p, v) {
+/** What the history compares: text fields diffed by character, values shown as 旧值 → 新值. */
+const VERSION_FIELDS = [
+  { key: "question", label: "标准问题", kind: "text", get: (s) => s.question || "" },
+  { key: "similar", label: "相似问法", kind: "text", get: (s) => (s.similar || []).join("\n") },
+  { key: "answer", label: "答案", kind: "text", get: (s) => s.answer || "" },
+  { key: "source_refs", label: "依据", kind: "text", get: (s) => (s.source_refs || []).map(refText).join("\n") },
+  { key: "status", label: "状态", kind: "value", get: (s) => STATUS[s.status] || s.status || "" },
+  { key: "category", label: "分类", kind: "value", get: (s) => s.category || "" },
+  { key: "effective_from", label: "生效日期", kind: "value", get: (s) => s.effective_from || "" },
+  { key: "effective_to", label: "失效日期", kind: "value", get: (s) => s.effective_to || "" },
+  { key: "org_id", label: "适用范围", kind: "value", get: (s) => (s.org_id == null ? "全系统" : `组织 ${s.org_id}`) },
+];
+
+/** A version: who, when, what; its changes against `prev` (the version before it, or null); its content; 回滚到此版本. */
+function versionItem(p, v, prev) {
   const li = el("li", "qa-version-item");
   li.dataset.version = String(v.version);
   const s = v.pair || {};
@@ -302,17 +322,35 @@ function versionItem(p, v) {
     el("strong", "qa-version-no", "版本 " + v.version),
     el("span", "tag grey qa-version-action", ACTION[v.action] || v.action || ""),
     el("span", "status " + (STATUS_CLASS[s.status] || ""), STATUS[s.status] || s.status || ""),
-    el("span", "meta", v.editor || "系统"),
+    el("span", "meta qa-version-editor", v.editor || "系统"),
     time,
   );
-  li.append(head, el("div", "qa-version-question", s.question || ""), el("div", "pre qa-version-answer", s.answer || ""));
+  li.append(head);
+
+  const diff = el("div", "diff-box qa-version-diff");
+  if (prev) {
+    const changes = changedFields(prev.pair || {}, s, VERSION_FIELDS);
+    diff.dataset.against = String(prev.version);
+    diff.append(el("p", "meta diff-caption", `与版本 ${prev.version} 相比：`));
+    if (changes.length) diff.append(changesList(changes));
+    else diff.append(el("p", "meta diff-none", "内容没有变化。"));
+  } else {
+    diff.append(el("p", "meta diff-caption diff-first", "最早的版本，没有可比较的上一版本。"));
+  }
+  li.append(diff);
+
+  // The version's whole content, folded away unless there is nothing to compare it with.
+  const full = el("details", "qa-version-full");
+  full.open = !prev;
+  full.append(el("summary", "", "此版本的完整内容"), el("div", "qa-version-question", s.question || ""), el("div", "pre qa-version-answer", s.answer || ""));
   const meta = [
     s.category ? "分类：" + s.category : null,
     (s.similar || []).length ? "相似问法：" + s.similar.join("｜") : null,
     (s.source_refs || []).length ? "依据：" + s.source_refs.map(refText).join("；") : null,
     s.effective_from || s.effective_to ? "生效期：" + period(s) : null,
   ].filter((x) => x);
-  if (meta.length) li.append(el("div", "meta", meta.join(" · ")));
+  if (meta.length) full.append(el("div", "meta", meta.join(" · ")));
+  li.append(full);
   if (v.version === p.version) {
     li.classList.add("current");
     li.append(el("span", "tag qa-version-current", "当前版本"));
@@ -367,6 +405,20 @@ function fillForm(p) {
   $("qa-from").value = (p && p.effective_from) || "";
   $("qa-to").value = (p && p.effective_to) || "";
   $("qa-status").value = "draft";
+  updatePreview();
+}
+
+/** The answer as members will see it (the Markdown subset of /format.js), under the textarea. */
+function updatePreview() {
+  const text = $("qa-answer").value;
+  const box = $("qa-answer-preview");
+  if (text.trim()) {
+    setFormatted(box, text);
+    box.classList.remove("empty");
+  } else {
+    box.replaceChildren(el("span", "meta", "（填写答案后在这里预览显示效果）"));
+    box.classList.add("empty");
+  }
 }
 
 function showForm() {
@@ -418,6 +470,7 @@ function openPrefilled(pre) {
   openNew();
   $("qa-question").value = pre.question.trim();
   $("qa-answer").value = pre.answer.trim();
+  updatePreview();
   $("qa-refs").value = pre.refs;
   say("info", "已带入党员的提问和智能问答的回答，请修改答案（如删去 [1] 等引用标记）后保存。");
 }
@@ -836,6 +889,7 @@ $("qa-question").addEventListener("input", () => {
     say("", "");
   }
 });
+$("qa-answer").addEventListener("input", updatePreview);
 $("qa-filters").addEventListener("submit", (e) => {
   e.preventDefault();
   load();

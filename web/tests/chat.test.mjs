@@ -78,10 +78,16 @@ test("chat page streams a cited answer, opens the cited article and takes feedba
     t.diagnostic(`answer (${answer.length} chars): ${JSON.stringify(answer)}`);
     t.diagnostic(`rendered lengths while streaming: ${snapshots.map((s) => s.length).join(" → ")} (${partial.length} partial prefixes)`);
 
-    // Model/source text is rendered as text: the bubble holds only text and citation buttons.
+    // Model/source text is rendered as text: the bubble holds only text and citation buttons. A
+    // curated answer (官方答复, mode faq: the shipped seed pair may answer this question) is
+    // formatted by /format.js: its subset's elements are allowed too, nothing else.
+    const curated = (await lastAssistant(page).locator(".badge", { hasText: "官方答复" }).count()) > 0;
+    const allowed = curated ? ["button.cite", "p", "br", "strong", "ul", "ol", "li", "a"] : ["button.cite"];
     const bubbleElements = await bubble.evaluate((b) => [...b.querySelectorAll("*")].map((e) => e.tagName.toLowerCase() + (e.className ? "." + e.className : "")));
-    const foreign = bubbleElements.filter((t) => t !== "button.cite");
-    assert.deepEqual(foreign, [], `the answer bubble must contain only text and button.cite, found: ${foreign.join(", ")}`);
+    const foreign = bubbleElements.filter((t) => !allowed.includes(t));
+    assert.deepEqual(foreign, [], `the answer bubble (${curated ? "curated, formatted" : "generated"}) must contain only text and ${allowed.join("/")}, found: ${foreign.join(", ")}`);
+    assert.equal(await bubble.evaluate((b) => b.classList.contains("fmt")), curated, "only a curated answer is formatted");
+    t.diagnostic(`answer mode: ${curated ? "curated (faq), formatted" : "generated/extractive, plain text"}`);
     assert.equal(await page.locator("#messages script, #messages em, #messages img, #messages iframe").count(), 0, "no <script>/<em>/<img>/<iframe> injected into #messages");
 
     // Citation chip → article dialog with the full article from /api/documents/{id}/articles/{label}.

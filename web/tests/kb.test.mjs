@@ -13,7 +13,7 @@
 // when the test fails before that.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, visible, waitAnswer, waitUntil, sseEvents } from "./support.mjs";
+import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, versionDiffs, visible, waitAnswer, waitUntil, sseEvents } from "./support.mjs";
 
 const CHARTER = "中国共产党章程";
 const XINFANG = "信访工作条例";
@@ -420,6 +420,20 @@ test("edit 党章 第八条, see the new version, roll it back from 历史; hit-
     assert.deepEqual(versions.slice(0, 2), [c8.version + 1, c8.version], "the history lists the versions newest first");
     assert.equal(await c.locator(`.chunk-version-item[data-version="${c8.version + 1}"] .chunk-rollback`).count(), 0, "the current version offers no rollback");
     assert.match(await c.locator(`.chunk-version-item[data-version="${c8.version + 1}"]`).textContent(), /编辑/, "the newest version is the edit");
+    // The edit against the version before it: the appended words as <ins>, nothing deleted.
+    let diffs = await versionDiffs(c.locator(".chunk-version-item"));
+    assert.equal(diffs[0].against, c8.version, "the edit is compared with the version before it");
+    assert.equal(diffs[0].caption, `与版本 ${c8.version} 相比：`);
+    assert.deepEqual(Object.keys(diffs[0].fields), ["text"], `only the text changed: ${JSON.stringify(diffs[0].fields)}`);
+    assert.equal(diffs[0].fields.text.label, "切片内容：");
+    assert.deepEqual(diffs[0].fields.text.ins, [EDIT_MARK], "the added words are marked as inserted");
+    assert.deepEqual(diffs[0].fields.text.del, [], "nothing is marked as deleted");
+    assert.deepEqual(diffs[0].sr, ["［新增：", "］"], "screen readers hear 新增");
+    const newest = c.locator(`.chunk-version-item[data-version="${c8.version + 1}"]`);
+    assert.equal(await newest.locator("ins.diff-ins").evaluate((e) => getComputedStyle(e).backgroundColor), "rgb(217, 247, 190)", "an insertion is shown on green");
+    if (c8.text.length > 100) {
+      assert.ok(await newest.locator(".chunk-version-diff .diff-cut").count(), "the long unchanged text before the change is shortened");
+    }
     const back = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/chunks/${c8.id}/rollback$`));
     await c.locator(`.chunk-rollback[data-version="${c8.version}"]`).click();
     const rb = await back;
@@ -428,6 +442,13 @@ test("edit 党章 第八条, see the new version, roll it back from 历史; hit-
     await chunkMsg(page, c8.id, /已回滚/, "the card should say 已回滚");
     assert.equal(await c.locator(".chunk-text").textContent(), c8.text, "the original text is back");
     assert.equal(await c.getAttribute("data-version"), String(c8.version + 2), "the rollback is a further version");
+    // Its history: the rollback deletes the edit's words again; rollback is offered for the older versions.
+    await c.locator(".chunk-history").click();
+    await waitUntil(page, (id) => { const b = document.querySelector(`#kb-chunks .chunk[data-chunk-id="${id}"] .chunk-history-box`); return !!b && !b.hasAttribute("aria-busy"); }, String(c8.id), "历史 should load the versions again");
+    diffs = await versionDiffs(c.locator(".chunk-version-item"));
+    assert.deepEqual(diffs.slice(0, 2).map((d) => d.version), [c8.version + 2, c8.version + 1]);
+    assert.deepEqual([diffs[0].fields.text?.del, diffs[0].fields.text?.ins], [[EDIT_MARK], []], `the rollback removes the added words: ${JSON.stringify(diffs[0].fields)}`);
+    assert.equal(await c.locator(`.chunk-rollback[data-version="${c8.version + 1}"]`).count(), 1, "the edit can be rolled back to in turn");
 
     hits = await hitTest(page, "测试修改");
     assert.ok(!hits.some((h) => h.text.includes(EDIT_MARK)), `after the rollback no hit holds the edit; hits: ${describe(hits)}`);

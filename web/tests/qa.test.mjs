@@ -11,7 +11,7 @@
 // with shared strings in a stored zip: no npm package needed).
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, visible, waitAnswer, waitUntil, sseEvents } from "./support.mjs";
+import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, versionDiffs, visible, waitAnswer, waitUntil, sseEvents } from "./support.mjs";
 
 const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /** A shipped seed pair (knowledge/qa/seed.jsonl) and light rephrasings of its question. */
@@ -205,7 +205,10 @@ async function statusButtons(page, id) {
   return rowOf(page, id).locator(".qa-status").evaluateAll((bs) => bs.map((b) => b.dataset.to));
 }
 
-/** Waits until the history row under pair `id` has loaded; resolves with [{ version, action, current }]. */
+/**
+ * Waits until the history row under pair `id` has loaded; resolves with [{ version, action,
+ * answer, current, rollback, diff }] (diff: see versionDiffs in support.mjs).
+ */
 async function openedHistory(page, id) {
   await waitUntil(
     page,
@@ -216,13 +219,16 @@ async function openedHistory(page, id) {
     String(id),
     `the history of pair ${id} should load`,
   );
-  return page.locator(`#qa-table tr.qa-history-row[data-history-of="${id}"] .qa-version-item`).evaluateAll((xs) => xs.map((x) => ({
+  const items = page.locator(`#qa-table tr.qa-history-row[data-history-of="${id}"] .qa-version-item`);
+  const versions = await items.evaluateAll((xs) => xs.map((x) => ({
     version: Number(x.dataset.version),
     action: x.querySelector(".qa-version-action")?.textContent || "",
     answer: x.querySelector(".qa-version-answer")?.textContent || "",
     current: x.classList.contains("current"),
     rollback: !!x.querySelector(".qa-rollback"),
   })));
+  const diffs = await versionDiffs(items);
+  return versions.map((v, i) => ({ ...v, diff: diffs[i] }));
 }
 
 /** Confirms the page's <dialog> (停用, 回滚). */
@@ -233,8 +239,9 @@ async function confirm(page, re) {
 }
 
 /**
- * Asks on a fresh chat page (no conversation history); resolves with { mode, answer } once the
- * answer is finished. The stream is read through a route that passes it on unchanged: the
+ * Asks on a fresh chat page (no conversation history); resolves with { mode, answer, shown,
+ * sources } once the answer is finished (shown: the bubble's elements, bold texts, list items,
+ * links and citation buttons). The stream is read through a route that passes it on unchanged: the
  * browser's copy of an event stream without a charset is not reliably UTF-8 when read back.
  */
 async function ask(question) {
@@ -257,9 +264,18 @@ async function ask(question) {
     await waitAnswer(page, "the chat answer did not finish");
     assert.ok(raw, "the chat stream was read");
     const meta = sseEvents(raw).find((e) => e.event === "meta")?.data || {};
-    const answer = await page.locator("#messages .msg.assistant .bubble").last().textContent();
+    const bubble = page.locator("#messages .msg.assistant .bubble").last();
+    const answer = await bubble.textContent();
+    const shown = await bubble.evaluate((b) => ({
+      tags: [...b.querySelectorAll("*")].map((e) => e.tagName.toLowerCase()),
+      strong: [...b.querySelectorAll("strong")].map((e) => e.textContent),
+      ul: [...b.querySelectorAll("ul > li")].map((e) => e.textContent),
+      ol: [...b.querySelectorAll("ol > li")].map((e) => e.textContent),
+      links: [...b.querySelectorAll("a")].map((a) => ({ text: a.textContent, href: a.getAttribute("href"), target: a.target, rel: a.rel })),
+      cites: [...b.querySelectorAll("button.cite")].map((e) => e.textContent),
+    }));
     assert.deepEqual(chat.problems, [], "no chat page errors or failed API calls");
-    return { mode: meta.mode, answer };
+    return { mode: meta.mode, answer, shown, sources: sseEvents(raw).filter((e) => e.event === "sources").flatMap((e) => (Array.isArray(e.data) ? e.data : [])) };
   } finally {
     await chat.context.close();
   }
@@ -468,6 +484,21 @@ test("edit a pair (PUT with its version), see the versions in 历史, roll back;
     assert.deepEqual(versions.map((v) => v.current), [true, false]);
     assert.deepEqual(versions.map((v) => v.rollback), [false, true], "only older versions offer 回滚到此版本");
     assert.equal(versions[1].answer, oldAnswer, "version 1 shows the old answer");
+    // Version 2 against version 1: the answer diffed by character, nothing else changed.
+    let diff = versions[0].diff;
+    assert.equal(diff.against, 1, "version 2 is compared with version 1");
+    assert.equal(diff.caption, "与版本 1 相比：");
+    assert.deepEqual(Object.keys(diff.fields), ["answer"], `only the answer changed: ${JSON.stringify(diff.fields)}`);
+    assert.equal(diff.fields.answer.label, "答案：");
+    assert.deepEqual(diff.fields.answer.del, ["旧"], "<del> holds the replaced characters of the old answer");
+    assert.deepEqual(diff.fields.answer.ins, ["修改后的新"], "<ins> holds the new characters");
+    assert.deepEqual(diff.fields.answer.titles, ["删除", "新增"], "the changes are titled 删除 / 新增");
+    assert.deepEqual(diff.sr, ["［删除：", "］", "［新增：", "］"], "screen readers hear 删除 / 新增");
+    assert.ok(versions[1].diff.first, "version 1 is the first: nothing to compare with");
+    const v2 = page.locator(`#qa-table tr.qa-history-row[data-history-of="${p.id}"] .qa-version-item[data-version="2"]`);
+    assert.equal(await v2.locator(".qa-version-diff del.diff-del").evaluate((e) => getComputedStyle(e).textDecorationLine), "line-through", "a deletion is struck through");
+    assert.ok(await v2.locator(".qa-version-diff ins.diff-ins").isVisible(), "the insertion is visible");
+    assert.ok(await v2.locator(".qa-version-answer").isHidden(), "the full content of a compared version is folded away");
 
     // 回滚到此版本 (version 1, confirmed).
     const back = apiResponse(page, "POST", new RegExp(`^/api/admin/qa/${p.id}/rollback$`), SAVE_TIMEOUT);
@@ -481,6 +512,10 @@ test("edit a pair (PUT with its version), see the versions in 历史, roll back;
     versions = await openedHistory(page, p.id);
     assert.deepEqual(versions.map((v) => v.version), [3, 2, 1], "the open history shows the rollback");
     assert.equal(versions[0].action, "回滚");
+    diff = versions[0].diff;
+    assert.equal(diff.against, 2);
+    assert.deepEqual([diff.fields.answer?.del, diff.fields.answer?.ins], [["修改后的新"], ["旧"]], `the rollback's diff undoes the edit: ${JSON.stringify(diff.fields)}`);
+    assert.deepEqual(versions.map((v) => v.rollback), [false, true, true], "the older versions still offer 回滚到此版本");
     assert.equal((await pairById(admin, p.id)).answer, oldAnswer, "the server holds the old answer again");
 
     // 提交审核 → 待审核 (发布 / 退回草稿), 退回草稿 → 草稿.
@@ -493,6 +528,12 @@ test("edit a pair (PUT with its version), see the versions in 历史, roll back;
     await page.locator("#qa-f-status").selectOption("");
     await waitVersion(page, p.id, 4, "提交审核 is version 4");
     assert.equal(await cell(page, p.id, "c-status"), "待审核");
+    // The history closes when the pair leaves the filtered list (草稿 only, before the filters
+    // were cleared), depending on which listing finished first: open it again if so.
+    if (!(await page.locator(`#qa-table tr.qa-history-row[data-history-of="${p.id}"]`).count())) await row.locator(".qa-history").click();
+    versions = await openedHistory(page, p.id);
+    assert.deepEqual(versions.map((v) => v.version), [4, 3, 2, 1], "the history shows the status change");
+    assert.deepEqual(versions[0].diff.fields, { status: { label: "状态：", del: [], ins: [], old: "草稿", new: "待审核", titles: ["旧值", "新值"] } }, "a status change shows 旧值 → 新值");
     assert.deepEqual(await statusButtons(page, p.id), ["published", "draft"], "a pending pair offers 发布 and 退回草稿");
     st = apiResponse(page, "POST", new RegExp(`^/api/admin/qa/${p.id}/status$`), SAVE_TIMEOUT);
     await row.locator('.qa-status[data-to="draft"]').click();
@@ -504,6 +545,107 @@ test("edit a pair (PUT with its version), see the versions in 历史, roll back;
 
     assert.deepEqual(problems, [], "no page errors or server errors");
     assert.deepEqual(rejected, [], "no request was refused");
+  } finally {
+    await context.close();
+    await admin.dispose();
+  }
+});
+
+// --- (f) a formatted answer: the editor's preview, the chat and 常用咨询 ------------------------------
+
+test("an answer with **bold**, lists and a link is previewed in the editor and shown formatted in the chat (mode faq) and on faq.html; markup in it stays text", { timeout: 600_000 }, async (t) => {
+  const admin = await apiSession("sysadmin");
+  const { context, page, problems, rejected } = await browser.newPage();
+  const question = `测试专用：入党一般要经过哪几个主要步骤？（格式${STAMP}）`;
+  const marker = `格式测试${STAMP}`;
+  const unsafe = "不是链接：[点我](javascript:alert(1)) <img src=x onerror=alert(1)>";
+  const answer = [
+    `${marker}：入党的**主要步骤**如下：`,
+    "1. 递交入党申请书",
+    "2. 确定为入党积极分子",
+    "3. 接收为**预备党员**",
+    "",
+    "注意：",
+    "- 预备期为一年",
+    "- 详见[共产党员网](https://www.12371.cn/)",
+    `- ${unsafe}`,
+  ].join("\n");
+  const ALLOWED = ["p", "br", "strong", "ol", "ul", "li", "a", "button"];
+  /** Runs in the page: what a formatted answer element shows. */
+  const shownIn = (root) => ({
+    tags: [...root.querySelectorAll("*")].map((e) => e.tagName.toLowerCase()),
+    strong: [...root.querySelectorAll("strong")].map((e) => e.textContent),
+    ul: [...root.querySelectorAll("ul > li")].map((e) => e.textContent),
+    ol: [...root.querySelectorAll("ol > li")].map((e) => e.textContent),
+    links: [...root.querySelectorAll("a")].map((a) => ({ text: a.textContent, href: a.getAttribute("href"), target: a.target, rel: a.rel })),
+  });
+  const expectFormatted = (shown, where) => {
+    assert.deepEqual(shown.strong, ["主要步骤", "预备党员"], `${where}: **…** is <strong>`);
+    assert.deepEqual(shown.ol, ["递交入党申请书", "确定为入党积极分子", "接收为预备党员"], `${where}: "1. " lines are an ordered list`);
+    assert.deepEqual(shown.ul, ["预备期为一年", "详见共产党员网", unsafe], `${where}: "- " lines are a list; the unsafe line is literal text`);
+    assert.deepEqual(shown.links, [{ text: "共产党员网", href: "https://www.12371.cn/", target: "_blank", rel: "noopener noreferrer" }], `${where}: only the https link is a link, opening a new tab`);
+    const foreign = shown.tags.filter((x) => !ALLOWED.includes(x));
+    assert.deepEqual(foreign, [], `${where}: only the subset's elements (no <img> from the text): ${shown.tags.join(",")}`);
+  };
+  try {
+    await login(page, "sysadmin", { next: "/admin/qa.html", requireOk: true });
+    await waitList(page);
+    await page.locator("#qa-new").click();
+    await visible(page, "#qa-form", "新增 should open the editor");
+    assert.match(await page.locator("#qa-answer-hint").textContent(), /支持 \*\*加粗\*\*、列表（- 或 1\.）和链接/, "the editor explains the formatting");
+    assert.ok(await page.locator("#qa-answer-preview.empty").isVisible(), "the preview is empty before an answer is typed");
+    await page.locator("#qa-question").fill(question);
+    await page.locator("#qa-answer").fill(answer);
+    await page.locator("#qa-category").fill("测试分类");
+    await page.locator("#qa-refs").fill("中国共产党章程 第七条");
+    expectFormatted(await page.locator("#qa-answer-preview").evaluate(shownIn), "the editor's preview");
+    assert.equal(await page.locator("#qa-answer-preview").evaluate((e) => e.querySelector("p").textContent), `${marker}：入党的主要步骤如下：`);
+
+    // Saved as 草稿 (仍然保存 if the question is found close to an existing pair), then 发布.
+    let post = apiResponse(page, "POST", /^\/api\/admin\/qa$/, SAVE_TIMEOUT);
+    await page.locator("#qa-save").click();
+    let r = await post;
+    let created = await bodyOf(r);
+    if (r.status() === 409 && created?.code === "qa.near_duplicate") {
+      t.diagnostic(`near-duplicate refusal: ${created.message}; saving with 仍然保存`);
+      await visible(page, "#qa-force", "仍然保存 is offered after a near-duplicate refusal");
+      await page.locator("#qa-force").check();
+      post = apiResponse(page, "POST", /^\/api\/admin\/qa$/, SAVE_TIMEOUT);
+      await page.locator("#qa-save").click();
+      r = await post;
+      created = await bodyOf(r);
+    }
+    assert.equal(r.status(), 201, `create: ${JSON.stringify(created)}`);
+    assert.equal(r.request().postDataJSON().answer, answer, "the answer is saved as typed (plain text with the markup)");
+    const id = created.id;
+    await waitVersion(page, id, 1, "the new pair should be listed");
+    assert.equal(await rowOf(page, id).locator(".qa-answer").textContent(), answer, "the list shows the stored text");
+    const pub = apiResponse(page, "POST", new RegExp(`^/api/admin/qa/${id}/status$`), SAVE_TIMEOUT);
+    await rowOf(page, id).locator('.qa-status[data-to="published"]').click();
+    r = await pub;
+    assert.equal(r.status(), 200, `publish: ${JSON.stringify(await bodyOf(r))}`);
+    await waitVersion(page, id, 2, "the published pair should show version 2");
+
+    // The chat answers the exact question from the pair, formatted, its [1] still a citation.
+    const a = await ask(question);
+    t.diagnostic(`chat (${a.mode}): ${JSON.stringify(a.answer.slice(0, 80))}`);
+    assert.equal(a.mode, "faq", `the chat should answer from the curated pair: ${a.answer}`);
+    assert.ok(a.answer.includes(marker), `the answer is the pair's: ${a.answer}`);
+    expectFormatted(a.shown, "the chat answer");
+    assert.deepEqual(a.shown.cites, a.sources.map((x) => String(x.index)), "the 依据 marks [n] are citation buttons as before");
+    assert.ok(a.sources.length >= 1, "the 依据 中国共产党章程 第七条 is a source");
+    assert.ok(!a.answer.includes("**"), "no ** is left in the shown answer");
+
+    // 常用咨询: the expanded answer is formatted the same way.
+    await page.goto(BASE + "/faq.html?q=" + encodeURIComponent(marker));
+    const item = page.locator(`#faq-list .faq-item[data-id="${id}"]`);
+    await visible(page, `#faq-list .faq-item[data-id="${id}"]`, "faq.html lists the published pair");
+    await item.locator(".faq-question").click();
+    await visible(page, `#faq-list .faq-item[data-id="${id}"] .faq-answer`, "clicking the question expands its answer");
+    expectFormatted(await item.locator(".faq-answer-text").evaluate(shownIn), "faq.html");
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.ok(rejected.every((x) => x === "POST /api/admin/qa → 409"), `no other request was refused: ${rejected.join(", ")}`);
   } finally {
     await context.close();
     await admin.dispose();

@@ -204,3 +204,39 @@ export function sseEvents(text) {
       return { event, data: json };
     });
 }
+
+/**
+ * What the version items of a history (`items`: a locator of li[data-version] elements, 常用问答 or
+ * 知识库维护) show as their changes (the .diff-box of web/admin/diff.js), one per item:
+ * { version, against, caption, first, none, sr, fields } — `against` the version compared with,
+ * `first` the oldest version (nothing to compare), `none` no change, `sr` the screen-reader words,
+ * and `fields[key]` = { label, del, ins, old, new, titles }: del/ins the texts of the
+ * <del class="diff-del">/<ins class="diff-ins"> parts (without their hidden 删除/新增 words),
+ * old/new the 旧值/新值 of a value field, titles the del/ins title attributes.
+ */
+export async function versionDiffs(items) {
+  return items.evaluateAll((xs) => xs.map((x) => {
+    const box = x.querySelector(".diff-box");
+    const fields = {};
+    for (const li of box ? box.querySelectorAll("li.diff-field") : []) {
+      const texts = (sel) => [...li.querySelectorAll(sel)].map((e) => e.querySelector(".diff-text")?.textContent ?? e.textContent);
+      fields[li.dataset.field] = {
+        label: li.querySelector(".diff-label")?.textContent || "",
+        del: texts("del.diff-del"),
+        ins: texts("ins.diff-ins"),
+        old: li.querySelector("del.diff-old")?.textContent ?? null,
+        new: li.querySelector("ins.diff-new")?.textContent ?? null,
+        titles: [...li.querySelectorAll("del, ins")].map((e) => e.title),
+      };
+    }
+    return {
+      version: Number(x.dataset.version),
+      against: box?.dataset.against ? Number(box.dataset.against) : null,
+      caption: box?.querySelector(".diff-caption")?.textContent || "",
+      first: !!box?.querySelector(".diff-first"),
+      none: !!box?.querySelector(".diff-none"),
+      sr: box ? [...box.querySelectorAll(".sr-only")].map((e) => e.textContent) : [],
+      fields,
+    };
+  }));
+}

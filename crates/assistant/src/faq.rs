@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use dwt_core::config::FaqSettings;
 use dwt_index::{IndexError, KnowledgeBase};
-use dwt_store::{QaPair, QaStore, StoreError};
+use dwt_store::{Audience, QaPair, QaStore, StoreError};
 use serde::Serialize;
 
 /// e5 cosines between any two Chinese questions rarely fall below this; the dense part of the
@@ -186,12 +186,26 @@ impl FaqMatcher {
         s.dense_weight * e.dense + s.lexical_weight * e.lexical + s.answer_weight * e.answer
     }
 
-    /// The best-scoring pair for a question whose e5 query vector is `qv`, whether or not it
-    /// reaches the threshold (`accepted` says). None when there are no pairs.
-    pub fn best(&self, question: &str, qv: &[f32]) -> Option<FaqMatch> {
-        let (pair, e) = self.evidence(question, qv).into_iter().max_by(|a, b| self.score(&a.1).total_cmp(&self.score(&b.1)))?;
-        let score = self.score(&e);
-        Some(FaqMatch { pair, score, evidence: e, accepted: score >= self.settings.threshold })
+    /// The pair that answers a question whose e5 query vector is `qv` for `audience`, whether or
+    /// not it reaches the threshold (`accepted` says). None when there are no visible pairs.
+    /// Among the pairs that clear the threshold the most specific wins (a 支部's own answer over
+    /// its 党委's over the system-wide one: the organisation curated it for its members), then
+    /// the best score; when none clears it, the best-scoring pair is returned, not accepted.
+    pub fn best(&self, question: &str, qv: &[f32], audience: &Audience) -> Option<FaqMatch> {
+        let threshold = self.settings.threshold;
+        let (pair, e, score, _) = self
+            .evidence(question, qv)
+            .into_iter()
+            .filter_map(|(p, e)| {
+                let specific = audience.specificity(p.org_id)?;
+                let score = self.score(&e);
+                Some((p, e, score, specific))
+            })
+            .max_by(|a, b| {
+                let rank = |x: &(QaPair, PairEvidence, f32, usize)| if x.2 >= threshold { x.3 } else { 0 };
+                (a.2 >= threshold).cmp(&(b.2 >= threshold)).then(rank(a).cmp(&rank(b))).then(a.2.total_cmp(&b.2))
+            })?;
+        Some(FaqMatch { pair, score, evidence: e, accepted: score >= threshold })
     }
 
     /// Embeds `question` and returns every pair's evidence.
@@ -206,10 +220,10 @@ impl FaqMatcher {
         Ok(tokio::task::spawn_blocking(move || kb.embedder().embed_query(&q)).await.map_err(|e| IndexError::Embedding(e.to_string()))??)
     }
 
-    /// Embeds `question` and matches it.
-    pub async fn match_question(&self, question: &str) -> Result<Option<FaqMatch>, FaqError> {
+    /// Embeds `question` and matches it among the pairs `audience` may see.
+    pub async fn match_question(&self, question: &str, audience: &Audience) -> Result<Option<FaqMatch>, FaqError> {
         let qv = self.embed(question).await?;
-        Ok(self.best(question, &qv))
+        Ok(self.best(question, &qv, audience))
     }
 }
 

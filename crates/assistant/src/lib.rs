@@ -190,6 +190,8 @@ pub struct ChatRequest {
     pub history: Vec<Turn>,
     /// Store the turns (web chat). Stateless API calls are not stored.
     pub persist: bool,
+    /// The asker's organisations: which org-scoped curated pairs may answer.
+    pub audience: dwt_store::Audience,
 }
 
 /// The whole answer, for non-streaming callers (eval, OpenAI non-stream).
@@ -398,22 +400,30 @@ impl Assistant {
         Ok(line.to_string())
     }
 
-    /// Answers one question without history or persistence (eval, hit-testing).
-    pub async fn answer_question(&self, question: &str) -> Result<(Vec<Source>, String, Done, Evidence), AssistantError> {
+    /// Answers one question without history or persistence (eval, hit-testing), as `audience`
+    /// would be answered.
+    pub async fn answer_question(&self, question: &str, audience: &dwt_store::Audience) -> Result<(Vec<Source>, String, Done, Evidence), AssistantError> {
         let question = self.validate(question)?;
-        let c = self.compose(&question, &question, &[], &Sink(None)).await?;
+        let c = self.compose(&question, &question, &[], &Sink(None), audience).await?;
         Ok((c.sources, c.text, c.done, c.evidence))
     }
 
     /// Curated pair, else retrieval → refusal, generated answer, or quoted answer. Text is
     /// streamed into `sink` as it is produced only for generated answers; the others are
     /// complete at once and streamed by the caller.
-    async fn compose(&self, standalone: &str, focus: &str, history: &[(String, String, Option<String>)], sink: &Sink) -> Result<Composed, AssistantError> {
+    async fn compose(
+        &self,
+        standalone: &str,
+        focus: &str,
+        history: &[(String, String, Option<String>)],
+        sink: &Sink,
+        audience: &dwt_store::Audience,
+    ) -> Result<Composed, AssistantError> {
         // The question's vector serves both the curated-pair match and sentence selection.
         let mut standalone_vector = None;
         if let Some(faq) = &self.faq {
             let qv = self.embed_query(standalone).await?;
-            if let Some(m) = faq.best(standalone, &qv) {
+            if let Some(m) = faq.best(standalone, &qv, audience) {
                 if m.accepted {
                     return self.faq_answer(m).await;
                 }
@@ -745,7 +755,7 @@ impl Assistant {
         let gen_sink = Sink(Some(gen_tx));
         let (composed, meta_sent) = tokio::join!(
             async {
-                let r = self.compose(&standalone, &question, &history, &gen_sink).await;
+                let r = self.compose(&standalone, &question, &history, &gen_sink, &req.audience).await;
                 drop(gen_sink);
                 r
             },

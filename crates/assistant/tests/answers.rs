@@ -21,6 +21,43 @@ fn pieces(s: &[&str]) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn org_scoped_pairs_answer_only_their_subtree_and_win_over_system_pairs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = assistant_with(tmp.path(), true, |_| {}).await;
+    let qa = a.qa_store();
+    let input = |q: &str, ans: &str, org: Option<i64>| dwt_store::QaInput {
+        pair: dwt_store::NewQaPair { question: q.into(), answer: ans.into(), ..Default::default() },
+        org_id: org,
+        ..Default::default()
+    };
+    // Organisation 5's own answer to a question the system-wide seed answers too, and a
+    // question only organisation 5 has an answer for.
+    let own = qa.create(&input("预备党员的预备期是多长时间呀？", "本支部提示：预备期一年，期满前一个月提交转正申请。", Some(5)), "published", "t").await.unwrap();
+    let only = qa.create(&input("本支部的主题党日是每月哪一天？", "每月第一个星期五下午。", Some(5)), "published", "t").await.unwrap();
+    a.faq().unwrap().reload().await.unwrap();
+    let as_org = |paths: &[&str]| dwt_store::Audience::new(paths.iter().map(|p| p.to_string()));
+    let ask_as = |q: &str, audience: dwt_store::Audience| ChatRequest { question: q.into(), audience, ..Default::default() };
+
+    // A member of 5 (or of a 支部 below it) gets the organisation's answer.
+    for member in [as_org(&["/1/5/"]), as_org(&["/1/5/12/"])] {
+        let (answer, _) = ask(&a, ask_as("预备党员的预备期是多长？", member.clone())).await;
+        assert_eq!((answer.meta.mode, answer.done.faq_id), (AnswerMode::Faq, Some(own.id)));
+        let (answer, _) = ask(&a, ask_as("本支部的主题党日是每月哪一天？", member)).await;
+        assert_eq!(answer.done.faq_id, Some(only.id));
+    }
+    // Anyone else gets the system-wide pair, and never the organisation's own question.
+    for other in [dwt_store::Audience::anonymous(), as_org(&["/1/6/"]), as_org(&["/15/"])] {
+        let (answer, _) = ask(&a, ask_as("预备党员的预备期是多长？", other.clone())).await;
+        assert_eq!(answer.meta.mode, AnswerMode::Faq);
+        assert_ne!(answer.done.faq_id, Some(own.id));
+        assert!(!answer.text.contains("本支部"), "{}", answer.text);
+        let (answer, _) = ask(&a, ask_as("本支部的主题党日是每月哪一天？", other)).await;
+        assert_ne!(answer.done.faq_id, Some(only.id), "{:?}", answer.meta.mode);
+        assert!(!answer.text.contains("第一个星期五"), "{}", answer.text);
+    }
+}
+
+#[tokio::test]
 async fn curated_pair_answers_first_and_threshold_decides() {
     let tmp = tempfile::tempdir().unwrap();
     let a = assistant_with(tmp.path(), true, |_| {}).await;
@@ -43,14 +80,14 @@ async fn curated_pair_answers_first_and_threshold_decides() {
 
     // A question on the same topic asking something else falls through to retrieval.
     let near = "入党积极分子一般要培养考察多长时间？";
-    let m = faq.match_question(near).await.unwrap().unwrap();
+    let m = faq.match_question(near, &dwt_store::Audience::anonymous()).await.unwrap().unwrap();
     assert!(!m.accepted, "near miss accepted with score {}", m.score);
     let (answer, _) = ask(&a, req(near)).await;
     assert_ne!(answer.meta.mode, AnswerMode::Faq);
 
     // Around the threshold: the same question is accepted at score − ε and refused at score + ε.
     let q = "预备期满了还没达标，能再往后延一延吗？";
-    let m = faq.match_question(q).await.unwrap().unwrap();
+    let m = faq.match_question(q, &dwt_store::Audience::anonymous()).await.unwrap().unwrap();
     for (threshold, accepted) in [(m.score - 0.001, true), (m.score + 0.001, false)] {
         let tmp2 = tempfile::tempdir().unwrap();
         let a2 = assistant_with(tmp2.path(), true, |s| s.faq.threshold = threshold.clamp(0.0, 1.0)).await;

@@ -32,7 +32,7 @@ pub async fn assistant_with(tmp: &std::path::Path, seed_faq: bool, tweak: impl F
         let file = dwt_ingest::qa::read_qa_file(&repo_root().join("knowledge/qa/seed.jsonl")).unwrap();
         assert!(file.errors.is_empty(), "{:?}", file.errors);
         let pairs: Vec<_> = file.pairs.into_iter().map(|(_, p)| p).collect();
-        dwt_store::QaStore::new(kb.store().pool().clone()).upsert_all(&pairs, "seed", false).await.unwrap();
+        dwt_store::QaStore::new(kb.store().pool().clone()).upsert_all(&pairs, "seed", false, None).await.unwrap();
     }
     Assistant::new(Arc::new(kb)).await.unwrap()
 }

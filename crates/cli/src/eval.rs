@@ -164,7 +164,7 @@ pub async fn run(kb: &KnowledgeBase, file: &Path, o: EvalOptions<'_>) -> anyhow:
     let mut features = Vec::new();
     for line in &lines {
         if let Some(assistant) = o.assistant {
-            let (_, answer, done, ev) = assistant.answer_question(&line.question).await?;
+            let (_, answer, done, ev) = assistant.answer_question(&line.question, &dwt_store::Audience::anonymous()).await?;
             if line.expects_refusal() {
                 scores.refused_when_expected.push(done.refused);
             } else {
@@ -310,7 +310,7 @@ pub async fn run_qa(matcher: &dwt_assistant::faq::FaqMatcher, file: &Path, verbo
     let mut rows = Vec::new();
     for (i, l) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let line: QaEvalLine = serde_json::from_str(l).with_context(|| format!("评测文件第 {} 行格式错误", i + 1))?;
-        let m = matcher.match_question(&line.question).await?;
+        let m = matcher.match_question(&line.question, &dwt_store::Audience::anonymous()).await?;
         if features.is_some() {
             // Every pair's evidence, labelled: for fitting the score weights offline.
             for (pair, ev) in matcher.evidence_for(&line.question).await? {

@@ -411,7 +411,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             QaCommand::Match { question } => {
                 let store = dwt_store::QaStore::new(kb.store.pool().clone());
                 let matcher = dwt_assistant::faq::FaqMatcher::load(Arc::new(kb), store, settings.faq.clone()).await?;
-                let m = matcher.match_question(&question).await?;
+                let m = matcher.match_question(&question, &dwt_store::Audience::anonymous()).await?;
                 out(&serde_json::to_string(&serde_json::json!({"threshold": matcher.threshold(), "best": m}))?);
             }
             QaCommand::Eval { file, json, features } => {

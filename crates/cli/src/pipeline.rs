@@ -184,7 +184,7 @@ pub async fn import_qa(kb: &KnowledgeBase, path: &Path, updated_by: &str, overwr
     let file = dwt_ingest::qa::read_qa_file(path).map_err(|e| anyhow::anyhow!("{e}（{}）", e.code()))?;
     let pairs: Vec<dwt_store::NewQaPair> = file.pairs.iter().map(|(_, p)| p.clone()).collect();
     let store = dwt_store::QaStore::new(kb.store.pool().clone());
-    let outcomes = store.upsert_all(&pairs, updated_by, overwrite).await?;
+    let outcomes = store.upsert_all(&pairs, updated_by, overwrite, None).await?;
     let mut report = QaImportReport { rows: file.pairs.len() + file.errors.len(), failed: file.errors.len(), errors: file.errors, ..Default::default() };
     for o in outcomes {
         match o {

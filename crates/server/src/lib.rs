@@ -194,8 +194,9 @@ async fn chat(State(s): State<AppState>, caller: admin::session::MaybeCaller, bo
     let (tx, rx) = tokio::sync::mpsc::channel::<AnswerEvent>(64);
     let assistant = s.assistant.clone();
     let metrics = s.metrics.clone();
+    let audience = admin::session::audience(caller.0.as_ref());
     tokio::spawn(async move {
-        let req = ChatRequest { question: body.question, conversation_id: body.conversation_id, history: Vec::new(), persist: true };
+        let req = ChatRequest { question: body.question, conversation_id: body.conversation_id, history: Vec::new(), persist: true, audience };
         match assistant.chat(req, Some(tx.clone())).await {
             Ok(answer) => metrics.answer(&answer.done),
             Err(e) => {

@@ -96,7 +96,8 @@ fn to_request(req: &CompletionRequest) -> Result<ChatRequest, ApiError> {
         .filter(|m| m.role == "user" || m.role == "assistant")
         .map(|m| Turn { role: m.role.clone(), content: m.text() })
         .collect();
-    Ok(ChatRequest { question: req.messages[last_user].text(), conversation_id: None, history, persist: false })
+    // API clients carry no member identity: only system-wide curated pairs answer them.
+    Ok(ChatRequest { question: req.messages[last_user].text(), conversation_id: None, history, persist: false, audience: dwt_store::Audience::anonymous() })
 }
 
 /// `POST /v1/chat/completions`.

@@ -40,6 +40,8 @@ struct Side {
     sibling: Value,
     member_id: i64,
     user_id: i64,
+    /// A curated Q&A pair scoped to `branch` (created by the 系统管理员 before the matrix runs).
+    qa_pair: i64,
 }
 
 async fn side(core: &Core, branch_code: &str, sibling_code: &str, username: &str) -> Side {
@@ -47,7 +49,7 @@ async fn side(core: &Core, branch_code: &str, sibling_code: &str, username: &str
     let sibling = core.orgs.get_by_code(sibling_code).await.unwrap().unwrap();
     let (_, members) = core.members.search(&[branch.path.clone()], &Default::default()).await.unwrap();
     let user_id = core.users.account_by_username(username).await.unwrap().unwrap().id;
-    Side { branch: serde_json::to_value(&branch).unwrap(), sibling: serde_json::to_value(&sibling).unwrap(), member_id: members[0].id, user_id }
+    Side { branch: serde_json::to_value(&branch).unwrap(), sibling: serde_json::to_value(&sibling).unwrap(), member_id: members[0].id, user_id, qa_pair: 0 }
 }
 
 /// Outcome of one call: allowed (2xx and, for lists, the target is in the answer) or denied (403,
@@ -61,11 +63,17 @@ enum Outcome {
 #[tokio::test]
 async fn every_admin_endpoint_by_role_and_subtree() {
     let (_tmp, app, core) = app_with_core().await;
-    let own = side(&core, "ZB02", "ZB01", "zb1_staff").await;
-    let other = side(&core, "ZB03", "ZB04", "wj_staff").await;
+    let mut own = side(&core, "ZB02", "ZB01", "zb1_staff").await;
+    let mut other = side(&core, "ZB03", "ZB04", "wj_staff").await;
     let mut tokens = Vec::new();
     for r in ROLES {
         tokens.push(token(&core, r).await);
+    }
+    for t in [&mut own, &mut other] {
+        let body = json!({"question": format!("矩阵测试：{}的主题党日安排", t.branch["name"].as_str().unwrap()), "answer": "每月第一个周五。", "status": "draft", "org_id": t.branch["id"], "force": true});
+        let (status, _, b) = request(&app, "POST", "/api/admin/qa", Some(&tokens[0]), &[], Some(Body::from(body.to_string())), Some("application/json")).await;
+        assert_eq!(status, StatusCode::CREATED, "{b}");
+        t.qa_pair = serde_json::from_str::<Value>(&b).unwrap()["id"].as_i64().unwrap();
     }
     let mut seq = 100u32;
 
@@ -106,10 +114,15 @@ async fn every_admin_endpoint_by_role_and_subtree() {
         ("POST /api/admin/kb/chunks/{id}/enable", ["AA", "DD", "DD", "DD"]),
         ("GET /api/admin/kb/chunks/{id}/versions", ["AA", "DD", "DD", "DD"]),
         ("GET /api/admin/kb/hit-test", ["AA", "DD", "DD", "DD"]),
-        ("GET /api/admin/qa", ["AA", "DD", "DD", "DD"]),
         ("GET /api/admin/feedback", ["AA", "DD", "DD", "DD"]),
-        ("GET /api/admin/qa/categories", ["AA", "DD", "DD", "DD"]),
-        ("POST /api/admin/qa", ["AA", "DD", "DD", "DD"]),
+        // Curated pairs: 组织管理员 curate the pairs of their own subtree; categories are read by
+        // every curator (changed by 系统管理员 only).
+        ("GET /api/admin/qa (visible)", ["AA", "AD", "DD", "DD"]),
+        ("GET /api/admin/qa/categories", ["AA", "AA", "DD", "DD"]),
+        ("POST /api/admin/qa", ["AA", "AD", "DD", "DD"]),
+        ("PUT /api/admin/qa/{id}", ["AA", "AD", "DD", "DD"]),
+        ("POST /api/admin/qa/{id}/status", ["AA", "AD", "DD", "DD"]),
+        ("GET /api/admin/qa/{id}/versions", ["AA", "AD", "DD", "DD"]),
     ];
 
     let mut failures = Vec::new();
@@ -287,11 +300,23 @@ async fn call_endpoint(app: &axum::Router, core: &Core, label: &str, token: Opti
         "GET /api/admin/kb/hit-test" => (None, request(app, "GET", "/api/admin/kb/hit-test?q=%E5%85%9A%E9%BE%84", token, &[], None, None).await),
         "GET /api/admin/qa/categories" => (None, request(app, "GET", "/api/admin/qa/categories", token, &[], None, None).await),
         "GET /api/admin/feedback" => (None, request(app, "GET", "/api/admin/feedback", token, &[], None, None).await),
-        "GET /api/admin/qa" => (None, request(app, "GET", "/api/admin/qa", token, &[], None, None).await),
+        "GET /api/admin/qa (visible)" => {
+            let pair = t.qa_pair;
+            (Some(Box::new(move |b: &str| b.contains(&format!("\"id\":{pair},")))), request(app, "GET", "/api/admin/qa", token, &[], None, None).await)
+        }
         "POST /api/admin/qa" => {
-            let body = json!({"question": format!("矩阵测试问题{seq}：关于第{seq}号临时事项如何办理"), "answer": "测试", "status": "draft", "force": true});
+            let body = json!({"question": format!("矩阵测试问题{seq}：关于第{seq}号临时事项如何办理"), "answer": "测试", "status": "draft", "org_id": branch_id, "force": true});
             (None, request(app, "POST", "/api/admin/qa", token, &[], json_body(body), JSON).await)
         }
+        // Same content and status as saved: allowed calls change nothing, so every cell sees the same pair.
+        "PUT /api/admin/qa/{id}" => {
+            let body = json!({"question": format!("矩阵测试：{}的主题党日安排", t.branch["name"].as_str().unwrap()), "answer": "每月第一个周五。", "org_id": branch_id, "force": true});
+            (None, request(app, "PUT", &format!("/api/admin/qa/{}", t.qa_pair), token, &[], json_body(body), JSON).await)
+        }
+        "POST /api/admin/qa/{id}/status" => {
+            (None, request(app, "POST", &format!("/api/admin/qa/{}/status", t.qa_pair), token, &[], json_body(json!({"status": "draft"})), JSON).await)
+        }
+        "GET /api/admin/qa/{id}/versions" => (None, request(app, "GET", &format!("/api/admin/qa/{}/versions", t.qa_pair), token, &[], None, None).await),
         other => panic!("no request for {other}"),
     };
     match (status.as_u16(), list_check) {

@@ -158,3 +158,102 @@ async fn xlsx_import_reports_bad_rows_and_round_trips_with_export() {
     let imported = rows.iter().find(|r| r[0] == "导入测试：支部党员大会多久召开一次？").expect("exported");
     assert_eq!((imported[4].as_str(), imported[5].as_str(), imported[8].as_str()), ("中国共产党章程 第三十条", "published", "1"));
 }
+
+/// Org scope: an 组织管理员 curates pairs for the organisations they manage (not system-wide
+/// ones, not other subtrees); such a pair answers only members of that subtree, in the chat and
+/// on the public FAQ page.
+#[tokio::test]
+async fn org_admins_curate_pairs_for_their_subtree_and_only_its_members_get_them() {
+    let (_tmp, app, core) = app_with_core().await;
+    let login = |u: &'static str| {
+        let core = core.clone();
+        async move {
+            match core.auth.login(u, DEMO_PASSWORD, None).await.unwrap() {
+                LoginOutcome::Ok(s) => s.token,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let (sys, org_admin, member) = (login("sysadmin").await, login("jy_admin").await, login("member1").await);
+    let call = |token: String, method: &'static str, path: String, body: Option<Value>| {
+        let app = app.clone();
+        async move {
+            let (status, _, text) = request(&app, method, &path, Some(&token), &[], body.map(|b| Body::from(b.to_string())), JSON).await;
+            (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+        }
+    };
+    let zb01 = core.orgs.get_by_code("ZB01").await.unwrap().unwrap(); // member1's 支部, under jy_admin's DW01
+    let zb03 = core.orgs.get_by_code("ZB03").await.unwrap().unwrap(); // another 党委's 支部
+    let question = "我们支部的主题党日固定在每月哪一天";
+    let answer = "本支部主题党日固定在每月第一个星期五下午（组织范围测试）。";
+
+    let (status, system) = call(sys.clone(), "POST", "/api/admin/qa".into(), Some(json!({"question": "党员组织关系转接怎么办理", "answer": "向所在党支部提出申请（系统范围测试）。", "status": "published"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{system}");
+    assert_eq!(system["org_name"], "全系统");
+
+    // Scopes the 组织管理员 may not use.
+    let (status, err) = call(org_admin.clone(), "POST", "/api/admin/qa".into(), Some(json!({"question": question, "answer": answer}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("系统管理员"), "{err}");
+    let (status, _) = call(org_admin.clone(), "POST", "/api/admin/qa".into(), Some(json!({"question": question, "answer": answer, "org_id": zb03.id}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, err) = call(org_admin.clone(), "POST", "/api/admin/qa".into(), Some(json!({"question": question, "answer": answer, "org_id": 999_999}))).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("qa.unknown_org")), "{err}");
+    let (status, _) = call(org_admin.clone(), "PUT", format!("/api/admin/qa/{}", system["id"]), Some(json!({"question": "党员组织关系转接怎么办理", "answer": "改", "force": true}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "system-wide pairs are read-only to 组织管理员");
+
+    // Their own 支部: created, published, listed as editable beside the read-only system pair.
+    let (status, own) = call(org_admin.clone(), "POST", "/api/admin/qa".into(), Some(json!({"question": question, "answer": answer, "org_id": zb01.id, "status": "published"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{own}");
+    assert_eq!((own["org_id"].as_i64(), own["org_name"].as_str(), own["editable"].as_bool()), (Some(zb01.id), Some(zb01.name.as_str()), Some(true)));
+    let (_, list) = call(org_admin.clone(), "GET", "/api/admin/qa".into(), None).await;
+    let editable = |id: &Value| list["items"].as_array().unwrap().iter().find(|p| p["id"] == *id).map(|p| p["editable"].as_bool().unwrap());
+    assert_eq!((editable(&own["id"]), editable(&system["id"])), (Some(true), Some(false)));
+    let (_, only) = call(org_admin.clone(), "GET", format!("/api/admin/qa?org={}", zb01.id), None).await;
+    assert_eq!(only["items"].as_array().unwrap().len(), 1);
+
+    // The member of that 支部 gets the answer; an anonymous visitor does not.
+    let ask = |token: Option<String>| {
+        let app = app.clone();
+        async move {
+            let (status, _, body) = request(&app, "POST", "/api/chat", token.as_deref(), &[], Some(Body::from(json!({"question": question}).to_string())), JSON).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let events = sse_events(&body);
+            let mode = events.iter().find(|(n, _)| n == "meta").map(|(_, v)| v["mode"].as_str().unwrap_or_default().to_string()).unwrap();
+            let text: String = events.iter().filter(|(n, _)| n == "delta").map(|(_, v)| v["text"].as_str().unwrap_or_default().to_string()).collect();
+            (mode, text)
+        }
+    };
+    let (mode, text) = ask(Some(member.clone())).await;
+    assert_eq!(mode, "faq");
+    assert!(text.contains("组织范围测试"), "{text}");
+    let (mode, text) = ask(None).await;
+    assert_ne!(mode, "faq");
+    assert!(!text.contains("组织范围测试"), "{text}");
+    let faq_has = |v: &Value| v["items"].as_array().unwrap().iter().any(|p| p["id"] == own["id"]);
+    let (_, public) = call(member.clone(), "GET", "/api/faq".into(), None).await;
+    assert!(faq_has(&public), "the member's FAQ page lists the pair");
+    let (_, _, anon) = request(&app, "GET", "/api/faq", None, &[], None, None).await;
+    assert!(!faq_has(&serde_json::from_str(&anon).unwrap()), "anonymous visitors do not see it");
+
+    // Import: new pairs take the chosen scope; a 组织管理员 must choose one they manage and cannot
+    // overwrite a system-wide pair with the same question.
+    let sheet = |rows: &[[&str; 3]]| {
+        let rows: Vec<Vec<&str>> = rows.iter().map(|r| vec![r[0], "", r[1], r[2], ""]).collect();
+        dwt_org::xlsx::sheet_from_rows(&["标准问题", "相似问法", "答案", "分类", ""], &rows).unwrap()
+    };
+    let file = sheet(&[["支部党费收缴日是哪天（导入测试）", "每月十日。", "党费"], ["党员组织关系转接怎么办理", "覆盖系统答案", "组织"]]);
+    const XLSX: Option<&str> = Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let (status, _, _) = request(&app, "POST", "/api/admin/qa/import", Some(&org_admin), &[], Some(Body::from(file.clone())), XLSX).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no scope given: system-wide is refused");
+    let (status, _, report) = request(&app, "POST", &format!("/api/admin/qa/import?org_id={}", zb01.id), Some(&org_admin), &[], Some(Body::from(file)), XLSX).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!((report["inserted"].as_i64(), report["failed"].as_i64()), (Some(1), Some(1)), "{report}");
+    assert!(report["errors"][0]["message"].as_str().unwrap().contains("不在您的管理范围"), "{report}");
+    let (_, list) = call(sys.clone(), "GET", "/api/admin/qa?q=%E5%AF%BC%E5%85%A5%E6%B5%8B%E8%AF%95".into(), None).await;
+    assert_eq!(list["items"][0]["org_id"].as_i64(), Some(zb01.id), "{list}");
+    let (_, list) = call(sys, "GET", "/api/admin/qa?org=system".into(), None).await;
+    let kept = list["items"].as_array().unwrap().iter().find(|p| p["id"] == system["id"]).unwrap();
+    assert!(kept["answer"].as_str().unwrap().contains("系统范围测试"), "the system pair is untouched: {kept}");
+}

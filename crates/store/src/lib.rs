@@ -15,7 +15,7 @@ pub use crawl::{CrawlErrorRow, CrawlRun, CrawlStore, CrawlUrl, UrlOutcome, UrlVi
 pub use knowledge::{DocumentRow, JournalWork, KnowledgeStore, NewChunk};
 pub use qa_categories::QaCategory;
 pub use qa_curation::{normalize_question, QaFilter, QaInput, QaVersion, QA_STATUSES};
-pub use qa::{NewQaPair, QaPair, QaStore, SourceRef, UpsertOutcome};
+pub use qa::{Audience, NewQaPair, QaPair, QaStore, SourceRef, UpsertOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -66,6 +66,42 @@ pub struct QaPair {
     pub effective_to: Option<String>,
     #[serde(default)]
     pub version: i64,
+    /// None: answers everyone. Some(org): answers only members of that organisation's subtree.
+    #[serde(default)]
+    pub org_id: Option<i64>,
+}
+
+/// Who is asking, for the org scope of curated pairs: the materialised paths (`/1/5/9/`) of the
+/// organisations the asker belongs to. Empty (anonymous): only system-wide pairs answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audience {
+    org_paths: Vec<String>,
+}
+
+impl Audience {
+    pub fn new(org_paths: impl IntoIterator<Item = String>) -> Self {
+        Self { org_paths: org_paths.into_iter().filter(|p| p.starts_with('/')).collect() }
+    }
+
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    /// How specific a pair of this scope is for the asker: 0 for a system-wide pair, the depth
+    /// of its organisation in the asker's path otherwise (deeper = closer to the asker); None
+    /// when the asker may not see it.
+    pub fn specificity(&self, org_id: Option<i64>) -> Option<usize> {
+        let Some(id) = org_id else { return Some(0) };
+        let id = id.to_string();
+        self.org_paths
+            .iter()
+            .filter_map(|p| p.split('/').filter(|s| !s.is_empty()).position(|s| s == id).map(|i| i + 1))
+            .max()
+    }
+
+    pub fn sees(&self, org_id: Option<i64>) -> bool {
+        self.specificity(org_id).is_some()
+    }
 }
 
 /// What an import did to one row.
@@ -95,7 +131,8 @@ impl QaStore {
 
     /// Writes all pairs in one transaction keyed by question: a crash or a retry leaves either
     /// the old rows or all the new ones. With `overwrite = false` existing questions are kept.
-    pub async fn upsert_all(&self, pairs: &[NewQaPair], updated_by: &str, overwrite: bool) -> Result<Vec<UpsertOutcome>, StoreError> {
+    /// New pairs get `org_id` as their scope (existing pairs keep theirs).
+    pub async fn upsert_all(&self, pairs: &[NewQaPair], updated_by: &str, overwrite: bool, org_id: Option<i64>) -> Result<Vec<UpsertOutcome>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::with_capacity(pairs.len());
         for p in pairs {
@@ -112,8 +149,8 @@ impl QaStore {
             if matches!(outcome, UpsertOutcome::Inserted | UpsertOutcome::Updated) {
                 // Keyed by question: status and created_at of an existing pair are kept.
                 let row = sqlx::query(
-                    "INSERT INTO qa_pairs (question, similar_json, answer, category, status, source_refs_json, updated_by, content_hash) \
-                     VALUES (?, ?, ?, ?, 'published', ?, ?, ?) \
+                    "INSERT INTO qa_pairs (question, similar_json, answer, category, status, source_refs_json, updated_by, content_hash, org_id) \
+                     VALUES (?, ?, ?, ?, 'published', ?, ?, ?, ?) \
                      ON CONFLICT (question) DO UPDATE SET similar_json = excluded.similar_json, answer = excluded.answer, \
                      category = excluded.category, source_refs_json = excluded.source_refs_json, updated_by = excluded.updated_by, \
                      content_hash = excluded.content_hash, version = qa_pairs.version + 1, \
@@ -126,6 +163,7 @@ impl QaStore {
                 .bind(&refs)
                 .bind(updated_by)
                 .bind(&hash)
+                .bind(org_id)
                 .fetch_one(&mut *tx)
                 .await?;
                 // Imports are versioned like edits in the console.
@@ -182,7 +220,7 @@ impl QaStore {
 }
 
 pub(crate) const SELECT: &str =
-    "SELECT id, question, similar_json, answer, category, status, source_refs_json, updated_by, updated_at, effective_from, effective_to, version FROM qa_pairs";
+    "SELECT id, question, similar_json, answer, category, status, source_refs_json, updated_by, updated_at, effective_from, effective_to, version, org_id FROM qa_pairs";
 
 pub(crate) fn to_pair(r: &sqlx::sqlite::SqliteRow) -> Result<QaPair, StoreError> {
     let similar: String = r.try_get("similar_json")?;
@@ -200,6 +238,7 @@ pub(crate) fn to_pair(r: &sqlx::sqlite::SqliteRow) -> Result<QaPair, StoreError>
         effective_from: r.try_get("effective_from")?,
         effective_to: r.try_get("effective_to")?,
         version: r.try_get("version")?,
+        org_id: r.try_get("org_id")?,
     })
 }
 
@@ -222,12 +261,12 @@ mod tests {
     async fn upsert_is_idempotent_and_insert_only_keeps_edits() {
         let (_d, s) = store().await;
         let a = pair("预备期多长", "一年");
-        assert_eq!(s.upsert_all(std::slice::from_ref(&a), "seed", false).await.unwrap(), vec![UpsertOutcome::Inserted]);
-        assert_eq!(s.upsert_all(std::slice::from_ref(&a), "seed", false).await.unwrap(), vec![UpsertOutcome::Unchanged]);
+        assert_eq!(s.upsert_all(std::slice::from_ref(&a), "seed", false, None).await.unwrap(), vec![UpsertOutcome::Inserted]);
+        assert_eq!(s.upsert_all(std::slice::from_ref(&a), "seed", false, None).await.unwrap(), vec![UpsertOutcome::Unchanged]);
         let edited = pair("预备期多长", "预备期为一年。");
-        assert_eq!(s.upsert_all(std::slice::from_ref(&edited), "admin", true).await.unwrap(), vec![UpsertOutcome::Updated]);
+        assert_eq!(s.upsert_all(std::slice::from_ref(&edited), "admin", true, None).await.unwrap(), vec![UpsertOutcome::Updated]);
         // The seed is re-imported on every start, insert-only: the admin's edit survives.
-        assert_eq!(s.upsert_all(&[a], "seed", false).await.unwrap(), vec![UpsertOutcome::Kept]);
+        assert_eq!(s.upsert_all(&[a], "seed", false, None).await.unwrap(), vec![UpsertOutcome::Kept]);
         let all = s.published().await.unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].answer, "预备期为一年。");

@@ -20,6 +20,10 @@ pub struct QaInput {
     pub effective_from: Option<String>,
     #[serde(default)]
     pub effective_to: Option<String>,
+    /// The pair's org scope (None: the whole system). Who may set which scope is the caller's
+    /// business (the server checks it against the curator's rights).
+    #[serde(default)]
+    pub org_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,6 +41,8 @@ pub struct QaFilter {
     pub q: Option<String>,
     pub category: Option<String>,
     pub status: Option<String>,
+    /// Only pairs of this scope: `Some(None)` system-wide ones, `Some(Some(org))` one organisation's.
+    pub org: Option<Option<i64>>,
 }
 
 /// Question text for duplicate checks: no spaces or punctuation, half-width, lower case.
@@ -98,6 +104,7 @@ fn clean(input: &QaInput) -> Result<QaInput, StoreError> {
         },
         effective_from,
         effective_to,
+        org_id: input.org_id,
     })
 }
 
@@ -137,7 +144,7 @@ async fn exact_duplicate(tx: &mut Transaction<'_, Sqlite>, input: &QaInput, exce
 async fn write(tx: &mut Transaction<'_, Sqlite>, id: i64, i: &QaInput, status: &str, version: i64, editor: &str) -> Result<(), StoreError> {
     let r = sqlx::query(
         "UPDATE qa_pairs SET question = ?, similar_json = ?, answer = ?, category = ?, source_refs_json = ?, effective_from = ?, effective_to = ?,
-             status = ?, version = ?, content_hash = ?, updated_by = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+             status = ?, version = ?, content_hash = ?, updated_by = ?, org_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
     )
     .bind(&i.pair.question)
     .bind(serde_json::to_string(&i.pair.similar).unwrap_or_else(|_| "[]".into()))
@@ -150,6 +157,7 @@ async fn write(tx: &mut Transaction<'_, Sqlite>, id: i64, i: &QaInput, status: &
     .bind(version)
     .bind(i.pair.content_hash())
     .bind(editor)
+    .bind(i.org_id)
     .bind(id)
     .execute(&mut **tx)
     .await;
@@ -171,6 +179,7 @@ fn input_of(p: &QaPair) -> QaInput {
         },
         effective_from: p.effective_from.clone(),
         effective_to: p.effective_to.clone(),
+        org_id: p.org_id,
     }
 }
 
@@ -187,7 +196,8 @@ impl QaStore {
         .bind(f.status.as_deref().filter(|s| !s.is_empty()))
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(to_pair).collect()
+        let pairs: Result<Vec<QaPair>, StoreError> = rows.iter().map(to_pair).collect();
+        Ok(pairs?.into_iter().filter(|p| f.org.is_none_or(|o| p.org_id == o)).collect())
     }
 
     /// Creates a pair (draft, pending or published). The same question, or a phrasing equal to
@@ -277,7 +287,8 @@ impl QaStore {
         let Some(target) = target else { return Err(refuse("qa.version_not_found", format!("常用问答 {id} 没有版本 {version}"))) };
         let mut tx = crate::begin_immediate(self.pool()).await?;
         let before = load(&mut tx, id).await?;
-        let i = input_of(&target.pair);
+        // Content only: the scope stays as it is now.
+        let i = QaInput { org_id: before.org_id, ..input_of(&target.pair) };
         if let Some(d) = exact_duplicate(&mut tx, &i, Some(id)).await? {
             return Err(refuse("qa.duplicate", format!("回滚后的问题与已有问答重复：{}（编号 {}）", d.question, d.id)));
         }
@@ -296,6 +307,42 @@ mod tests {
 
     fn input(q: &str, a: &str) -> QaInput {
         QaInput { pair: NewQaPair { question: q.into(), answer: a.into(), category: "党员发展".into(), ..NewQaPair::default() }, ..QaInput::default() }
+    }
+
+    #[test]
+    fn audience_sees_system_pairs_and_its_own_ancestors_only() {
+        let a = crate::Audience::new(["/1/5/9/".to_string()]);
+        assert_eq!(a.specificity(None), Some(0));
+        assert_eq!((a.specificity(Some(1)), a.specificity(Some(5)), a.specificity(Some(9))), (Some(1), Some(2), Some(3)));
+        // A sibling, a descendant, or an id that only shares digits is not visible.
+        for other in [7, 19, 95, 59] {
+            assert!(!a.sees(Some(other)), "{other}");
+        }
+        assert!(crate::Audience::anonymous().sees(None));
+        assert!(!crate::Audience::anonymous().sees(Some(1)));
+    }
+
+    #[tokio::test]
+    async fn org_scope_is_saved_filtered_and_kept_on_rollback() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = KnowledgeStore::open_sqlite(dir.path()).await.unwrap();
+        let s = QaStore::new(ks.pool().clone());
+        let sys = s.create(&input("党费怎么交？", "按月交纳。"), "published", "admin").await.unwrap();
+        let org = s.create(&QaInput { org_id: Some(5), ..input("本支部组织生活会何时召开？", "每月第一个周五。") }, "published", "admin5").await.unwrap();
+        assert_eq!((sys.org_id, org.org_id), (None, Some(5)));
+        let only5 = s.list(&QaFilter { org: Some(Some(5)), ..QaFilter::default() }).await.unwrap();
+        assert_eq!(only5.iter().map(|p| p.id).collect::<Vec<_>>(), vec![org.id]);
+        let system = s.list(&QaFilter { org: Some(None), ..QaFilter::default() }).await.unwrap();
+        assert_eq!(system.iter().map(|p| p.id).collect::<Vec<_>>(), vec![sys.id]);
+        // Moving the pair to another scope is an edit; rolling back content keeps the scope.
+        let moved = s.update(org.id, Some(1), &QaInput { org_id: Some(9), ..input("本支部组织生活会何时召开？", "每月第一个周五下午。") }, "admin").await.unwrap();
+        assert_eq!(moved.org_id, Some(9));
+        let back = s.rollback(org.id, 1, "admin").await.unwrap();
+        assert_eq!((back.org_id, back.answer.as_str()), (Some(9), "每月第一个周五。"));
+        let inserted = s.upsert_all(&[input("支部书记任期几年？", "一般每届三年。").pair], "admin", false, Some(5)).await.unwrap();
+        assert_eq!(inserted, vec![crate::UpsertOutcome::Inserted]);
+        let id = s.id_by_question("支部书记任期几年？").await.unwrap().unwrap();
+        assert_eq!(s.get(id).await.unwrap().unwrap().org_id, Some(5));
     }
 
     #[tokio::test]

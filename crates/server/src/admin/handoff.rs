@@ -321,7 +321,19 @@ async fn publish_pair(s: &AppState, h: &Handoff, caller: &Caller, p: &dwt_handof
         }
         return Err(ApiError::new(StatusCode::CONFLICT, "handoff.qa_exists", "已有相同问题的常用问答，请修改问题后再通过"));
     }
-    qa.upsert_all(&[pair], &caller.auth.principal.username, false).await?;
+    // A 系统管理员's approval answers everyone; an 组织管理员's answers the members of the
+    // organisation where they manage Q&A (the one above the proposal's, the widest they hold).
+    let who = &caller.auth.principal;
+    let scope = if who.can_anywhere(dwt_org::authz::Action::KnowledgeManage) {
+        None
+    } else {
+        who.grants
+            .iter()
+            .filter(|g| g.role.is_admin() && p.org_path.starts_with(g.org_path.as_str()))
+            .min_by_key(|g| g.org_path.len())
+            .map(|g| g.org_id)
+    };
+    qa.upsert_all(&[pair], &who.username, false, scope).await?;
     qa.id_by_question(&question).await?.ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store.sql", "常用问答保存失败"))
 }
 

@@ -161,11 +161,14 @@ pub async fn versions(State(s): State<AppState>, caller: Caller, Path(id): Path<
 pub struct HitTestParams {
     q: String,
     top_k: Option<usize>,
+    /// Ask as a member of this organisation (its org-scoped curated pairs count); default: as an
+    /// anonymous visitor (system-wide pairs only).
+    org_id: Option<i64>,
 }
 
 /// What would answer a question: the curated pair the FAQ matcher picks (and whether it clears
 /// the threshold), and the hybrid hits with their BM25 and dense ranks and fused scores.
-#[utoipa::path(get, path = "/api/admin/kb/hit-test", tag = "knowledge", params(("q" = String, Query), ("top_k" = Option<usize>, Query)),
+#[utoipa::path(get, path = "/api/admin/kb/hit-test", tag = "knowledge", params(("q" = String, Query), ("top_k" = Option<usize>, Query), ("org_id" = Option<i64>, Query)),
     responses((status = 200, description = "{faq: {pair, score, threshold, accepted} | null, hits: [Hit], min_confidence}"), (status = 400, body = ErrorBody)))]
 pub async fn hit_test(State(s): State<AppState>, caller: Caller, Query(p): Query<HitTestParams>) -> Result<Response, ApiError> {
     allowed(&caller)?;
@@ -173,9 +176,13 @@ pub async fn hit_test(State(s): State<AppState>, caller: Caller, Query(p): Query
     let kb = s.assistant.knowledge_base();
     let opts = SearchOptions { top_k: Some(p.top_k.unwrap_or(10).clamp(1, 50)), filter: SearchFilter::default(), ..Default::default() };
     let hits = kb.search(&q, &opts).await?;
+    let audience = match p.org_id {
+        Some(id) => dwt_store::Audience::new([s.core()?.orgs.get(id).await?.path]),
+        None => dwt_store::Audience::anonymous(),
+    };
     let faq = match s.assistant.faq() {
         Some(m) => m
-            .match_question(&q)
+            .match_question(&q, &audience)
             .await
             .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "faq.failed", e.to_string()))?
             .map(|m| serde_json::json!({"pair": m.pair, "score": m.score, "evidence": m.evidence, "accepted": m.accepted, "threshold": s.assistant.faq().map(|f| f.threshold())})),

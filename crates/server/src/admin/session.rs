@@ -28,6 +28,12 @@ impl Caller {
     }
 }
 
+/// Whose question it is, for the org scope of curated pairs: the organisations of every grant
+/// (a member's 支部, a staff member's 党委…). Anonymous visitors see system-wide pairs only.
+pub fn audience(caller: Option<&Caller>) -> dwt_store::Audience {
+    dwt_store::Audience::new(caller.into_iter().flat_map(|c| c.auth.principal.grants.iter().map(|g| g.org_path.clone())))
+}
+
 /// The caller when logged in, None for anonymous visitors (bad or expired tokens are anonymous).
 pub struct MaybeCaller(pub Option<Caller>);
 
