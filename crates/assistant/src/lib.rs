@@ -107,6 +107,8 @@ pub struct Source {
     pub published_at: Option<String>,
     /// current | repealed (withdrawn documents are never cited).
     pub doc_status: DocStatus,
+    /// Title of the current version of a repealed document.
+    pub superseded_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -250,6 +252,7 @@ fn source_of(index: usize, h: &Hit) -> Source {
         origin_url: h.doc_url.clone().filter(|u| u.starts_with("http")),
         published_at: h.doc_published_at.clone(),
         doc_status: h.doc_status,
+        superseded_by: h.doc_superseded_by.clone(),
     }
 }
 
@@ -513,6 +516,7 @@ impl Assistant {
                 origin_url: doc.origin_url.clone().filter(|u| u.starts_with("http")),
                 published_at: doc.published_at.clone(),
                 doc_status: doc.status,
+                superseded_by: doc.superseded_by.and_then(|id| docs.iter().find(|d| d.id == id)).map(|d| d.title.clone()),
             });
         }
         let cites: String = sources.iter().map(|s| format!("{}[{}]", cite_label(&s.doc_title, s.article.as_deref()), s.index)).collect::<Vec<_>>().join("、");
@@ -544,6 +548,7 @@ impl Assistant {
                 heading: h.heading_path.join(" / "),
                 text: &h.text,
                 repealed: h.doc_status == DocStatus::Repealed,
+                superseded_by: h.doc_superseded_by.as_deref(),
             })
             .collect();
         let turns = recent_turns(history, 4);
@@ -651,7 +656,11 @@ impl Assistant {
                 }
             };
             // A repealed document is quoted only when nothing current says it, and said so.
-            let repealed = if h.doc_status == DocStatus::Repealed { "（该规定已废止）" } else { "" };
+            let repealed = match (h.doc_status, &h.doc_superseded_by) {
+                (DocStatus::Repealed, Some(next)) => format!("（该规定已废止，现行版本为《{next}》）"),
+                (DocStatus::Repealed, None) => "（该规定已废止）".to_string(),
+                _ => String::new(),
+            };
             parts.push(format!("根据{}{repealed}：{}[{index}]", cite_label(&h.doc_title, h.article.as_deref()), quote(&chosen)));
         }
         let text = format!("{}\n\n{EXTRACTIVE_NOTE}", parts.join("\n\n"));

@@ -33,6 +33,8 @@ pub struct PromptSource<'a> {
     /// The document is repealed (已废止): the answer must say so when it relies on it.
     #[serde(default)]
     pub repealed: bool,
+    /// The current version of a repealed document, when known.
+    pub superseded_by: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -76,7 +78,7 @@ mod tests {
     #[test]
     fn builtin_templates_render_sources_and_history() {
         let p = Prompts::load(Path::new("/nonexistent")).unwrap();
-        let sources = vec![PromptSource { index: 1, doc_title: "中国共产党章程", article: Some("第七条"), heading: "第一章 党员".into(), text: "预备党员的预备期为一年。", repealed: false }];
+        let sources = vec![PromptSource { index: 1, doc_title: "中国共产党章程", article: Some("第七条"), heading: "第一章 党员".into(), text: "预备党员的预备期为一年。", repealed: false, superseded_by: None }];
         let history = vec![PromptTurn { role: "党员", content: "预备党员有什么权利？" }];
         let user = p.render("answer.user.j2", minijinja::context! { sources => sources, history => history, question => "那预备期多长？" }).unwrap();
         assert!(user.contains("[1] 《中国共产党章程》第七条（第一章 党员）\n预备党员的预备期为一年。"), "{user}");

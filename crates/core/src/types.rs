@@ -163,4 +163,7 @@ pub struct StoredChunk {
     /// Questions or keywords an admin added: extra retrieval units of this chunk.
     #[serde(default)]
     pub questions: Vec<String>,
+    /// Title of the document that replaced this chunk's (repealed) document.
+    #[serde(default)]
+    pub doc_superseded_by: Option<String>,
 }

@@ -448,6 +448,17 @@ impl KnowledgeBase {
         Ok(true)
     }
 
+    /// Marks a document repealed and replaced by `superseded_by` (or sets any status with no
+    /// successor), everywhere. Returns false when nothing changed.
+    pub async fn set_document_successor(&self, doc_id: i64, status: dwt_core::DocStatus, superseded_by: Option<i64>) -> Result<bool, IndexError> {
+        let _guard = self.write_lock.lock().await;
+        if !self.store.set_document_status_with_successor(doc_id, status, superseded_by).await? {
+            return Ok(false);
+        }
+        self.sync_documents(&[doc_id], HashMap::new()).await?;
+        Ok(true)
+    }
+
     /// Chunk tuning: the SQL change (one transaction, journaled per touched chunk with its
     /// version) and then the re-index of just those chunks, under the write lock. A crash in
     /// between is repaired on the next open from the journal. A change that changed nothing
@@ -626,6 +637,7 @@ impl KnowledgeBase {
                 doc_status: c.doc_status,
                 doc_url: c.doc_url.clone(),
                 doc_published_at: c.doc_published_at.clone(),
+                doc_superseded_by: c.doc_superseded_by.clone(),
                 article: c.article.clone(),
                 heading_path: c.heading_path.clone(),
                 text: c.text.clone(),

@@ -66,6 +66,8 @@ pub struct Hit {
     /// Original page of crawled documents; publish time (RFC 3339) of news.
     pub doc_url: Option<String>,
     pub doc_published_at: Option<String>,
+    /// Title of the document that replaced this (repealed) one.
+    pub doc_superseded_by: Option<String>,
     pub article: Option<String>,
     pub heading_path: Vec<String>,
     pub text: String,

@@ -132,6 +132,33 @@ async fn chunk_tuning_with_versions_and_hit_testing() {
     let sources = events.iter().find(|(n, _)| n == "sources").map(|(_, v)| v.clone()).unwrap_or(Value::Null);
     assert!(answer.contains("（该规定已废止）"), "{answer}");
     assert!(sources.to_string().contains("\"doc_status\":\"repealed\""), "{sources}");
+    // Superseded by another version: answers quoting it name the current one; the link cannot
+    // loop, needs a repealed document and an existing successor.
+    let dz = docs["items"].as_array().unwrap().iter().find(|d| d["title"] == "中国共产党章程").unwrap()["id"].as_i64().unwrap();
+    let (status, _, text) = request(&app, "POST", &format!("/api/admin/kb/documents/{xf}/status"), t, &[], body(json!({"status": "repealed", "superseded_by": dz})), JSON).await;
+    assert_eq!((status, serde_json::from_str::<Value>(&text).unwrap()["changed"].as_bool()), (StatusCode::OK, Some(true)), "{text}");
+    let (_, _, chat) = request(&app, "POST", "/api/chat", None, &[], body(json!({"question": "信访部门收到信访事项后多少日内处理"})), JSON).await;
+    let events = common::sse_events(&chat);
+    let answer: String = events.iter().filter(|(n, _)| n == "delta").map(|(_, v)| v["text"].as_str().unwrap_or_default().to_string()).collect();
+    assert!(answer.contains("（该规定已废止，现行版本为《中国共产党章程》）"), "{answer}");
+    let sources = events.iter().find(|(n, _)| n == "sources").map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+    assert!(sources.to_string().contains("\"superseded_by\":\"中国共产党章程\""), "{sources}");
+    let (_, _, listed) = request(&app, "GET", "/api/admin/kb/documents", t, &[], None, None).await;
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().iter().find(|d| d["id"] == xf).unwrap()["superseded_by"], dz);
+    let refusals = [
+        (dz, json!({"status": "repealed", "superseded_by": xf}), StatusCode::CONFLICT, "kb.successor_cycle"),
+        (dz, json!({"status": "repealed", "superseded_by": dz}), StatusCode::CONFLICT, "kb.successor_cycle"),
+        (dz, json!({"status": "current", "superseded_by": xf}), StatusCode::BAD_REQUEST, "kb.successor_needs_repealed"),
+        (dz, json!({"status": "repealed", "superseded_by": 999_999}), StatusCode::NOT_FOUND, "kb.successor_not_found"),
+    ];
+    for (doc, b, want, code) in refusals {
+        let (status, _, text) = request(&app, "POST", &format!("/api/admin/kb/documents/{doc}/status"), t, &[], body(b), JSON).await;
+        assert_eq!((status, serde_json::from_str::<Value>(&text).unwrap()["code"].as_str()), (want, Some(code)), "{text}");
+    }
+    let (_, _, d) = request(&app, "GET", "/api/admin/kb/documents", t, &[], None, None).await;
+    let d: Value = serde_json::from_str(&d).unwrap();
+    assert_eq!(d["items"].as_array().unwrap().iter().find(|x| x["id"] == dz).unwrap()["status"], "current", "refused changes change nothing");
     request(&app, "POST", &format!("/api/admin/kb/documents/{xf}/status"), t, &[], body(json!({"status": "current"})), JSON).await;
 
     // Upload a document (Markdown), find it, re-upload unchanged (skipped), delete it everywhere.

@@ -30,6 +30,8 @@ pub struct DocumentRow {
     pub content_hash: String,
     pub chunk_count: i64,
     pub updated_at: String,
+    /// The document that replaced this one (set on repealed documents).
+    pub superseded_by: Option<i64>,
 }
 
 /// Index work recorded by committed SQL changes, see [`KnowledgeStore::pending_work`].
@@ -55,8 +57,9 @@ pub struct NewChunk {
     pub token_count: u32,
 }
 
-const DOC_COLUMNS: &str = "id, doc_key, title, doc_type, status, version, issuer, effective_date, origin_url, category, published_at, content_hash, chunk_count, updated_at";
-const CHUNK_COLUMNS: &str = "c.id, c.doc_id, c.position, c.heading_path, c.article, c.text, c.enabled, d.title, d.doc_type, d.status, d.origin_url, d.published_at, c.questions_json";
+const DOC_COLUMNS: &str = "id, doc_key, title, doc_type, status, version, issuer, effective_date, origin_url, category, published_at, content_hash, chunk_count, updated_at, superseded_by";
+const CHUNK_COLUMNS: &str = "c.id, c.doc_id, c.position, c.heading_path, c.article, c.text, c.enabled, d.title, d.doc_type, d.status, d.origin_url, d.published_at, c.questions_json,
+    (SELECT s.title FROM documents s WHERE s.id = d.superseded_by) AS superseded_title";
 
 fn doc_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, StoreError> {
     let doc_type: String = r.try_get("doc_type")?;
@@ -76,6 +79,7 @@ fn doc_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, StoreError> 
         content_hash: r.try_get("content_hash")?,
         chunk_count: r.try_get("chunk_count")?,
         updated_at: r.try_get("updated_at")?,
+        superseded_by: r.try_get("superseded_by")?,
     })
 }
 
@@ -98,6 +102,7 @@ fn chunk_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredChunk, StoreError
         doc_url: r.try_get(10)?,
         doc_published_at: r.try_get(11)?,
         questions: serde_json::from_str(&r.try_get::<String, _>(12)?).unwrap_or_default(),
+        doc_superseded_by: r.try_get(13)?,
     })
 }
 
@@ -310,13 +315,45 @@ impl KnowledgeStore {
     /// Sets a document's status and journals it (the indexes drop or restore its chunks).
     /// Returns false when there is no such document or it already had that status.
     pub async fn set_document_status(&self, doc_id: i64, status: DocStatus) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let superseded_by = self.document_by_id(doc_id).await?.and_then(|d| d.superseded_by).filter(|_| status == DocStatus::Repealed);
+        self.set_document_status_with_successor(doc_id, status, superseded_by).await
+    }
+
+    /// Like [`set_document_status`](Self::set_document_status), also naming the document that
+    /// replaced this one (only a repealed document has a successor; it must exist, differ, and
+    /// not lead back here through its own successors).
+    pub async fn set_document_status_with_successor(&self, doc_id: i64, status: DocStatus, superseded_by: Option<i64>) -> Result<bool, StoreError> {
+        let mut tx = crate::begin_immediate(&self.pool).await?;
+        if let Some(next) = superseded_by {
+            if status != DocStatus::Repealed {
+                return Err(crate::refuse("kb.successor_needs_repealed", "只有已废止的文档才能指定新版本"));
+            }
+            let mut at = Some(next);
+            let mut steps = 0;
+            while let Some(id) = at {
+                if id == doc_id {
+                    return Err(crate::refuse("kb.successor_cycle", "新版本不能是本文档，或以本文档为新版本的文档"));
+                }
+                let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT superseded_by FROM documents WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
+                let Some((following,)) = row else {
+                    return Err(crate::refuse("kb.successor_not_found", format!("新版本文档不存在（编号 {id}）")));
+                };
+                at = following;
+                steps += 1;
+                if steps > 100 {
+                    break;
+                }
+            }
+        }
         let n = sqlx::query(
-            "UPDATE documents SET status = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND status <> ?",
+            "UPDATE documents SET status = ?, superseded_by = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ? AND (status <> ? OR superseded_by IS NOT ?)",
         )
         .bind(status.as_str())
+        .bind(superseded_by)
         .bind(doc_id)
         .bind(status.as_str())
+        .bind(superseded_by)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -66,19 +66,25 @@ pub async fn chunks(State(s): State<AppState>, caller: Caller, Path(id): Path<i6
 pub struct StatusBody {
     /// current | repealed | withdrawn
     status: String,
+    /// The document that replaces this one (only with `repealed`); omitted: none.
+    superseded_by: Option<i64>,
 }
 
 #[utoipa::path(post, path = "/api/admin/kb/documents/{id}/status", tag = "knowledge", params(("id" = i64, Path)), request_body = StatusBody,
-    responses((status = 200, description = "{changed: bool}"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "{changed: bool}"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "The successor leads back to this document", body = ErrorBody)))]
 pub async fn set_status(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<StatusBody>, JsonRejection>) -> Result<Response, ApiError> {
     allowed(&caller)?;
     let Json(body) = body.map_err(rejected)?;
     let status = DocStatus::parse(&body.status).ok_or_else(|| ApiError::bad_request("kb.bad_status", "状态无效（可选 current 现行有效、repealed 已废止、withdrawn 已撤回）"))?;
     let kb = s.assistant.knowledge_base();
     kb.store.document_by_id(id).await?.ok_or_else(|| ApiError::not_found("kb.document_not_found", "文档不存在"))?;
-    let changed = kb.set_document_status(id, status).await?;
+    let changed = kb.set_document_successor(id, status, body.superseded_by).await?;
     if changed {
-        audit(&s, &caller, "kb.document_status", "document", id, Some(status.as_str().into())).await?;
+        let detail = match body.superseded_by {
+            Some(next) => format!("{}，新版本文档 {next}", status.as_str()),
+            None => status.as_str().into(),
+        };
+        audit(&s, &caller, "kb.document_status", "document", id, Some(detail)).await?;
     }
     Ok(Json(serde_json::json!({"changed": changed})).into_response())
 }
