@@ -37,7 +37,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Ingest files or folders (Markdown, text, HTML) into the knowledge base.
+    /// Ingest files or folders (Markdown, text, HTML, Word .docx) into the knowledge base.
     Ingest {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -96,7 +96,7 @@ enum Command {
         what: AdminCommand,
     },
     /// Chunk tuning (知识切片调优) from the command line: list, edit, split, merge, disable,
-    /// enable, versions, rollback. Each change re-indexes its document atomically.
+    /// enable, versions, rollback. Each change re-embeds and re-indexes only the chunks it touched, atomically.
     Chunk {
         #[command(subcommand)]
         what: ChunkCommand,

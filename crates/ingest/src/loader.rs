@@ -10,6 +10,7 @@ use crate::structure::{infer_meta, parse_text};
 
 const TEXT_EXTENSIONS: &[&str] = &["md", "markdown", "txt"];
 const HTML_EXTENSIONS: &[&str] = &["html", "htm"];
+const WORD_EXTENSIONS: &[&str] = &["docx"];
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -28,7 +29,19 @@ fn supported(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase())
-        .is_some_and(|e| TEXT_EXTENSIONS.contains(&e.as_str()) || HTML_EXTENSIONS.contains(&e.as_str()))
+        .is_some_and(|e| TEXT_EXTENSIONS.contains(&e.as_str()) || HTML_EXTENSIONS.contains(&e.as_str()) || WORD_EXTENSIONS.contains(&e.as_str()))
+}
+
+/// A short first line that is not a sentence, a chapter or an article.
+fn looks_like_title(line: &str) -> bool {
+    let l = line.trim();
+    let n = l.chars().count();
+    let numbered = l.starts_with('第') && l.chars().take(8).any(|c| matches!(c, '章' | '节' | '条' | '编'));
+    (2..=60).contains(&n) && !numbered && !l.ends_with(['。', '；', '：', ':', ';', '，'])
+}
+
+fn has_extension(path: &Path, list: &[&str]) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| list.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 fn skipped_name(path: &Path) -> bool {
@@ -102,15 +115,26 @@ pub fn parse_bytes(bytes: Vec<u8>, path: &Path, key: String) -> Result<ParsedDoc
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::Empty(path.to_path_buf()));
     }
+    // Word: its paragraphs become a plain text file (no front matter; title from the first line
+    // or the file name, structure from 第X章 / 第X条 lines as for text).
+    let bytes = if has_extension(path, WORD_EXTENSIONS) {
+        let text = crate::extract::docx_text(&bytes).map_err(|detail| IngestError::BadDocx { path: path.to_path_buf(), detail })?;
+        let mut t = String::from("---\n\n---\n");
+        // Word documents carry their title as the first paragraph.
+        if text.lines().next().is_some_and(looks_like_title) {
+            t.push_str("# ");
+        }
+        t.push_str(&text);
+        t.into_bytes()
+    } else {
+        bytes
+    };
     if bytes.iter().take(8192).any(|b| *b == 0) {
         return Err(IngestError::Binary(path.to_path_buf()));
     }
     let text = String::from_utf8(bytes).map_err(|_| IngestError::InvalidUtf8(path.to_path_buf()))?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("未命名文档").to_string();
-    let is_html = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| HTML_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    let is_html = has_extension(path, HTML_EXTENSIONS);
     let (mut meta, given, body) = if is_html && crate::extract::looks_like_wechat(&text) {
         let a = match crate::extract::parse_wechat(&text) {
             crate::extract::WechatPage::Article(a) => a,

@@ -179,6 +179,19 @@ async fn chunk_tuning_with_versions_and_hit_testing() {
     let (status, _, text) = request(&app, "POST", "/api/admin/kb/documents/upload?filename=x.pdf", t, &[], Some(Body::from("%PDF")), Some("application/octet-stream")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(text.contains("ingest.unsupported_type"), "{text}");
+    // A Word document: uploaded, titled from its first paragraph, its articles found.
+    let docx = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../ingest/tests/fixtures/docx/zhutidangri-guiding.docx")).unwrap();
+    let (status, _, text) = request(&app, "POST", "/api/admin/kb/documents/upload?filename=guiding.docx", t, &[], Some(Body::from(docx)), Some("application/octet-stream")).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let word: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(word["document"]["title"], "关于规范党支部主题党日活动的规定", "{word}");
+    let (_, _, text) = request(&app, "GET", &format!("/api/admin/kb/hit-test?q={}", urlencode("主题党日活动一般安排在哪一天")), t, &[], None, None).await;
+    let top = serde_json::from_str::<Value>(&text).unwrap()["hits"][0].clone();
+    assert_eq!((top["doc_id"].clone(), top["article"].as_str()), (word["document"]["id"].clone(), Some("第二条")), "{top}");
+    let (status, _, text) = request(&app, "POST", "/api/admin/kb/documents/upload?filename=broken.docx", t, &[], Some(Body::from("PK not really")), Some("application/octet-stream")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("ingest.bad_docx"), "{text}");
+
     let (status, _, _) = request(&app, "DELETE", &format!("/api/admin/kb/documents/{doc_id}"), t, &[], None, None).await;
     assert_eq!(status, StatusCode::OK);
     let (_, _, text) = request(&app, "GET", &format!("/api/admin/kb/hit-test?q={}", urlencode("蓝鲸湾活动室")), t, &[], None, None).await;

@@ -222,7 +222,7 @@ pub async fn feedback(State(s): State<AppState>, caller: Caller, Query(p): Query
 
 #[derive(Deserialize)]
 pub struct UploadParams {
-    /// The file's name (its extension picks the parser: .md .markdown .txt .html .htm).
+    /// The file's name (its extension picks the parser: .md .markdown .txt .html .htm .docx).
     filename: String,
 }
 
