@@ -111,6 +111,30 @@ fn coverage(words: &[String], idf: &[f32], c: &dwt_core::StoredChunk) -> f32 {
     found / total
 }
 
+/// How to re-chunk a document.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+pub struct RechunkOptions {
+    /// Token target of free-text chunks (articles stay whole unless longer than the window).
+    pub text_tokens: usize,
+    /// Ignore article structure: cut everything as free text (for notices mis-read as 条).
+    #[serde(default)]
+    pub plain: bool,
+}
+
+/// A re-chunk preview.
+#[derive(Debug, Clone, Serialize)]
+pub struct RechunkPlan {
+    /// Apply only while the document's chunks are still in this state.
+    pub basis: String,
+    /// Chunks now (enabled and disabled).
+    pub before: usize,
+    /// Disabled chunks are not part of the rebuilt text.
+    pub disabled_dropped: usize,
+    /// Enabled chunks whose added questions/keywords do not carry over to the new chunks.
+    pub questions_dropped: usize,
+    pub drafts: Vec<dwt_core::ChunkDraft>,
+}
+
 /// What a re-index replaces: whole documents, or single chunks.
 #[derive(Clone, Copy)]
 enum Scope<'a> {
@@ -457,6 +481,69 @@ impl KnowledgeBase {
         }
         self.sync_documents(&[doc_id], HashMap::new()).await?;
         Ok(true)
+    }
+
+    /// What re-chunking a document would produce (nothing is changed): the document rebuilt
+    /// from its enabled chunks (pieces of one article joined again), cut with `opts`. Returns
+    /// the basis to apply it with, the drafts, and how many chunks lose admin-added questions.
+    pub async fn rechunk_preview(&self, doc_id: i64, opts: &RechunkOptions) -> Result<RechunkPlan, IndexError> {
+        let doc = self.store.document_by_id(doc_id).await?.ok_or_else(|| {
+            IndexError::Store(dwt_store::StoreError::Refused(dwt_store::Refusal { code: "kb.document_not_found", message: "文档不存在".into() }))
+        })?;
+        let rows = self.store.chunk_rows(doc_id).await?;
+        let basis = self.store.chunk_basis(doc_id).await?;
+        let mut blocks: Vec<dwt_core::Block> = Vec::new();
+        for c in rows.iter().filter(|c| c.enabled) {
+            let kind = match (&c.article, opts.plain) {
+                (Some(_), false) => dwt_core::BlockKind::Article,
+                _ => dwt_core::BlockKind::Text,
+            };
+            let article = if opts.plain { None } else { c.article.clone() };
+            // Consecutive pieces of the same article (or of the same section's free text) are one
+            // block again; the chunker cuts it anew.
+            match blocks.last_mut() {
+                Some(b) if b.heading_path == c.heading_path && b.article == article && b.kind == kind => {
+                    b.text.push('\n');
+                    b.text.push_str(&c.text);
+                }
+                _ => blocks.push(dwt_core::Block { heading_path: c.heading_path.clone(), article, text: c.text.clone(), kind }),
+            }
+        }
+        let meta = dwt_core::DocMeta { title: doc.title.clone(), ..dwt_core::DocMeta::default() };
+        let parsed = ParsedDocument { key: doc.key.clone(), meta, blocks, content_hash: String::new() };
+        let text_tokens = opts.text_tokens.clamp(32, self.embedder.max_tokens());
+        let drafts = Chunker::new(self.embedder.tokenizer(), self.embedder.max_tokens(), text_tokens).chunk(&parsed);
+        Ok(RechunkPlan {
+            basis,
+            before: rows.len(),
+            disabled_dropped: rows.iter().filter(|c| !c.enabled).count(),
+            questions_dropped: rows.iter().filter(|c| c.enabled && !c.questions.is_empty()).count(),
+            drafts,
+        })
+    }
+
+    /// Applies a re-chunk previewed with the same `opts` and `basis`: the document's chunks are
+    /// replaced in one SQL transaction and the document is re-indexed (journaled: a crash in
+    /// between is repaired at the next open).
+    pub async fn rechunk_apply(&self, doc_id: i64, opts: &RechunkOptions, basis: &str, editor: &str) -> Result<RechunkPlan, IndexError> {
+        let plan = self.rechunk_preview(doc_id, opts).await?;
+        let chunks: Vec<NewChunk> = plan
+            .drafts
+            .iter()
+            .map(|d| NewChunk {
+                position: d.position,
+                heading_path: d.heading_path.clone(),
+                article: d.article.clone(),
+                text: d.text.clone(),
+                content_hash: hash_text(&d.text),
+                token_count: d.token_count,
+            })
+            .collect();
+        let _guard = self.write_lock.lock().await;
+        self.store.replace_chunks(doc_id, basis, &chunks, editor).await?;
+        failpoint("after_chunk_sql");
+        self.sync_pending().await?;
+        Ok(plan)
     }
 
     /// Chunk tuning: the SQL change (one transaction, journaled per touched chunk with its

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub use embed::Embedder;
 pub use error::IndexError;
-pub use kb::{ConsistencyReport, IngestOutcome, KnowledgeBase};
+pub use kb::{ConsistencyReport, IngestOutcome, KnowledgeBase, RechunkOptions, RechunkPlan};
 
 /// Optional restrictions applied identically by both retrievers.
 #[derive(Debug, Clone, Default, PartialEq)]

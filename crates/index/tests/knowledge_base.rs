@@ -270,3 +270,46 @@ async fn chunk_tuning_reembeds_and_reindexes_only_the_touched_chunks() {
     let hits = kb.search(&b.text, &SearchOptions { mode: RetrievalMode::Bm25, ..SearchOptions::default() }).await.unwrap();
     assert!(hits.iter().all(|h| h.chunk_id != b.id), "the merged-away chunk is gone from BM25");
 }
+
+#[tokio::test]
+async fn rechunk_previews_then_replaces_a_documents_chunks_atomically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::open(&common::settings(tmp.path())).await.unwrap();
+    kb.ingest_batch(shipped_docs(), None).await.unwrap();
+    let xf = kb.store.list_documents().await.unwrap().into_iter().find(|d| d.title == "信访工作条例").unwrap();
+    let before = kb.store.chunk_rows(xf.id).await.unwrap();
+    let text_before: String = before.iter().map(|c| c.text.as_str()).collect();
+
+    // Preview: nothing changes; as free text in ~100-token pieces there are no article labels.
+    let opts = dwt_index::RechunkOptions { text_tokens: 100, plain: true };
+    let plan = kb.rechunk_preview(xf.id, &opts).await.unwrap();
+    assert_eq!(plan.before, before.len());
+    // token_count includes the model's two special tokens; the splitter's target does not.
+    assert!(plan.drafts.iter().all(|d| d.article.is_none() && d.token_count <= 102), "{:?}", plan.drafts.iter().map(|d| d.token_count).max());
+    assert_ne!(plan.drafts.len(), before.len());
+    assert_eq!(kb.store.chunk_rows(xf.id).await.unwrap(), before, "a preview changes nothing");
+    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    assert_eq!(squash(&plan.drafts.iter().map(|d| d.text.as_str()).collect::<String>()), squash(&text_before), "no text is lost or added");
+
+    // A chunk edited after the preview makes it stale.
+    let first = &before[0];
+    let edit = dwt_store::ChunkEdit { text: Some(format!("{}（预览后修改）", first.text)), ..Default::default() };
+    kb.edit_chunk(first.id, Some(first.version), &edit, "other").await.unwrap();
+    let err = kb.rechunk_apply(xf.id, &opts, &plan.basis, "admin").await.unwrap_err();
+    assert!(matches!(&err, dwt_index::IndexError::Store(dwt_store::StoreError::Refused(r)) if r.code == "kb.rechunk_stale"), "{err:?}");
+
+    // Preview again and apply: the chunks are replaced everywhere, the old ones keep their history.
+    let plan = kb.rechunk_preview(xf.id, &opts).await.unwrap();
+    let applied = kb.rechunk_apply(xf.id, &opts, &plan.basis, "admin").await.unwrap();
+    let after = kb.store.chunk_rows(xf.id).await.unwrap();
+    assert_eq!(after.len(), applied.drafts.len());
+    assert!(after.iter().all(|c| c.article.is_none() && c.version == 1));
+    assert!(after.iter().any(|c| c.text.contains("预览后修改")), "the edit made before applying is kept");
+    let report = kb.consistency().await.unwrap();
+    assert!(report.consistent(), "{report:?}");
+    assert_eq!(kb.store.document_by_id(xf.id).await.unwrap().unwrap().chunk_count, after.len() as i64);
+    let history = kb.store.chunk_versions(first.id).await.unwrap();
+    assert_eq!(history[0].action, "rechunk_removed");
+    let hits = kb.search("信访工作条例 信访事项 处理期限", &SearchOptions::default()).await.unwrap();
+    assert!(hits.iter().any(|h| after.iter().any(|c| c.id == h.chunk_id)), "the new chunks are found");
+}

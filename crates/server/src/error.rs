@@ -60,8 +60,8 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Refused(r) => {
                 let status = match r.code {
-                    "kb.chunk_not_found" | "kb.version_not_found" | "kb.successor_not_found" | "qa.not_found" | "qa.version_not_found" => StatusCode::NOT_FOUND,
-                    "kb.chunk_version_conflict" | "kb.successor_cycle" | "qa.version_conflict" | "qa.duplicate" => StatusCode::CONFLICT,
+                    "kb.chunk_not_found" | "kb.version_not_found" | "kb.successor_not_found" | "kb.document_not_found" | "qa.not_found" | "qa.version_not_found" => StatusCode::NOT_FOUND,
+                    "kb.chunk_version_conflict" | "kb.successor_cycle" | "kb.rechunk_stale" | "qa.version_conflict" | "qa.duplicate" => StatusCode::CONFLICT,
                     _ => StatusCode::BAD_REQUEST,
                 };
                 Self::new(status, r.code, r.message)

@@ -24,7 +24,7 @@ use utoipa::OpenApi;
         crate::admin::handoff::staff_action, crate::admin::handoff::promote, crate::admin::handoff::proposals, crate::admin::handoff::approve,
         crate::admin::handoff::reject, crate::admin::handoff::stats, crate::admin::handoff::stats_export,
         crate::admin::crawl::sources, crate::admin::crawl::run_now, crate::admin::crawl::add_url, crate::admin::crawl::runs, crate::admin::crawl::run_errors,
-        crate::admin::kb::documents, crate::admin::kb::chunks, crate::admin::kb::set_status, crate::admin::kb::edit_chunk, crate::admin::kb::chunk_action,
+        crate::admin::kb::documents, crate::admin::kb::chunks, crate::admin::kb::set_status, crate::admin::kb::rechunk, crate::admin::kb::edit_chunk, crate::admin::kb::chunk_action,
         crate::admin::kb::versions, crate::admin::kb::hit_test, crate::admin::kb::feedback, crate::admin::kb::upload, crate::admin::kb::delete_document,
         crate::admin::qa::list, crate::admin::qa::create, crate::admin::qa::update, crate::admin::qa::set_status, crate::admin::qa::versions,
         crate::admin::qa::rollback, crate::admin::qa::template, crate::admin::qa::export, crate::admin::qa::import,

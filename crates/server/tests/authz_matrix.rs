@@ -114,6 +114,7 @@ async fn every_admin_endpoint_by_role_and_subtree() {
         ("POST /api/admin/kb/chunks/{id}/enable", ["AA", "DD", "DD", "DD"]),
         ("GET /api/admin/kb/chunks/{id}/versions", ["AA", "DD", "DD", "DD"]),
         ("GET /api/admin/kb/hit-test", ["AA", "DD", "DD", "DD"]),
+        ("POST /api/admin/kb/documents/{id}/rechunk (preview)", ["AA", "DD", "DD", "DD"]),
         ("GET /api/admin/feedback", ["AA", "DD", "DD", "DD"]),
         // Curated pairs: 组织管理员 curate the pairs of their own subtree; categories are read by
         // every curator (changed by 系统管理员 only).
@@ -297,6 +298,9 @@ async fn call_endpoint(app: &axum::Router, core: &Core, label: &str, token: Opti
         }
         "POST /api/admin/kb/chunks/{id}/enable" => (None, request(app, "POST", "/api/admin/kb/chunks/1/enable", token, &[], None, None).await),
         "GET /api/admin/kb/chunks/{id}/versions" => (None, request(app, "GET", "/api/admin/kb/chunks/1/versions", token, &[], None, None).await),
+        "POST /api/admin/kb/documents/{id}/rechunk (preview)" => {
+            (None, request(app, "POST", "/api/admin/kb/documents/1/rechunk", token, &[], json_body(json!({"text_tokens": 128})), JSON).await)
+        }
         "GET /api/admin/kb/hit-test" => (None, request(app, "GET", "/api/admin/kb/hit-test?q=%E5%85%9A%E9%BE%84", token, &[], None, None).await),
         "GET /api/admin/qa/categories" => (None, request(app, "GET", "/api/admin/qa/categories", token, &[], None, None).await),
         "GET /api/admin/feedback" => (None, request(app, "GET", "/api/admin/feedback", token, &[], None, None).await),

@@ -209,9 +209,37 @@ async fn chunk_tuning_with_versions_and_hit_testing() {
     assert_eq!((item["question"].as_str(), item["comment"].as_str(), item["rating"].as_str()), (Some("预备党员有没有表决权"), Some("没有说清楚被选举权"), Some("down")));
     assert!(item["sources"][0]["chunk_id"].is_number(), "{item}");
 
+    // Re-chunk with a preview: nothing changes until the preview is applied; a stale or missing
+    // basis is refused; the applied chunks are what the preview showed.
+    let rechunk = |b: Value| {
+        let app = app.clone();
+        async move {
+            let (status, _, text) = request(&app, "POST", &format!("/api/admin/kb/documents/{xf}/rechunk"), t, &[], Some(Body::from(b.to_string())), JSON).await;
+            (status, serde_json::from_str::<Value>(&text).unwrap())
+        }
+    };
+    let (_, _, before) = request(&app, "GET", &format!("/api/admin/kb/documents/{xf}/chunks"), t, &[], None, None).await;
+    let (status, plan) = rechunk(json!({"text_tokens": 120, "plain": true})).await;
+    assert_eq!((status, plan["applied"].as_bool()), (StatusCode::OK, Some(false)), "{plan}");
+    let (_, _, still) = request(&app, "GET", &format!("/api/admin/kb/documents/{xf}/chunks"), t, &[], None, None).await;
+    assert_eq!(before, still, "a preview changes nothing");
+    let (status, err) = rechunk(json!({"text_tokens": 120, "plain": true, "apply": true})).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("kb.rechunk_basis_required")));
+    let (status, err) = rechunk(json!({"text_tokens": 120, "plain": true, "apply": true, "basis": "0000"})).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("kb.rechunk_stale")));
+    let (status, err) = rechunk(json!({"text_tokens": 5})).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("kb.bad_rechunk_size")));
+    let (status, applied) = rechunk(json!({"text_tokens": 120, "plain": true, "apply": true, "basis": plan["basis"]})).await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+    let (_, _, now) = request(&app, "GET", &format!("/api/admin/kb/documents/{xf}/chunks"), t, &[], None, None).await;
+    let now: Value = serde_json::from_str(&now).unwrap();
+    let texts: Vec<&str> = now["chunks"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
+    let previewed: Vec<&str> = plan["drafts"].as_array().unwrap().iter().map(|d| d["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, previewed, "exactly the preview was applied");
+
     // Audit trail and authorization.
     let actions: Vec<String> = core.audit.recent(None, 200).await.unwrap().into_iter().map(|e| e.action).filter(|a| a.starts_with("kb.")).collect();
-    for a in ["kb.chunk_split", "kb.chunk_disable", "kb.chunk_enable", "kb.chunk_edited", "kb.chunk_rollback", "kb.chunk_merge_next"] {
+    for a in ["kb.chunk_split", "kb.chunk_disable", "kb.chunk_enable", "kb.chunk_edited", "kb.chunk_rollback", "kb.chunk_merge_next", "kb.document_rechunked"] {
         assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
     }
     let org_admin = token(&core, "jy_admin").await;

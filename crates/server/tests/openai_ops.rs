@@ -162,6 +162,7 @@ async fn openapi_document_lists_every_route_and_each_exists() {
         "POST /api/admin/crawl/sources/{name}/urls",
         "POST /api/admin/kb/chunks/{id}/{action}",
         "POST /api/admin/kb/documents/upload",
+        "POST /api/admin/kb/documents/{id}/rechunk",
         "POST /api/admin/kb/documents/{id}/status",
         "POST /api/admin/members",
         "POST /api/admin/members/import",

@@ -319,6 +319,68 @@ impl KnowledgeStore {
         Ok(merged)
     }
 
+    /// A fingerprint of a document's chunks (ids and versions): a re-chunk preview is applied only
+    /// while nobody changed a chunk since.
+    pub async fn chunk_basis(&self, doc_id: i64) -> Result<String, StoreError> {
+        let rows = self.chunk_rows(doc_id).await?;
+        let joined: String = rows.iter().map(|c| format!("{}:{}:{};", c.id, c.version, c.enabled)).collect();
+        Ok(hash(&joined)[..16].to_string())
+    }
+
+    /// Replaces every chunk of a document with `chunks` (re-chunking) in one transaction: the old
+    /// chunks' last state stays in their version history (action `rechunk_removed`), the new
+    /// ones start at version 1 (action `rechunk`), and the document is journaled for a full
+    /// re-index. Refused when `basis` no longer matches (someone changed a chunk meanwhile).
+    pub async fn replace_chunks(&self, doc_id: i64, basis: &str, chunks: &[crate::NewChunk], editor: &str) -> Result<Vec<i64>, StoreError> {
+        if chunks.is_empty() {
+            return Err(refuse("kb.rechunk_empty", "重新切分后没有切片，未作修改"));
+        }
+        let mut tx = crate::begin_immediate(self.pool()).await?;
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM chunks WHERE doc_id = ? ORDER BY position")).bind(doc_id).fetch_all(&mut *tx).await?;
+        let old: Vec<ChunkRow> = rows.iter().map(row_to_chunk).collect::<Result<_, _>>()?;
+        let joined: String = old.iter().map(|c| format!("{}:{}:{};", c.id, c.version, c.enabled)).collect();
+        if hash(&joined)[..16] != *basis {
+            return Err(refuse("kb.rechunk_stale", "预览之后该文档的切片已被修改，请重新预览"));
+        }
+        for c in &old {
+            let gone = ChunkRow { version: c.version + 1, enabled: false, ..c.clone() };
+            record(&mut tx, Some(c), &gone, "rechunk_removed", editor).await?;
+        }
+        sqlx::query("DELETE FROM chunks WHERE doc_id = ?").bind(doc_id).execute(&mut *tx).await?;
+        let mut ids = Vec::with_capacity(chunks.len());
+        for (i, c) in chunks.iter().enumerate() {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO chunks (doc_id, position, heading_path, article, text, content_hash, token_count, enabled, version)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, 1, 1) RETURNING id",
+            )
+            .bind(doc_id)
+            .bind(i as i64)
+            .bind(serde_json::to_string(&c.heading_path).unwrap_or_else(|_| "[]".into()))
+            .bind(&c.article)
+            .bind(&c.text)
+            .bind(hash(&c.text))
+            .bind(c.token_count as i64)
+            .fetch_one(&mut *tx)
+            .await?;
+            let row = ChunkRow {
+                id,
+                doc_id,
+                position: i as i64,
+                heading_path: c.heading_path.clone(),
+                article: c.article.clone(),
+                text: c.text.clone(),
+                enabled: true,
+                version: 1,
+                questions: Vec::new(),
+            };
+            record(&mut tx, None, &row, "rechunk", editor).await?;
+            ids.push(id);
+        }
+        sqlx::query("INSERT INTO index_journal (doc_id) VALUES (?)").bind(doc_id).execute(&mut *tx).await?;
+        finish(tx, doc_id, &[]).await?;
+        Ok(ids)
+    }
+
     /// Restores text, label, headings and enabled state of an earlier version (as a new version).
     pub async fn rollback_chunk(&self, id: i64, version: i64, editor: &str) -> Result<ChunkRow, StoreError> {
         let mut tx = crate::begin_immediate(self.pool()).await?;

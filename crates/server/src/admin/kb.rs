@@ -90,6 +90,47 @@ pub async fn set_status(State(s): State<AppState>, caller: Caller, Path(id): Pat
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+pub struct RechunkBody {
+    /// Token target of free-text chunks (default: the configured `ingest.text_chunk_tokens`).
+    text_tokens: Option<usize>,
+    /// Cut everything as free text, ignoring 条 labels.
+    #[serde(default)]
+    plain: bool,
+    /// false (default): preview only. true: apply the preview identified by `basis`.
+    #[serde(default)]
+    apply: bool,
+    basis: Option<String>,
+}
+
+/// 重新切分: previews how a document would be cut with other settings (nothing changes), then
+/// applies exactly that preview (refused with 409 `kb.rechunk_stale` when a chunk changed since).
+#[utoipa::path(post, path = "/api/admin/kb/documents/{id}/rechunk", tag = "knowledge", params(("id" = i64, Path)), request_body = RechunkBody,
+    responses((status = 200, description = "{basis, before, disabled_dropped, questions_dropped, drafts: [{position, heading_path, article, text, token_count}], applied}"),
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rechunk(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<RechunkBody>, JsonRejection>) -> Result<Response, ApiError> {
+    allowed(&caller)?;
+    let Json(b) = body.map_err(rejected)?;
+    let kb = s.assistant.knowledge_base();
+    let text_tokens = b.text_tokens.unwrap_or(kb.settings().ingest.text_chunk_tokens);
+    if !(32..=kb.embedder().max_tokens()).contains(&text_tokens) {
+        return Err(ApiError::bad_request("kb.bad_rechunk_size", format!("切片长度应在 32 到 {} 个词元之间", kb.embedder().max_tokens())));
+    }
+    let opts = dwt_index::RechunkOptions { text_tokens, plain: b.plain };
+    let plan = if b.apply {
+        let basis = b.basis.filter(|x| !x.is_empty()).ok_or_else(|| ApiError::bad_request("kb.rechunk_basis_required", "请先预览，再按预览结果应用（缺少 basis）"))?;
+        let plan = kb.rechunk_apply(id, &opts, &basis, &caller.auth.principal.username).await?;
+        let detail = format!("{} → {} 个切片（{} 词元{}）", plan.before, plan.drafts.len(), text_tokens, if b.plain { "，按普通文本" } else { "" });
+        audit(&s, &caller, "kb.document_rechunked", "document", id, Some(detail)).await?;
+        plan
+    } else {
+        kb.rechunk_preview(id, &opts).await?
+    };
+    let mut v = serde_json::to_value(&plan).unwrap_or_default();
+    v["applied"] = serde_json::json!(b.apply);
+    Ok(Json(v).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ChunkBody {
     text: Option<String>,
     /// Article label (第七条); an empty string removes it.

@@ -65,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/kb/documents/{id}", axum::routing::delete(kb::delete_document))
         .route("/api/admin/kb/documents/{id}/chunks", get(kb::chunks))
         .route("/api/admin/kb/documents/{id}/status", post(kb::set_status))
+        .route("/api/admin/kb/documents/{id}/rechunk", post(kb::rechunk))
         .route("/api/admin/kb/chunks/{id}", put(kb::edit_chunk))
         .route("/api/admin/kb/chunks/{id}/versions", get(kb::versions))
         .route("/api/admin/kb/chunks/{id}/{action}", post(kb::chunk_action))
