@@ -437,9 +437,11 @@ impl KnowledgeBase {
                     token_count: d.token_count,
                 })
                 .collect();
-            let (doc_id, chunk_ids) = self.store.replace_document(&doc.key, source_id, &doc.meta, &doc.content_hash, &chunks).await?;
+            let dwt_store::Replaced { doc_id, chunk_ids, curated } =
+                self.store.replace_document(&doc.key, source_id, &doc.meta, &doc.content_hash, &chunks).await?;
             for id in chunk_ids {
-                if let Some(v) = vectors.next() {
+                // Curated chunks kept from before are embedded from their stored text instead.
+                if let Some(v) = vectors.next().filter(|_| !curated.contains(&id)) {
                     by_chunk.insert(id, v);
                 }
             }

@@ -38,18 +38,29 @@ async fn reingest_is_idempotent_and_changes_replace_chunks() {
     let xinfang = docs.remove(1);
     let doc = kb.store.document_by_key(&xinfang.key).await.unwrap().unwrap();
     let old_ids: HashSet<i64> = kb.store.chunks_of_document(doc.id).await.unwrap().iter().map(|c| c.id).collect();
+    // Curation on a piece whose source text does not change survives the re-ingest.
+    let curated = kb.store.chunk_rows(doc.id).await.unwrap()[2].clone();
+    let edit = dwt_store::ChunkEdit { questions: Some(vec!["信访人可以匿名吗测试问".into()]), ..Default::default() };
+    kb.edit_chunk(curated.id, Some(curated.version), &edit, "admin").await.unwrap();
     let mut changed = xinfang.clone();
     changed.blocks.truncate(10);
+    changed.blocks[0].text.push_str("（本段已修订）");
     changed.content_hash = "changed".into();
     let outcome = kb.ingest_batch(vec![changed], None).await.unwrap();
     assert_eq!(outcome, vec![IngestOutcome::Updated { chunks: 10 }]);
     let report = kb.consistency().await.unwrap();
     assert!(report.consistent(), "{report:?}");
-    let new_ids: HashSet<i64> = kb.store.chunks_of_document(doc.id).await.unwrap().iter().map(|c| c.id).collect();
+    let rows = kb.store.chunk_rows(doc.id).await.unwrap();
+    let new_ids: HashSet<i64> = rows.iter().map(|c| c.id).collect();
     assert_eq!(new_ids.len(), 10);
-    assert!(new_ids.is_disjoint(&before), "new chunks have new ids");
+    assert!(!old_ids.contains(&rows[0].id), "the changed piece is a new chunk");
+    assert_eq!(new_ids.difference(&old_ids).count(), 1, "unchanged pieces keep their chunks");
+    let kept = rows.iter().find(|c| c.id == curated.id).expect("the curated chunk is kept");
+    assert_eq!((kept.version, kept.questions.len()), (curated.version + 1, 1));
+    let hits = kb.search("信访人可以匿名吗测试问", &SearchOptions { mode: RetrievalMode::Bm25, ..SearchOptions::default() }).await.unwrap();
+    assert_eq!(hits[0].chunk_id, curated.id, "its added question still retrieves it");
     let now: HashSet<i64> = kb.store.indexable_chunk_ids().await.unwrap().into_iter().collect();
-    assert!(now.is_disjoint(&old_ids), "old chunks are gone");
+    assert!(now.is_disjoint(&old_ids.difference(&new_ids).copied().collect()), "dropped chunks are gone");
     assert_eq!(now.len(), before.len() - old_ids.len() + 10);
     assert_eq!(kb.store.document_by_id(doc.id).await.unwrap().unwrap().chunk_count, 10);
 

@@ -426,7 +426,8 @@ mod tests {
             token_count: 3,
         };
         let meta = DocMeta { title: "测试条例".into(), ..DocMeta::default() };
-        let (doc, ids) = store.replace_document("t.md", None, &meta, "h", &[chunk(0, "甲乙丙丁。戊己庚辛。"), chunk(1, "子丑寅卯。")]).await.unwrap();
+        let r = store.replace_document("t.md", None, &meta, "h", &[chunk(0, "甲乙丙丁。戊己庚辛。"), chunk(1, "子丑寅卯。")]).await.unwrap();
+        let (doc, ids) = (r.doc_id, r.chunk_ids);
         store.clear_journal(&[doc]).await.unwrap();
         (dir, store, doc, ids)
     }

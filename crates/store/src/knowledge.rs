@@ -34,6 +34,17 @@ pub struct DocumentRow {
     pub superseded_by: Option<i64>,
 }
 
+/// What [`KnowledgeStore::replace_document`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replaced {
+    pub doc_id: i64,
+    /// One id per new chunk, in order: kept chunks (unchanged source text) keep theirs.
+    pub chunk_ids: Vec<i64>,
+    /// Chunks whose stored text or retrieval units differ from the ingested piece (curated and
+    /// kept, or carrying questions over): their vectors must come from SQL, not the draft.
+    pub curated: Vec<i64>,
+}
+
 /// Index work recorded by committed SQL changes, see [`KnowledgeStore::pending_work`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JournalWork {
@@ -171,8 +182,8 @@ impl KnowledgeStore {
         meta: &DocMeta,
         content_hash: &str,
         chunks: &[NewChunk],
-    ) -> Result<(i64, Vec<i64>), StoreError> {
-        let mut tx = self.pool.begin().await?;
+    ) -> Result<Replaced, StoreError> {
+        let mut tx = crate::begin_immediate(&self.pool).await?;
         // One upsert keeps the document id stable across re-ingests.
         let doc_id: i64 = sqlx::query_scalar(
             "INSERT INTO documents (source_id, doc_key, title, doc_type, issuer, effective_date, version, status, origin_url, category, published_at, content_hash, chunk_count)
@@ -180,7 +191,9 @@ impl KnowledgeStore {
              ON CONFLICT(doc_key) DO UPDATE SET
                 source_id = COALESCE(excluded.source_id, documents.source_id), title = excluded.title,
                 doc_type = excluded.doc_type, issuer = excluded.issuer, effective_date = excluded.effective_date,
-                version = excluded.version, status = excluded.status, origin_url = excluded.origin_url,
+                version = excluded.version,
+                status = CASE WHEN excluded.status = 'current' AND documents.status = 'repealed' THEN documents.status ELSE excluded.status END,
+                origin_url = excluded.origin_url,
                 category = excluded.category, published_at = excluded.published_at, content_hash = excluded.content_hash, chunk_count = excluded.chunk_count,
                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              RETURNING id",
@@ -200,12 +213,72 @@ impl KnowledgeStore {
         .bind(chunks.len() as i64)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM chunks WHERE doc_id = ?").bind(doc_id).execute(&mut *tx).await?;
-        let mut ids = Vec::with_capacity(chunks.len());
+        // Chunks whose source text is unchanged are kept as they are (curated text, questions,
+        // enabled state, id, version history); only their position follows the new document.
+        // Old chunks are first moved to negative positions (positions are unique per document).
+        let old_rows = sqlx::query("SELECT id, source_hash, article, heading_path, questions_json, version FROM chunks WHERE doc_id = ?")
+            .bind(doc_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        struct Old {
+            id: i64,
+            source_hash: Option<String>,
+            article: Option<String>,
+            heading_path: String,
+            questions: String,
+            curated: bool,
+        }
+        let mut old = Vec::with_capacity(old_rows.len());
+        for r in &old_rows {
+            let questions: String = r.try_get(4)?;
+            let version: i64 = r.try_get(5)?;
+            old.push(Old {
+                id: r.try_get(0)?,
+                source_hash: r.try_get(1)?,
+                article: r.try_get(2)?,
+                heading_path: r.try_get(3)?,
+                curated: version > 1 || questions != "[]",
+                questions,
+            });
+        }
+        sqlx::query("UPDATE chunks SET position = -(position + 1) WHERE doc_id = ?").bind(doc_id).execute(&mut *tx).await?;
+        // First pass: which old chunk (same source text) each new piece keeps.
+        let mut kept: Vec<i64> = Vec::new();
+        let mut keep: Vec<Option<usize>> = Vec::with_capacity(chunks.len());
         for c in chunks {
+            let found = old.iter().position(|o| {
+                !c.content_hash.is_empty() && !kept.contains(&o.id) && o.source_hash.as_deref() == Some(c.content_hash.as_str())
+            });
+            if let Some(i) = found {
+                kept.push(old[i].id);
+            }
+            keep.push(found);
+        }
+        // Questions of kept chunks stay with them; those of dropped chunks may carry over.
+        let mut questions_taken: Vec<i64> = kept.clone();
+        let mut ids = Vec::with_capacity(chunks.len());
+        let mut curated = Vec::new();
+        for (c, keep) in chunks.iter().zip(keep) {
             let heading = serde_json::to_string(&c.heading_path).unwrap_or_else(|_| "[]".into());
+            if let Some(o) = keep.map(|i| &old[i]) {
+                sqlx::query("UPDATE chunks SET position = ? WHERE id = ?").bind(c.position as i64).bind(o.id).execute(&mut *tx).await?;
+                ids.push(o.id);
+                if o.curated {
+                    curated.push(o.id);
+                }
+                continue;
+            }
+            // A changed article keeps the questions an admin added to it (same label and headings).
+            let carried = old
+                .iter()
+                .find(|o| o.article.is_some() && o.article == c.article && o.heading_path == heading && o.questions != "[]" && !questions_taken.contains(&o.id));
+            let questions = carried.map(|o| o.questions.clone()).unwrap_or_else(|| "[]".into());
+            if let Some(o) = carried {
+                questions_taken.push(o.id);
+            }
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO chunks (doc_id, position, heading_path, article, text, content_hash, token_count) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO chunks (doc_id, position, heading_path, article, text, content_hash, token_count, source_hash, questions_json)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             )
             .bind(doc_id)
             .bind(c.position as i64)
@@ -214,13 +287,19 @@ impl KnowledgeStore {
             .bind(&c.text)
             .bind(&c.content_hash)
             .bind(c.token_count as i64)
+            .bind(&c.content_hash)
+            .bind(&questions)
             .fetch_one(&mut *tx)
             .await?;
+            if carried.is_some() {
+                curated.push(id);
+            }
             ids.push(id);
         }
+        sqlx::query("DELETE FROM chunks WHERE doc_id = ? AND position < 0").bind(doc_id).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO index_journal (doc_id) VALUES (?)").bind(doc_id).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok((doc_id, ids))
+        Ok(Replaced { doc_id, chunk_ids: ids, curated })
     }
 
     /// Deletes a document and its chunks; journals it so the indexes drop it too.
@@ -389,7 +468,7 @@ mod tests {
             heading_path: vec!["第一章".into()],
             article: Some(format!("第{}条", pos + 1)),
             text: text.into(),
-            content_hash: format!("h{pos}"),
+            content_hash: format!("h-{text}"),
             token_count: 3,
         }
     }
@@ -399,13 +478,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = KnowledgeStore::open_sqlite(dir.path()).await.unwrap();
         let meta = DocMeta { title: "测试条例".into(), ..DocMeta::default() };
-        let (id, ids1) = store.replace_document("a.md", None, &meta, "h1", &[chunk(0, "甲"), chunk(1, "乙")]).await.unwrap();
+        let dwt = store.replace_document("a.md", None, &meta, "h1", &[chunk(0, "甲"), chunk(1, "乙")]).await.unwrap();
+        let (id, ids1) = (dwt.doc_id, dwt.chunk_ids);
         assert_eq!(ids1.len(), 2);
         assert_eq!(store.pending_journal().await.unwrap(), vec![id]);
         store.clear_journal(&[id]).await.unwrap();
         assert!(store.pending_journal().await.unwrap().is_empty());
 
-        let (id2, ids2) = store.replace_document("a.md", None, &meta, "h2", &[chunk(0, "丙")]).await.unwrap();
+        let dwt = store.replace_document("a.md", None, &meta, "h2", &[chunk(0, "丙")]).await.unwrap();
+        let (id2, ids2) = (dwt.doc_id, dwt.chunk_ids);
         assert_eq!(id, id2, "same key keeps the document id");
         assert!(ids2[0] > ids1[1], "chunk ids are never reused");
         let chunks = store.chunks_of_document(id).await.unwrap();
@@ -413,6 +494,25 @@ mod tests {
         assert_eq!(chunks[0].doc_title, "测试条例");
         let doc = store.document_by_key("a.md").await.unwrap().unwrap();
         assert_eq!((doc.content_hash.as_str(), doc.chunk_count), ("h2", 1));
+
+        // Re-ingesting a changed document keeps the chunks whose source text did not change, with
+        // their curation; a changed article keeps the questions added to it.
+        let kept = ids2[0];
+        let edit = crate::ChunkEdit { text: Some("丙（管理员修订）".into()), questions: Some(vec!["丙是什么".into()]), ..Default::default() };
+        store.edit_chunk(kept, Some(1), &edit, "admin").await.unwrap();
+        let r = store.replace_document("a.md", None, &meta, "h3", &[chunk(0, "新增的第一段"), NewChunk { position: 1, ..chunk(0, "丙") }]).await.unwrap();
+        assert_eq!(r.chunk_ids[1], kept, "the unchanged piece keeps its chunk");
+        assert_eq!(r.curated, vec![kept]);
+        let rows = store.chunk_rows(id).await.unwrap();
+        assert_eq!((rows[1].id, rows[1].text.as_str(), rows[1].version, rows[1].position), (kept, "丙（管理员修订）", 2, 1));
+        assert_eq!(rows[1].questions, vec!["丙是什么".to_string()]);
+        assert_eq!(rows[0].text, "新增的第一段");
+        let r = store.replace_document("a.md", None, &meta, "h4", &[chunk(0, "第一条改了")]).await.unwrap();
+        let rows = store.chunk_rows(id).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_ne!(rows[0].id, kept);
+        assert_eq!(rows[0].questions, vec!["丙是什么".to_string()], "a changed 第一条 keeps the questions of the old 第一条");
+        assert_eq!(r.curated, vec![rows[0].id]);
 
         assert!(store.delete_document(id).await.unwrap());
         assert!(store.chunks_of_document(id).await.unwrap().is_empty());

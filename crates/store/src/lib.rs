@@ -12,7 +12,7 @@ mod qa_curation;
 pub use chunks::{ChunkEdit, Refusal, ChunkRow, ChunkVersion};
 pub use conversations::{AssistantTurn, ConversationStore, FeedbackItem, MessageRow};
 pub use crawl::{CrawlErrorRow, CrawlRun, CrawlStore, CrawlUrl, UrlOutcome, UrlVisit};
-pub use knowledge::{DocumentRow, JournalWork, KnowledgeStore, NewChunk};
+pub use knowledge::{DocumentRow, JournalWork, KnowledgeStore, NewChunk, Replaced};
 pub use qa_categories::QaCategory;
 pub use qa_curation::{normalize_question, QaFilter, QaInput, QaVersion, QA_STATUSES};
 pub use qa::{Audience, NewQaPair, QaPair, QaStore, SourceRef, UpsertOutcome};
