@@ -1,5 +1,10 @@
-// 常用问答 (系统管理员 only): the curated Q&A pairs the chat answers from directly. A list with
-// filters (words, category, status) most recently updated first; an editor for new pairs (saved
+// 常用问答 (系统管理员 and 组织管理员): the curated Q&A pairs the chat answers from directly. Each
+// pair has a scope (适用范围): 全系统 (answers everyone; only 系统管理员 curate those) or one
+// organisation (answers the members of its subtree). A 组织管理员 sees the system-wide pairs
+// read-only (`editable: false`: a 只读 badge, no edit, workflow or rollback buttons) and curates the
+// pairs of the organisations they manage; the scope <select>s (editor, import) offer only what the
+// caller may choose (全系统 for 系统管理员, then the organisations, indented by depth). A list with
+// filters (words, category, scope, status) most recently updated first; an editor for new pairs (saved
 // as 草稿, 待审核 or 已发布) and for edits (PUT with the version being edited: a stale save shows
 // the server's 409 message and offers to load the latest version, the unsaved answer kept to copy
 // from); a question an existing published pair already answers is refused (409
@@ -10,10 +15,11 @@
 // rows are saved even when some rows fail; the report lists the failed sheet rows); 分类管理: the category tree (GET
 // /api/admin/qa/categories) with add, rename, delete, 上移/下移 and 移到… buttons and HTML5 drag and
 // drop (onto a category: its last child; onto the gap above one: just before it). `?new=1&question=
-// …&answer=…&refs=…` (生成问答对 on 评价反馈) opens the new-pair editor prefilled. Other administrators
-// get the server's 403 message in place of the page. Data is rendered with textContent only (the
+// …&answer=…&refs=…` (生成问答对 on 评价反馈) opens the new-pair editor prefilled. The category tree
+// is read-only for non-系统管理员 (no add, buttons or drag and drop). A caller the server refuses
+// gets its 403 message in place of the page. Data is rendered with textContent only (the
 // preview: HTML-escaped by /format.js before its markup is applied).
-import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, query, button, localTime } from "/admin/admin.js";
+import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, query, button, localTime, isSysAdmin, loadOrgs, orgForest, flatten, orgLabel } from "/admin/admin.js";
 import { changedFields, changesList } from "/admin/diff.js";
 import { setFormatted } from "/format.js";
 
@@ -47,6 +53,16 @@ let editing = null;
 let saving = false;
 /** The pair whose history row is open, or null. */
 let historyOf = null;
+/** The caller is a 系统管理员 (curates everything, may choose 全系统, edits the category tree). */
+let sysAdmin = false;
+/** Every organisation the caller sees, by String(id) (names for scopes and history). */
+let orgsById = new Map();
+/** The organisations the caller may scope pairs to (pre-order, `level` for indentation; active only). */
+let scopeOrgs = [];
+/** …and the same with dissolved ones too (the list filter). */
+let filterOrgs = [];
+
+const READONLY_TITLE = "全系统问答由系统管理员维护";
 
 /** Today's date in Beijing (the server decides effectiveness by it), YYYY-MM-DD. */
 const today = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
@@ -88,7 +104,80 @@ function period(p) {
   return "长期有效";
 }
 
-/** A 403 (not a 系统管理员): the server's message instead of the page's content. */
+// --- scopes (适用范围) -----------------------------------------------------------------------------
+
+/** A scope's name: 全系统, an organisation's name, or the name the server gave (`fallback`). */
+function scopeName(orgId, fallback) {
+  if (orgId == null) return "全系统";
+  const o = orgsById.get(String(orgId));
+  return o ? o.name : fallback || `组织 ${orgId}`;
+}
+
+/**
+ * Loads the organisations and works out which ones the caller may scope pairs to: every one for a
+ * 系统管理员, else the subtrees of the caller's 组织管理员 grants (an organisation seen only as
+ * 答复人员 is not offered). A failure leaves the lists empty (the server still checks).
+ */
+async function loadScopes(me) {
+  let all = [];
+  try {
+    all = (await loadOrgs()).list;
+  } catch (e) {
+    toast(errorText(e));
+  }
+  orgsById = new Map(all.map((o) => [String(o.id), o]));
+  let mine = all;
+  if (!sysAdmin) {
+    const roots = (me.roles || [])
+      .filter((r) => r.role === "org_admin")
+      .map((r) => orgsById.get(String(r.org_id)))
+      .filter((o) => o && o.path);
+    mine = all.filter((o) => roots.some((r) => String(o.path).startsWith(r.path)));
+  }
+  // Levels within what the caller may choose (a 组织管理员's own organisation is not indented).
+  filterOrgs = flatten(orgForest(mine).roots);
+  scopeOrgs = filterOrgs.filter((o) => o.status !== "dissolved");
+}
+
+/** Fills a scope <select>: 全系统 ("", 系统管理员 only) and the organisations; `extra`: an [id, name] to include (an edited pair's dissolved organisation). */
+function fillScopeSelect(sel, selected, extra = null) {
+  const opts = [];
+  if (sysAdmin) opts.push(option("", "全系统"));
+  for (const o of scopeOrgs) opts.push(option(String(o.id), orgLabel(o)));
+  if (extra && !scopeOrgs.some((o) => String(o.id) === String(extra[0]))) opts.push(option(String(extra[0]), extra[1]));
+  sel.replaceChildren(...opts);
+  sel.value = selected == null ? "" : String(selected);
+  if (sel.selectedIndex < 0 && sel.options.length) sel.selectedIndex = 0;
+}
+
+/** The scope a new pair gets by default: 全系统 for a 系统管理员, else the first organisation managed. */
+const defaultScope = () => (sysAdmin || !scopeOrgs.length ? null : scopeOrgs[0].id);
+
+/** The list filter: 全部范围, 全系统, then every organisation the caller curates (dissolved ones marked). */
+function fillScopeFilter() {
+  const sel = $("qa-f-org");
+  const chosen = sel.value;
+  sel.replaceChildren(
+    option("", "全部范围"),
+    option("system", "全系统"),
+    ...filterOrgs.map((o) => option(String(o.id), orgLabel(o))),
+  );
+  sel.value = chosen;
+  if (sel.selectedIndex < 0) sel.value = "";
+}
+
+/** What the caller's role changes on the page: the scope choices and the category tree's controls. */
+function applyRole() {
+  fillScopeFilter();
+  fillScopeSelect($("qa-org"), defaultScope());
+  fillScopeSelect($("qa-import-org"), defaultScope());
+  $("qa-cat-add-row").hidden = !sysAdmin;
+  $("qa-cats-hint").hidden = !sysAdmin;
+  $("qa-cats-readonly").hidden = sysAdmin;
+  $("qa-cats").dataset.readonly = sysAdmin ? "false" : "true";
+}
+
+/** A 403: the server's message instead of the page's content. */
 function denied(e) {
   refused = true;
   $("qa-denied-text").textContent = errorText(e);
@@ -108,7 +197,7 @@ async function load({ flash = null } = {}) {
   list.setAttribute("aria-busy", "true");
   let j;
   try {
-    j = await api("GET", "/api/admin/qa" + query({ q: $("qa-q").value.trim(), category: $("qa-f-category").value, status: $("qa-f-status").value }));
+    j = await api("GET", "/api/admin/qa" + query({ q: $("qa-q").value.trim(), category: $("qa-f-category").value, org: $("qa-f-org").value, status: $("qa-f-status").value }));
   } catch (e) {
     if (t !== ticket) return false;
     list.removeAttribute("aria-busy");
@@ -121,7 +210,7 @@ async function load({ flash = null } = {}) {
   for (const p of items) if (p.category) categories.add(p.category);
   fillCategories();
   $("qa-rows").replaceChildren(...items.map(row));
-  const filtered = $("qa-q").value.trim() || $("qa-f-category").value || $("qa-f-status").value;
+  const filtered = $("qa-q").value.trim() || $("qa-f-category").value || $("qa-f-org").value || $("qa-f-status").value;
   $("qa-empty").textContent = filtered ? "没有符合条件的常用问答。" : "还没有常用问答，点“新增”或导入 Excel 添加。";
   $("qa-empty").hidden = items.length > 0;
   $("qa-count").textContent = items.length ? `共 ${items.length} 条` : "";
@@ -166,6 +255,9 @@ function row(p) {
   tr.dataset.qaId = String(p.id);
   tr.dataset.status = p.status || "";
   tr.dataset.version = String(p.version);
+  const editable = p.editable !== false;
+  tr.dataset.editable = String(editable);
+  tr.dataset.orgId = p.org_id == null ? "" : String(p.org_id);
   const td = (cls, label, content) => {
     const c = el("td", cls);
     if (label) c.dataset.label = label;
@@ -181,6 +273,10 @@ function row(p) {
   if ((p.source_refs || []).length) q.append(el("div", "meta qa-refs", "依据：" + p.source_refs.map(refText).join("；")));
 
   td("c-category", "分类", p.category || "—");
+  const scope = td("c-org", "适用范围");
+  const badge = el("span", "tag qa-org" + (p.org_id == null ? " grey qa-org-system" : ""), p.org_name || scopeName(p.org_id));
+  badge.title = p.org_id == null ? "回答所有人" : "只回答该组织及其下级组织的党员";
+  scope.append(badge);
   const st = td("c-status", "状态");
   st.append(el("span", "status qa-status-label " + (STATUS_CLASS[p.status] || ""), STATUS[p.status] || p.status || ""));
   if (p.status === "published") {
@@ -197,11 +293,18 @@ function row(p) {
 
   const ops = td("c-ops");
   const actions = el("div", "qa-actions");
-  actions.append(button("编辑", "btn small qa-edit", () => openEdit(p)));
-  for (const [to, label] of STATUS_ACTIONS[p.status] || []) {
-    const b = button(label, "btn small qa-status" + (to === "retired" ? " danger" : ""), () => changeStatus(p, to, tr));
-    b.dataset.to = to;
-    actions.append(b);
+  if (editable) {
+    actions.append(button("编辑", "btn small qa-edit", () => openEdit(p)));
+    for (const [to, label] of STATUS_ACTIONS[p.status] || []) {
+      const b = button(label, "btn small qa-status" + (to === "retired" ? " danger" : ""), () => changeStatus(p, to, tr));
+      b.dataset.to = to;
+      actions.append(b);
+    }
+  } else {
+    // Not the caller's to change (a system-wide pair seen by a 组织管理员): history only.
+    const ro = el("span", "tag grey qa-readonly", "只读");
+    ro.title = p.org_id == null ? READONLY_TITLE : "不在您的管理范围内";
+    actions.append(ro);
   }
   actions.append(button("历史", "btn small qa-history", () => toggleHistory(p)));
   ops.append(actions);
@@ -307,7 +410,7 @@ const VERSION_FIELDS = [
   { key: "category", label: "分类", kind: "value", get: (s) => s.category || "" },
   { key: "effective_from", label: "生效日期", kind: "value", get: (s) => s.effective_from || "" },
   { key: "effective_to", label: "失效日期", kind: "value", get: (s) => s.effective_to || "" },
-  { key: "org_id", label: "适用范围", kind: "value", get: (s) => (s.org_id == null ? "全系统" : `组织 ${s.org_id}`) },
+  { key: "org_id", label: "适用范围", kind: "value", get: (s) => scopeName(s.org_id) },
 ];
 
 /** A version: who, when, what; its changes against `prev` (the version before it, or null); its content; 回滚到此版本. */
@@ -344,6 +447,7 @@ function versionItem(p, v, prev) {
   full.open = !prev;
   full.append(el("summary", "", "此版本的完整内容"), el("div", "qa-version-question", s.question || ""), el("div", "pre qa-version-answer", s.answer || ""));
   const meta = [
+    "适用范围：" + scopeName(s.org_id, p.org_id === s.org_id ? p.org_name : null),
     s.category ? "分类：" + s.category : null,
     (s.similar || []).length ? "相似问法：" + s.similar.join("｜") : null,
     (s.source_refs || []).length ? "依据：" + s.source_refs.map(refText).join("；") : null,
@@ -354,7 +458,7 @@ function versionItem(p, v, prev) {
   if (v.version === p.version) {
     li.classList.add("current");
     li.append(el("span", "tag qa-version-current", "当前版本"));
-  } else {
+  } else if (p.editable !== false) {
     const b = button("回滚到此版本", "btn small qa-rollback", () => rollback(p, v.version, b));
     b.dataset.version = String(v.version);
     li.append(b);
@@ -404,6 +508,7 @@ function fillForm(p) {
   $("qa-refs").value = p ? (p.source_refs || []).map(refText).join("\n") : "";
   $("qa-from").value = (p && p.effective_from) || "";
   $("qa-to").value = (p && p.effective_to) || "";
+  fillScopeSelect($("qa-org"), p ? p.org_id : defaultScope(), p && p.org_id != null ? [p.org_id, p.org_name || scopeName(p.org_id)] : null);
   $("qa-status").value = "draft";
   updatePreview();
 }
@@ -492,6 +597,7 @@ function formBody() {
     source_refs: parseRefs($("qa-refs").value),
     effective_from: $("qa-from").value || null,
     effective_to: $("qa-to").value || null,
+    org_id: $("qa-org").value ? Number($("qa-org").value) : null,
   };
 }
 
@@ -506,6 +612,11 @@ async function save() {
   if (!body.answer) {
     say("error", "请填写答案");
     $("qa-answer").focus();
+    return;
+  }
+  if (body.org_id == null && !sysAdmin) {
+    say("error", "请选择适用范围（您管理的组织）");
+    $("qa-org").focus();
     return;
   }
   if (body.effective_from && body.effective_to && body.effective_from > body.effective_to) {
@@ -654,7 +765,7 @@ function renderCats() {
 function catItem(c, index, siblings) {
   const li = el("li", "qa-cat");
   li.dataset.catId = String(c.id);
-  li.draggable = true;
+  li.draggable = sysAdmin;
   const gap = el("div", "qa-cat-gap");
   gap.setAttribute("aria-hidden", "true");
   dropZone(gap, (id) => moveBefore(id, c));
@@ -662,6 +773,18 @@ function catItem(c, index, siblings) {
   const name = el("span", "qa-cat-name", c.name);
   const count = el("span", "qa-cat-count", `${c.pairs} / ${c.published}`);
   count.title = `问答 ${c.pairs} 条，已发布 ${c.published} 条`;
+  if (!sysAdmin) {
+    // Read-only for a 组织管理员: names and counts, no buttons, no drag and drop.
+    rowEl.append(name, count);
+    li.append(rowEl);
+    const kids = childrenOf(c.id);
+    if (kids.length) {
+      const ul = el("ul", "qa-cat-children");
+      kids.forEach((k, i) => ul.append(catItem(k, i, kids.length)));
+      li.append(ul);
+    }
+    return li;
+  }
   const acts = el("div", "qa-cat-actions");
   const up = button("上移", "btn small qa-cat-up", () => moveCat(c, c.parent_id, index - 1));
   up.disabled = index === 0;
@@ -836,12 +959,16 @@ async function runImport() {
     box.replaceChildren(el("p", "error", "请先选择要导入的 Excel 文件（.xlsx）。"));
     return;
   }
+  if (!$("qa-import-org").value && !sysAdmin) {
+    box.replaceChildren(el("p", "error", "请选择导入问答的适用范围（您管理的组织）。"));
+    return;
+  }
   $("qa-import").disabled = true;
   box.setAttribute("aria-busy", "true");
   box.replaceChildren(el("p", "meta", "正在导入 " + file.name + " ……"));
   let rep;
   try {
-    rep = await api("POST", "/api/admin/qa/import", file);
+    rep = await api("POST", "/api/admin/qa/import" + query({ org_id: $("qa-import-org").value }), file);
   } catch (e) {
     if (e instanceof ApiError && e.status === 403) { denied(e); return; }
     box.replaceChildren(el("p", "error qa-import-failed", errorText(e)));
@@ -898,6 +1025,7 @@ $("qa-filters").addEventListener("submit", (e) => {
 $("qa-q").addEventListener("search", () => { if (!$("qa-q").value) load(); });
 $("qa-f-category").addEventListener("change", () => load());
 $("qa-f-status").addEventListener("change", () => load());
+$("qa-f-org").addEventListener("change", () => load());
 $("qa-reload").addEventListener("click", () => load());
 $("qa-import").addEventListener("click", runImport);
 $("qa-cat-add").addEventListener("click", addCat);
@@ -905,6 +1033,9 @@ $("qa-cat-name").addEventListener("keydown", (e) => { if (e.key === "Enter") { e
 
 const me = await initAdmin();
 if (me) {
+  sysAdmin = isSysAdmin(me);
+  await loadScopes(me);
+  applyRole();
   const pre = takePrefill();
   if (pre) openPrefilled(pre);
   await load();

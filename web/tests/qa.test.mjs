@@ -239,15 +239,21 @@ async function confirm(page, re) {
 }
 
 /**
- * Asks on a fresh chat page (no conversation history); resolves with { mode, answer, shown,
- * sources } once the answer is finished (shown: the bubble's elements, bold texts, list items,
- * links and citation buttons). The stream is read through a route that passes it on unchanged: the
- * browser's copy of an event stream without a charset is not reliably UTF-8 when read back.
+ * Asks on a fresh chat page (no conversation history), anonymously or, with `as`, logged in as that
+ * demo account through login.html; resolves with { mode, answer, badges, shown, sources } once the
+ * answer is finished (badges: the answer's badge texts such as 官方答复; shown: the bubble's
+ * elements, bold texts, list items, links and citation buttons). The stream is read through a route
+ * that passes it on unchanged: the browser's copy of an event stream without a charset is not
+ * reliably UTF-8 when read back.
  */
-async function ask(question) {
+async function ask(question, { as = null } = {}) {
   const chat = await browser.newPage({ strictApi: true, checkPageAnswers: false });
   try {
     const { page } = chat;
+    if (as) {
+      await login(page, as, { next: "/", requireOk: true });
+      assert.equal(path(page), "/", `${as} lands on the chat page`);
+    }
     let raw = null;
     await page.route("**/api/chat", async (route) => {
       const resp = await route.fetch({ timeout: ANSWER_TIMEOUT });
@@ -266,6 +272,7 @@ async function ask(question) {
     const meta = sseEvents(raw).find((e) => e.event === "meta")?.data || {};
     const bubble = page.locator("#messages .msg.assistant .bubble").last();
     const answer = await bubble.textContent();
+    const badges = await page.locator("#messages .msg.assistant").last().locator(".badge").allTextContents();
     const shown = await bubble.evaluate((b) => ({
       tags: [...b.querySelectorAll("*")].map((e) => e.tagName.toLowerCase()),
       strong: [...b.querySelectorAll("strong")].map((e) => e.textContent),
@@ -275,7 +282,7 @@ async function ask(question) {
       cites: [...b.querySelectorAll("button.cite")].map((e) => e.textContent),
     }));
     assert.deepEqual(chat.problems, [], "no chat page errors or failed API calls");
-    return { mode: meta.mode, answer, shown, sources: sseEvents(raw).filter((e) => e.event === "sources").flatMap((e) => (Array.isArray(e.data) ? e.data : [])) };
+    return { mode: meta.mode, answer, badges, shown, sources: sseEvents(raw).filter((e) => e.event === "sources").flatMap((e) => (Array.isArray(e.data) ? e.data : [])) };
   } finally {
     await chat.context.close();
   }
@@ -308,6 +315,9 @@ test("a pair created and published on qa.html answers the chat (mode faq); 停�
     await visible(page, "#qa-form", "新增 should open the editor");
     assert.equal(await page.locator("#qa-form-title").textContent(), "新增常用问答");
     assert.equal(await page.locator("#qa-status").inputValue(), "draft", "a new pair is a 草稿 unless chosen otherwise");
+    assert.equal(await page.locator("#qa-org").inputValue(), "", "a 系统管理员's new pair is 全系统 unless chosen otherwise");
+    assert.equal(await page.locator("#qa-org option").first().textContent(), "全系统", "全系统 is offered first to a 系统管理员");
+    assert.ok(await page.locator("#qa-org option").count() > 1, "the organisations are offered too");
     await page.locator("#qa-question").fill(question);
     await page.locator("#qa-similar").fill(`党员活动日定在每月哪一天？（${STAMP}）\n\n  每月几号是党员活动日？（${STAMP}）  `);
     await page.locator("#qa-answer").fill(answer);
@@ -328,6 +338,7 @@ test("a pair created and published on qa.html answers the chat (mode faq); 停�
       source_refs: [{ doc: "中国共产党章程", article: "第七条" }, { doc: "中国共产党章程", article: "第八条" }, { doc: "党支部工作条例" }],
       effective_from: "2020-01-01",
       effective_to: "2099-12-31",
+      org_id: null,
       status: "published",
     };
     assert.deepEqual(r.request().postDataJSON(), expected, "the editor sends the pair (phrasings and 依据 one per line, dates, status)");
@@ -357,6 +368,9 @@ test("a pair created and published on qa.html answers the chat (mode faq); 停�
     assert.equal(await cell(page, id, "c-status"), "已发布");
     assert.equal(await cell(page, id, "c-version"), "1");
     assert.equal(await cell(page, id, "c-category"), "测试分类");
+    assert.equal(await cell(page, id, "c-org"), "全系统", "适用范围");
+    assert.equal(await row.getAttribute("data-editable"), "true", "a 系统管理员 may change every pair");
+    assert.equal(await row.locator(".qa-readonly").count(), 0, "no 只读 badge for a 系统管理员");
     assert.equal(await cell(page, id, "c-effective"), "2020-01-01 至 2099-12-31", "生效期");
     assert.match(await cell(page, id, "c-updated"), /^sysadmin /, "更新人 is the admin");
     assert.equal(await row.locator(".qa-refs").textContent(), "依据：中国共产党章程 第七条；中国共产党章程 第八条；党支部工作条例");
@@ -456,6 +470,7 @@ test("edit a pair (PUT with its version), see the versions in 历史, roll back;
     assert.equal(await page.locator("#qa-refs").inputValue(), "中国共产党章程 第七条");
     assert.equal(await page.locator("#qa-from").inputValue(), "2020-01-01");
     assert.equal(await page.locator("#qa-to").inputValue(), "");
+    assert.equal(await page.locator("#qa-org").inputValue(), "", "the pair's scope (全系统) is loaded");
     assert.ok(await page.locator("#qa-status").isHidden(), "an edit keeps the status (no status choice)");
     await page.locator("#qa-answer").fill(newAnswer);
     const put = apiResponse(page, "PUT", new RegExp(`^/api/admin/qa/${p.id}$`), SAVE_TIMEOUT);
@@ -470,8 +485,9 @@ test("edit a pair (PUT with its version), see the versions in 历史, roll back;
       source_refs: [{ doc: "中国共产党章程", article: "第七条" }],
       effective_from: "2020-01-01",
       effective_to: null,
+      org_id: null,
       version: 1,
-    }, "the edit sends the whole pair and the version it edited");
+    }, "the edit sends the whole pair (its scope included) and the version it edited");
     await waitVersion(page, p.id, 2, "the edit should show version 2");
     assert.equal(await row.locator(".qa-answer").textContent(), newAnswer);
     assert.equal(await cell(page, p.id, "c-status"), "草稿", "an edit keeps the status");
@@ -780,30 +796,203 @@ test("importing an xlsx with a row lacking 答案 saves the two good rows and re
   }
 });
 
-// --- (e) not for an 组织管理员 ---------------------------------------------------------------------
+// --- (e) org scope: what an 组织管理员 curates and who gets the answer ------------------------------
 
-test("an 组织管理员 opening 常用问答 sees the server's 403 message", { timeout: 90_000 }, async () => {
+test("an 组织管理员 sees a system-wide pair read-only, may scope pairs only to organisations they manage, and a pair scoped to 第一中学党支部 answers member1 but not an anonymous visitor", { timeout: 600_000 }, async (t) => {
+  const admin = await apiSession("sysadmin");
   const jy = await apiSession("jy_admin");
+  const member = await apiSession("member1");
   const { context, page, problems, rejected } = await browser.newPage();
+  const sysQuestion = `范围测试${STAMP}：全系统的问答由谁维护？`;
+  const question = `测试专用：第一中学党支部的主题党日在哪里举行？（${STAMP}）`;
+  const marker = `支部范围答案${STAMP}`;
+  const answer = `${marker}：第一中学党支部的主题党日在学校党员活动室举行（本条仅用于自动化测试）。`;
+  const catName = `范围测试分类${STAMP}`;
+  let catId = null;
   try {
-    const list = await jy.call("GET", "/api/admin/qa");
-    assert.equal(list.status, 403, "GET /api/admin/qa is for 系统管理员 only");
-    assert.equal(list.json.code, "auth.forbidden");
-    assert.match(list.json.message, /[\u4e00-\u9fff]/, "the 403 carries a Chinese message");
+    // The demo tree (crates/org/src/demo.rs): jy_admin manages 市教育局党委 DW01 (支部 ZB01, ZB02);
+    // member1 is in ZB01; DW02 (ZB03, ZB04) is outside jy_admin's subtree.
+    const orgs = await admin.call("GET", "/api/admin/orgs");
+    assert.equal(orgs.status, 200, `GET /api/admin/orgs: ${JSON.stringify(orgs.json)}`);
+    const byCode = (code) => {
+      const o = (orgs.json.items || []).find((x) => x.code === code);
+      assert.ok(o, `the demo organisation ${code} exists`);
+      return o;
+    };
+    const [dw01, zb01, zb02, dw02, zb03, zb04, gw01] = ["DW01", "ZB01", "ZB02", "DW02", "ZB03", "ZB04", "GW01"].map(byCode);
+    assert.equal(zb01.name, "第一中学党支部");
 
+    // A system-wide pair by the 系统管理员 (a draft: it answers nobody) with two versions, and a
+    // category to show in the tree.
+    const sysPair = await createPair(admin, { question: sysQuestion, answer: `系统管理员维护的测试问答（${STAMP}）。`, status: "draft", force: true });
+    assert.equal(sysPair.org_id ?? null, null, "created without org_id: 全系统");
+    assert.equal(sysPair.org_name, "全系统");
+    const pend = await admin.call("POST", `/api/admin/qa/${sysPair.id}/status`, { status: "pending" });
+    assert.equal(pend.status, 200, `提交审核: ${JSON.stringify(pend.json)}`);
+    const cat = await admin.call("POST", "/api/admin/qa/categories", { name: catName });
+    assert.equal(cat.status, 201, `category: ${JSON.stringify(cat.json)}`);
+    catId = cat.json.id;
+
+    // The API as jy_admin: the list (the system-wide pair read-only), the categories; the category
+    // tree and scopes outside the subtree are refused with the server's messages.
+    const list = await jy.call("GET", "/api/admin/qa?q=" + encodeURIComponent(STAMP));
+    assert.equal(list.status, 200, `an 组织管理员 may list 常用问答: ${JSON.stringify(list.json)}`);
+    const seen = list.json.items.find((p) => p.id === sysPair.id);
+    assert.ok(seen, "the system-wide pair is listed for jy_admin");
+    assert.equal(seen.editable, false, "…read-only");
+    assert.equal((await jy.call("GET", "/api/admin/qa/categories")).status, 200, "an 组织管理员 may read the categories");
+    const catRefused = await jy.call("POST", "/api/admin/qa/categories", { name: `${catName}乙` });
+    assert.equal(catRefused.status, 403, "the category tree is for 系统管理员 only");
+    const outside = await jy.call("POST", "/api/admin/qa", { question: `范围测试${STAMP}：越权？`, answer: `不应保存（${STAMP}）`, org_id: dw02.id, force: true });
+    assert.equal(outside.status, 403, `a scope outside the subtree is refused: ${JSON.stringify(outside.json)}`);
+    assert.equal(outside.json.message, "该组织不在您的管理范围内");
+    const system = await jy.call("POST", "/api/admin/qa", { question: `范围测试${STAMP}：全系统？`, answer: `不应保存（${STAMP}）`, org_id: null, force: true });
+    assert.equal(system.status, 403, `全系统 is refused for an 组织管理员: ${JSON.stringify(system.json)}`);
+    assert.match(system.json.message, /全系统通用的问答只能由系统管理员维护/);
+
+    // qa.html as jy_admin: the page (not a 403), 常用问答 in the menu.
     await login(page, "jy_admin", { next: "/admin/qa.html", requireOk: true });
     assert.equal(path(page), "/admin/qa.html");
-    await visible(page, "#qa-denied", "an 组织管理员 should be told that the page is not for it");
-    assert.equal(await page.locator("#qa-denied-text").textContent(), list.json.message, "the page shows the server's message");
-    assert.ok(await page.locator("#qa-table").isHidden(), "the table is not shown");
-    assert.ok(await page.locator("#qa-new").isHidden(), "新增 is not offered");
-    assert.ok(await page.locator("#qa-import").isHidden(), "import is not offered");
-    assert.ok(await page.locator("#me-name").textContent(), "the header is filled (the page did not crash)");
+    await waitList(page, sysPair.id, "jy_admin should see the system-wide pair on qa.html");
+    assert.ok(await page.locator('.admin-nav a.active[href="/admin/qa.html"]').isVisible(), "the admin menu links 常用问答 for an 组织管理员");
+    assert.ok(await page.locator("#qa-denied").isHidden(), "no refusal is shown");
+    assert.ok(await page.locator("#qa-new").isVisible(), "新增 is offered");
+
+    // The system-wide pair: 全系统, 只读 (titled), no 编辑 / workflow buttons, no rollback in 历史.
+    const sysRow = rowOf(page, sysPair.id);
+    assert.equal(await sysRow.getAttribute("data-editable"), "false");
+    assert.equal(await cell(page, sysPair.id, "c-org"), "全系统");
+    assert.ok(await sysRow.locator(".qa-readonly").isVisible(), "a 只读 badge is shown");
+    assert.equal(await sysRow.locator(".qa-readonly").textContent(), "只读");
+    assert.equal(await sysRow.locator(".qa-readonly").getAttribute("title"), "全系统问答由系统管理员维护");
+    assert.equal(await sysRow.locator(".qa-edit").count(), 0, "no 编辑 button");
+    assert.deepEqual(await statusButtons(page, sysPair.id), [], "no workflow buttons");
+    await sysRow.locator(".qa-history").click();
+    const versions = await openedHistory(page, sysPair.id);
+    assert.deepEqual(versions.map((v) => v.version), [2, 1], "the history can still be read");
+    assert.deepEqual(versions.map((v) => v.rollback), [false, false], "no 回滚到此版本 on a read-only pair");
+    await sysRow.locator(".qa-history").click();
+
+    // The scope choices: DW01 and its subtree only (no 全系统, nothing of DW02 or the 工委), DW01
+    // first and the default; the same for the import; the filter adds 全部范围 and 全系统 (and
+    // dissolved organisations of the subtree, which other test files may have left).
+    const values = (sel) => page.locator(`${sel} option`).evaluateAll((os) => os.map((o) => o.value));
+    const subtree = (orgs.json.items || []).filter((o) => o.path.startsWith(dw01.path));
+    const mine = subtree.filter((o) => o.status !== "dissolved").map((o) => String(o.id));
+    for (const o of [dw01, zb01, zb02]) assert.ok(mine.includes(String(o.id)), `${o.name} is in jy_admin's subtree`);
+    const formScopes = await values("#qa-org");
+    assert.deepEqual([...formScopes].sort(), [...mine].sort(), `the editor offers the (active) organisations jy_admin manages only: ${formScopes}`);
+    assert.equal(formScopes[0], String(dw01.id), "the managed organisation comes first, its 支部 after it");
+    for (const o of [dw02, zb03, zb04, gw01]) assert.ok(!formScopes.includes(String(o.id)), `${o.name} (outside the subtree) is not offered`);
+    assert.ok(!formScopes.includes(""), "全系统 is not offered to an 组织管理员");
+    assert.match(await page.locator(`#qa-org option[value="${zb01.id}"]`).textContent(), /^\u3000+第一中学党支部$/, "a 支部 is indented under its 党委");
+    assert.deepEqual(await values("#qa-import-org"), formScopes, "the import offers the same scopes");
+    assert.equal(await page.locator("#qa-import-org").inputValue(), String(dw01.id), "the import scope defaults to the managed organisation");
+    const filterScopes = await values("#qa-f-org");
+    assert.deepEqual(filterScopes.slice(0, 2), ["", "system"], "the filter starts with 全部范围 and 全系统");
+    assert.deepEqual([...filterScopes.slice(2)].sort(), subtree.map((o) => String(o.id)).sort(), `then the organisations jy_admin manages: ${filterScopes}`);
+    let refused = null;
+    try {
+      await page.locator("#qa-org").selectOption(String(dw02.id), { timeout: 2_000 });
+    } catch (e) {
+      refused = e;
+    }
+    assert.ok(refused, "choosing 市卫健委党委 in the editor's scope is impossible (no such option)");
+
+    // 分类管理 is read-only: the tree without add, buttons or drag and drop.
+    await waitUntil(page, (name) => [...document.querySelectorAll("#qa-cat-tree .qa-cat-name")].some((e) => e.textContent === name), catName, "the category tree should list the new category");
+    assert.ok(await page.locator("#qa-cat-add-row").isHidden(), "新增分类 is not offered");
+    assert.ok(await page.locator("#qa-cat-add").isHidden());
+    assert.ok(await page.locator("#qa-cats-readonly").isVisible(), "the panel says the categories are maintained by the 系统管理员");
+    assert.equal(await page.locator("#qa-cats .qa-cat-actions, #qa-cats .qa-cat-up, #qa-cats .qa-cat-down, #qa-cats .qa-cat-move, #qa-cats .qa-cat-rename, #qa-cats .qa-cat-delete").count(), 0, "no category buttons");
+    assert.deepEqual([...new Set(await page.locator("#qa-cat-tree li.qa-cat").evaluateAll((ls) => ls.map((l) => l.draggable)))], [false], "categories cannot be dragged");
+
+    // 新增 with 适用范围 = 第一中学党支部, 已发布.
+    await page.locator("#qa-new").click();
+    await visible(page, "#qa-form", "新增 should open the editor");
+    assert.equal(await page.locator("#qa-org").inputValue(), String(dw01.id), "a new pair defaults to the managed organisation");
+    await page.locator("#qa-question").fill(question);
+    await page.locator("#qa-answer").fill(answer);
+    await page.locator("#qa-category").fill(catName);
+    await page.locator("#qa-org").selectOption(String(zb01.id));
+    await page.locator("#qa-status").selectOption("published");
+    let post = apiResponse(page, "POST", /^\/api\/admin\/qa$/, SAVE_TIMEOUT);
+    await page.locator("#qa-save").click();
+    let r = await post;
+    let created = await bodyOf(r);
+    assert.equal(r.request().postDataJSON().org_id, zb01.id, "the editor sends the chosen scope");
+    if (r.status() === 409 && created?.code === "qa.near_duplicate") {
+      t.diagnostic(`near-duplicate refusal: ${created.message}; saving with 仍然保存`);
+      await visible(page, "#qa-force", "仍然保存 is offered after a near-duplicate refusal");
+      await page.locator("#qa-force").check();
+      post = apiResponse(page, "POST", /^\/api\/admin\/qa$/, SAVE_TIMEOUT);
+      await page.locator("#qa-save").click();
+      r = await post;
+      created = await bodyOf(r);
+    }
+    assert.equal(r.status(), 201, `create as jy_admin: ${JSON.stringify(created)}`);
+    assert.equal(created.status, "published");
+    assert.equal(created.org_id, zb01.id);
+    assert.equal(created.org_name, "第一中学党支部");
+    assert.equal(created.editable, true);
+    const id = created.id;
+    t.diagnostic(`jy_admin created pair ${id} for 第一中学党支部`);
+    await waitVersion(page, id, 1, "the new pair should be listed");
+    const row = rowOf(page, id);
+    assert.equal(await cell(page, id, "c-org"), "第一中学党支部", "the list shows the scope");
+    assert.equal(await row.getAttribute("data-editable"), "true");
+    assert.equal(await row.locator(".qa-readonly").count(), 0);
+    assert.ok(await row.locator(".qa-edit").isVisible(), "jy_admin may edit the pair");
+    assert.deepEqual(await statusButtons(page, id), ["retired"], "a published pair offers 停用");
+
+    // The scope filter (sent as ?org=).
+    let listed = apiResponse(page, "GET", /^\/api\/admin\/qa$/);
+    await page.locator("#qa-f-org").selectOption(String(zb01.id));
+    assert.equal(new URL((await listed).url()).searchParams.get("org"), String(zb01.id));
+    await waitList(page, id);
+    assert.equal(await rowOf(page, sysPair.id).count(), 0, "filtered to 第一中学党支部: the system-wide pair is not listed");
+    listed = apiResponse(page, "GET", /^\/api\/admin\/qa$/);
+    await page.locator("#qa-f-org").selectOption("system");
+    assert.equal(new URL((await listed).url()).searchParams.get("org"), "system");
+    await waitList(page, sysPair.id);
+    assert.equal(await rowOf(page, id).count(), 0, "filtered to 全系统: the 支部's pair is not listed");
+    await page.locator("#qa-f-org").selectOption("");
+    await waitList(page, id);
+
+    // 常用咨询 (API): member1 gets the pair, an anonymous visitor does not.
+    const faqMember = await member.call("GET", "/api/faq?q=" + encodeURIComponent(marker));
+    assert.equal(faqMember.status, 200);
+    assert.deepEqual(faqMember.json.items.map((x) => x.id), [id], "member1 (第一中学党支部) finds the pair on 常用咨询");
+    const faqAnon = await (await fetch(BASE + "/api/faq?q=" + encodeURIComponent(marker))).json();
+    assert.deepEqual(faqAnon.items, [], "an anonymous visitor does not");
+
+    // The chat: member1 gets the curated answer (官方答复); an anonymous visitor does not.
+    const a = await ask(question, { as: "member1" });
+    t.diagnostic(`chat as member1 (${a.mode}): ${JSON.stringify(a.answer.slice(0, 80))}`);
+    assert.equal(a.mode, "faq", `member1 should get the 支部's curated answer: ${a.answer}`);
+    assert.ok(a.answer.includes(marker), `the answer is the pair's: ${a.answer}`);
+    assert.ok(a.badges.includes("官方答复"), `the answer carries the 官方答复 badge: ${JSON.stringify(a.badges)}`);
+    const b = await ask(question);
+    t.diagnostic(`chat anonymous (${b.mode}): ${JSON.stringify(b.answer.slice(0, 80))}`);
+    assert.ok(!b.answer.includes(marker), `an anonymous visitor must not get the 支部's pair: ${b.answer}`);
+    assert.ok(!(b.mode === "faq" && b.answer.includes(marker)), "…in any mode");
 
     assert.deepEqual(problems, [], "no page errors or server errors");
-    assert.deepEqual(rejected, ["GET /api/admin/qa → 403"], "only the list request was refused");
+    assert.ok(rejected.every((x) => x === "POST /api/admin/qa → 409"), `nothing else was refused on qa.html: ${rejected.join(", ")}`);
   } finally {
     await context.close();
+    await member.dispose();
     await jy.dispose();
+    // The pairs are retired by after(); the category is emptied of them and deleted.
+    if (catId != null) {
+      for (const p of await listPairs(admin, { q: STAMP })) {
+        if (p.category === catName) {
+          await admin.call("PUT", `/api/admin/qa/${p.id}`, { question: p.question, similar: p.similar, answer: p.answer, category: "", source_refs: p.source_refs, effective_from: p.effective_from, effective_to: p.effective_to, org_id: p.org_id ?? null, version: p.version, force: true });
+          if (p.status !== "retired") await admin.call("POST", `/api/admin/qa/${p.id}/status`, { status: "retired" });
+        }
+      }
+      await admin.call("DELETE", `/api/admin/qa/categories/${catId}`);
+    }
+    await admin.dispose();
   }
 });
