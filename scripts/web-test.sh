@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Headless-browser tests of the web pages (web/tests/) against a real `dangwutong serve`.
-#   scripts/web-test.sh [path/to/dangwutong]      (default: target/debug/dangwutong)
+#   scripts/web-test.sh [path/to/dangwutong [web/tests/x.test.mjs ...]]
+#   (default: target/debug/dangwutong and every web/tests/*.test.mjs)
 # Installs what is missing (Debian chromium, playwright-core via npm ci), starts the server on a
 # free port with a fresh data dir (it ingests the shipped knowledge/ first), waits for /healthz,
 # runs `node --test` on web/tests/ and stops the server. Exits with the tests' exit code.
@@ -10,6 +11,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 
 BIN="${1:-target/debug/dangwutong}"
+shift || true
+TESTS=("$@")
+if [ "${#TESTS[@]}" -eq 0 ]; then TESTS=(web/tests/*.test.mjs); fi
 case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
 [ -x "$BIN" ] || { echo "error: $BIN is not an executable dangwutong binary (build it first: cargo build -p dangwutong)" >&2; exit 2; }
 STARTUP_SECS="${DWT_WEB_TEST_STARTUP_SECS:-180}"
@@ -82,7 +86,7 @@ echo "server is up after ${SECONDS}s" >&2
 # --- tests ------------------------------------------------------------------------------------------
 status=0
 # The logging SMS sender writes codes to the server log; the tests read them from there.
-DWT_TEST_BASE_URL="$BASE" DWT_TEST_SERVER_LOG="$LOG" node --test web/tests/*.test.mjs || status=$?
+DWT_TEST_BASE_URL="$BASE" DWT_TEST_SERVER_LOG="$LOG" node --test "${TESTS[@]}" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "web tests failed (exit $status); server log tail:" >&2
   tail -n 40 "$LOG" >&2 || true

@@ -197,7 +197,7 @@ async function load({ flash = null } = {}) {
   list.setAttribute("aria-busy", "true");
   let j;
   try {
-    j = await api("GET", "/api/admin/qa" + query({ q: $("qa-q").value.trim(), category: $("qa-f-category").value, org: $("qa-f-org").value, status: $("qa-f-status").value }));
+    j = await api("GET", "/api/admin/qa" + query({ q: $("qa-q").value.trim(), category: $("qa-f-category").value, org: $("qa-f-org").value, status: $("qa-f-status").value, updated_from: $("qa-f-from").value, updated_to: $("qa-f-to").value }));
   } catch (e) {
     if (t !== ticket) return false;
     list.removeAttribute("aria-busy");
@@ -210,7 +210,7 @@ async function load({ flash = null } = {}) {
   for (const p of items) if (p.category) categories.add(p.category);
   fillCategories();
   $("qa-rows").replaceChildren(...items.map(row));
-  const filtered = $("qa-q").value.trim() || $("qa-f-category").value || $("qa-f-org").value || $("qa-f-status").value;
+  const filtered = $("qa-q").value.trim() || $("qa-f-category").value || $("qa-f-org").value || $("qa-f-status").value || $("qa-f-from").value || $("qa-f-to").value;
   $("qa-empty").textContent = filtered ? "没有符合条件的常用问答。" : "还没有常用问答，点“新增”或导入 Excel 添加。";
   $("qa-empty").hidden = items.length > 0;
   $("qa-count").textContent = items.length ? `共 ${items.length} 条` : "";
@@ -1026,6 +1026,8 @@ $("qa-q").addEventListener("search", () => { if (!$("qa-q").value) load(); });
 $("qa-f-category").addEventListener("change", () => load());
 $("qa-f-status").addEventListener("change", () => load());
 $("qa-f-org").addEventListener("change", () => load());
+$("qa-f-from").addEventListener("change", () => load());
+$("qa-f-to").addEventListener("change", () => load());
 $("qa-reload").addEventListener("click", () => load());
 $("qa-import").addEventListener("click", runImport);
 $("qa-cat-add").addEventListener("click", addCat);

@@ -457,6 +457,23 @@ test("edit a pair (PUT with its version), see the versions in 历史, roll back;
     const u = new URL((await list).url());
     assert.deepEqual([u.searchParams.get("category"), u.searchParams.get("status")], ["测试分类", "draft"]);
     await waitList(page, p.id);
+    // Updated-time filter (Beijing dates): a past year finds nothing, today finds the pair.
+    list = apiResponse(page, "GET", /^\/api\/admin\/qa$/);
+    await page.locator("#qa-f-from").fill("2000-01-01");
+    await list;
+    list = apiResponse(page, "GET", /^\/api\/admin\/qa$/);
+    await page.locator("#qa-f-to").fill("2000-12-31");
+    const dated = new URL((await list).url());
+    assert.deepEqual([dated.searchParams.get("updated_from"), dated.searchParams.get("updated_to")], ["2000-01-01", "2000-12-31"]);
+    await waitList(page);
+    assert.equal(await page.locator("#qa-table tr[data-qa-id]").count(), 0, "nothing was updated in 2000");
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    await page.locator("#qa-f-to").fill(today);
+    await page.locator("#qa-f-from").fill(today);
+    await waitList(page, p.id);
+    await page.locator("#qa-f-from").fill("");
+    await page.locator("#qa-f-to").fill("");
+    await waitList(page, p.id);
 
     // 编辑 loads the pair into the editor; 保存 sends PUT with the version edited.
     const row = rowOf(page, p.id);

@@ -43,6 +43,9 @@ pub struct QaFilter {
     pub status: Option<String>,
     /// Only pairs of this scope: `Some(None)` system-wide ones, `Some(Some(org))` one organisation's.
     pub org: Option<Option<i64>>,
+    /// Updated on or after / before this Beijing date (YYYY-MM-DD, inclusive).
+    pub updated_from: Option<String>,
+    pub updated_to: Option<String>,
 }
 
 /// Question text for duplicate checks: no spaces or punctuation, half-width, lower case.
@@ -197,7 +200,28 @@ impl QaStore {
         .fetch_all(self.pool())
         .await?;
         let pairs: Result<Vec<QaPair>, StoreError> = rows.iter().map(to_pair).collect();
-        Ok(pairs?.into_iter().filter(|p| f.org.is_none_or(|o| p.org_id == o)).collect())
+        let day = |d: &Option<String>, label: &str| -> Result<Option<String>, StoreError> {
+            match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                None => Ok(None),
+                Some(d) if valid_date(d) => Ok(Some(d.to_string())),
+                Some(d) => Err(refuse("qa.bad_date", format!("{label}格式应为 YYYY-MM-DD：{d}"))),
+            }
+        };
+        let (from, to) = (day(&f.updated_from, "更新起始日期")?, day(&f.updated_to, "更新截止日期")?);
+        // updated_at is UTC; the filter is by Beijing date.
+        let beijing_day = |ts: &str| {
+            chrono::DateTime::parse_from_rfc3339(ts)
+                .map(|t| (t + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string())
+                .unwrap_or_else(|_| ts.chars().take(10).collect())
+        };
+        Ok(pairs?
+            .into_iter()
+            .filter(|p| f.org.is_none_or(|o| p.org_id == o))
+            .filter(|p| {
+                let d = beijing_day(&p.updated_at);
+                from.as_ref().is_none_or(|f| &d >= f) && to.as_ref().is_none_or(|t| &d <= t)
+            })
+            .collect())
     }
 
     /// Creates a pair (draft, pending or published). The same question, or a phrasing equal to
@@ -374,6 +398,13 @@ mod tests {
         assert!(s.published().await.unwrap().is_empty());
         let listed = s.list(&QaFilter { q: Some("积极分子".into()), status: Some("retired".into()), ..QaFilter::default() }).await.unwrap();
         assert_eq!(listed.len(), 1);
+        // Updated-time filter by Beijing date.
+        let today = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string();
+        let on = |from: &str, to: &str| QaFilter { updated_from: Some(from.into()), updated_to: Some(to.into()), ..QaFilter::default() };
+        assert_eq!(s.list(&on(&today, &today)).await.unwrap().len(), 2);
+        assert!(s.list(&on("2000-01-01", "2000-12-31")).await.unwrap().is_empty());
+        let bad = s.list(&on("昨天", "")).await.unwrap_err();
+        assert!(matches!(bad, StoreError::Refused(e) if e.code == "qa.bad_date"));
     }
 
     #[test]

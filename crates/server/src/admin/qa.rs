@@ -132,6 +132,9 @@ pub struct ListParams {
     status: Option<String>,
     /// `system` (whole system) or an organisation id.
     org: Option<String>,
+    /// Updated from / to (Beijing dates, YYYY-MM-DD, inclusive).
+    updated_from: Option<String>,
+    updated_to: Option<String>,
 }
 
 fn org_filter(org: Option<&str>) -> Result<Option<Option<i64>>, ApiError> {
@@ -142,7 +145,7 @@ fn org_filter(org: Option<&str>) -> Result<Option<Option<i64>>, ApiError> {
     }
 }
 
-#[utoipa::path(get, path = "/api/admin/qa", tag = "knowledge", params(("q" = Option<String>, Query), ("category" = Option<String>, Query), ("status" = Option<String>, Query), ("org" = Option<String>, Query)),
+#[utoipa::path(get, path = "/api/admin/qa", tag = "knowledge", params(("q" = Option<String>, Query), ("category" = Option<String>, Query), ("status" = Option<String>, Query), ("org" = Option<String>, Query), ("updated_from" = Option<String>, Query), ("updated_to" = Option<String>, Query)),
     responses((status = 200, description = "{items: [QaPair + org_name, editable]} most recently updated first: a 组织管理员 sees system-wide pairs (read-only) and those of the organisations they manage"), (status = 403, body = ErrorBody)))]
 pub async fn list(State(s): State<AppState>, caller: Caller, Query(p): Query<ListParams>) -> Result<Response, ApiError> {
     let cur = Curator::of(&s, &caller).await?;
@@ -150,7 +153,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller, Query(p): Query<Lis
     let items: Vec<serde_json::Value> = s
         .assistant
         .qa_store()
-        .list(&QaFilter { q: p.q, category: p.category, status: p.status, org })
+        .list(&QaFilter { q: p.q, category: p.category, status: p.status, org, updated_from: p.updated_from, updated_to: p.updated_to })
         .await?
         .iter()
         .filter(|x| cur.sees(x.org_id))
