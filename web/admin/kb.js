@@ -1,12 +1,17 @@
 // 知识库维护 and 知识切片调优 (系统管理员 only): the documents of the knowledge base with their
-// status (changed here, after a confirmation), origin and chunk count; 上传文档 (the chosen file's
+// status (changed here, after a confirmation; 已废止 optionally names the 新版本 that replaced the
+// document — a current document, sent as `superseded_by` — and the list says 已被《X》取代),
+// origin and chunk count; 上传文档 (the chosen file's
 // raw bytes POSTed to /api/admin/kb/documents/upload?filename=…; the server's message on a
 // refusal, e.g. an unsupported type) and 删除 per document (DELETE, after a confirmation); a document's chunks
 // (`#doc=ID`, optionally `&chunk=ID` to scroll to and mark one) with edit (guarded by the version
 // being edited: a 409 shows the server's message and offers 刷新), split at the cursor, merge
 // with the next chunk, disable/enable, and the version history with rollback, each version
 // with its changes against the one before it (/admin/diff.js: text, 条号, 标题层级 and 检索问题
-// diffed by character, 启用/停用 as 旧值 → 新值). Every change reloads the chunk list. Other
+// diffed by character, 启用/停用 as 旧值 → 新值), and 重新切分 of the whole document (another
+// free-text size or plain text: 预览 shows the server's drafts and what is lost, 应用 sends the
+// preview's basis after a confirmation; a 409 when a chunk changed since shows the server's
+// message; changing the settings voids the preview). Every change reloads the chunk list. Other
 // administrators get the server's 403 message in place of the page. Data is rendered with
 // textContent only.
 import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, button, localTime, query } from "/admin/admin.js";
@@ -26,11 +31,13 @@ const ACTION = {
   enable: "启用",
   rollback: "回滚",
   merged_into_previous: "并入上一切片",
+  rechunk: "重新切分",
+  rechunk_removed: "重新切分时移除",
 };
 /** What a status change means for answering (shown in the confirmation). */
 const STATUS_EFFECT = {
   current: "现行有效的文档参与检索和智能问答。",
-  repealed: "已废止的文档仍可检索，但排序靠后。",
+  repealed: "已废止的文档仍可检索，但排序靠后；引用它的答复会注明该规定已废止。",
   withdrawn: "已撤回的文档不再参与检索和智能问答。",
 };
 
@@ -107,6 +114,7 @@ function showDoc(id, chunk) {
     $("kb-doc-meta").replaceChildren();
     $("kb-chunks").replaceChildren();
     $("kb-chunk-filter").value = "";
+    resetRechunk({ inputs: true });
   }
   loadChunks(id, { focus: chunk });
 }
@@ -163,8 +171,14 @@ function docRow(d) {
   name.append(a);
   const sub = [d.version, d.issuer].filter((x) => x).join(" · ");
   if (sub) name.append(el("div", "meta", sub));
+  if (d.superseded_by != null) name.append(supersededLine(d.superseded_by));
   td("c-type", "类型", DOC_TYPE[d.doc_type] || d.doc_type || "");
-  td("c-status", "状态", statusSelect(d));
+  const status = td("c-status kb-status-cell", "状态", statusSelect(d));
+  if (d.status === "repealed") {
+    const edit = button(d.superseded_by != null ? "更改新版本" : "指定新版本", "btn small kb-successor-edit", () => openSuccessorForm(d, status));
+    edit.setAttribute("aria-label", edit.textContent + "：" + (d.title || ""));
+    status.append(edit);
+  }
   td("c-origin", "来源", ORIGIN[d.origin] || d.origin || "");
   td("c-category", "类别", d.category || "—");
   td("c-chunks", "切片数", String(d.chunk_count ?? 0));
@@ -252,6 +266,27 @@ async function upload() {
   await loadDocs({ flash: d.id ?? null });
 }
 
+/** The title of document `id` as listed, or null. */
+function docTitle(id) {
+  const d = docs.find((x) => String(x.id) === String(id));
+  return d ? d.title || "（无标题）" : null;
+}
+
+/** “已被《X》取代” (X linking to the successor's chunks), a `tag` element. */
+function supersededLine(id, tag = "div") {
+  const line = el(tag, "meta kb-superseded");
+  line.dataset.successorId = String(id);
+  const title = docTitle(id);
+  if (title === null) {
+    line.textContent = `已被编号 ${id} 的文档取代`;
+    return line;
+  }
+  const a = el("a", "kb-successor-link", title);
+  a.href = "#doc=" + encodeURIComponent(id);
+  line.append("已被《", a, "》取代");
+  return line;
+}
+
 function statusSelect(d) {
   const s = el("select", "kb-status status-select st-" + (d.status || ""));
   s.setAttribute("aria-label", "状态：" + (d.title || ""));
@@ -262,26 +297,116 @@ function statusSelect(d) {
 }
 
 async function changeStatus(d, select) {
+  const cell = select.closest("td");
   const to = select.value;
+  if (to === "repealed" && d.status !== "repealed") {
+    // 已废止: first the optional 新版本, then the confirmation.
+    openSuccessorForm(d, cell);
+    return;
+  }
+  closeSuccessorForm(cell);
   if (to === d.status) return;
   const ok = await confirmDialog(`把《${d.title}》的状态从“${DOC_STATUS[d.status] || d.status}”改为“${DOC_STATUS[to]}”？${STATUS_EFFECT[to] || ""}`, "确定修改");
   if (!ok) {
     select.value = d.status;
     return;
   }
-  select.disabled = true;
+  await sendStatus(d, cell, { status: to });
+}
+
+/**
+ * The 新版本 picker under a document's status (for 已废止): the other current documents (and
+ * the successor already named), or none. 确定 asks for the confirmation and sends the status.
+ */
+function openSuccessorForm(d, cell) {
+  closeSuccessorForm(cell);
+  const select = cell.querySelector("select.kb-status");
+  const form = el("div", "kb-successor-form");
+  const pick = el("select", "kb-successor");
+  pick.setAttribute("aria-label", "新版本（现行文档）：" + (d.title || ""));
+  pick.append(option("", "（不指定）", d.superseded_by == null));
+  const choices = docs.filter((x) => x.id !== d.id && (x.status === "current" || x.id === d.superseded_by));
+  for (const x of choices) {
+    const label = [x.title || "（无标题）", x.version].filter((v) => v).join(" · ") + (x.status === "current" ? "" : `（${DOC_STATUS[x.status] || x.status}）`);
+    pick.append(option(String(x.id), label, x.id === d.superseded_by));
+  }
+  const f = field("新版本（现行文档）", pick);
+  f.classList.add("kb-successor-field");
+  form.append(f);
+  if (!choices.length) form.append(el("p", "meta kb-successor-none", "没有其他现行有效的文档可选。"));
+  const msg = el("p", "error kb-successor-msg");
+  msg.setAttribute("role", "alert");
+  msg.hidden = true;
+  const actions = el("div", "form-actions");
+  actions.append(
+    button("取消", "btn small kb-successor-cancel", () => {
+      closeSuccessorForm(cell);
+      if (select) select.value = d.status;
+    }),
+    button("确定", "btn small primary kb-successor-ok", () => confirmSuccessor(d, cell, pick)),
+  );
+  form.append(msg, actions);
+  cell.append(form);
+  for (const b of cell.querySelectorAll(".kb-successor-edit")) b.hidden = true;
+  pick.focus({ preventScroll: true });
+}
+
+function closeSuccessorForm(cell) {
+  cell.querySelector(".kb-successor-form")?.remove();
+  for (const b of cell.querySelectorAll(".kb-successor-edit")) b.hidden = false;
+}
+
+async function confirmSuccessor(d, cell, pick) {
+  const next = pick.value ? Number(pick.value) : null;
+  const nextTitle = next != null ? docTitle(next) || `编号 ${next} 的文档` : null;
+  let q;
+  if (d.status !== "repealed") {
+    q = `把《${d.title}》的状态从“${DOC_STATUS[d.status] || d.status}”改为“已废止”` + (nextTitle ? `，新版本为《${nextTitle}》` : "，不指定新版本") + "？" + STATUS_EFFECT.repealed;
+    if (nextTitle) q += `答复会注明现行版本为《${nextTitle}》。`;
+  } else if (next === d.superseded_by || (next == null && d.superseded_by == null)) {
+    closeSuccessorForm(cell);
+    toast("新版本未变", "ok");
+    return;
+  } else {
+    q = nextTitle ? `把已废止的《${d.title}》的新版本设为《${nextTitle}》？引用它的答复会注明现行版本为《${nextTitle}》。` : `取消《${d.title}》的新版本？引用它的答复只注明该规定已废止。`;
+  }
+  const ok = await confirmDialog(q, "确定修改");
+  if (!ok) return;
+  const body = { status: "repealed" };
+  if (next != null) body.superseded_by = next;
+  await sendStatus(d, cell, body);
+}
+
+/** POSTs a status (and successor) change; errors shown in the 新版本 form when open, else as a toast. */
+async function sendStatus(d, cell, body) {
+  const select = cell.querySelector("select.kb-status");
+  const form = cell.querySelector(".kb-successor-form");
+  const controls = [select, ...cell.querySelectorAll(".kb-successor-form select, .kb-successor-form button")].filter((x) => x);
+  for (const c of controls) c.disabled = true;
   let j;
   try {
-    j = await api("POST", docPath(d.id) + "/status", { status: to });
+    j = await api("POST", docPath(d.id) + "/status", body);
   } catch (e) {
-    select.value = d.status;
-    select.disabled = false;
-    if (e instanceof ApiError && e.status === 403) denied(e);
-    else toast(errorText(e));
+    for (const c of controls) c.disabled = false;
+    if (e instanceof ApiError && e.status === 403) { denied(e); return; }
+    const msg = form && form.isConnected ? form.querySelector(".kb-successor-msg") : null;
+    if (msg) {
+      msg.textContent = errorText(e);
+      msg.hidden = false;
+    } else {
+      if (select) select.value = d.status;
+      toast(errorText(e));
+    }
     return;
   }
-  toast(j && j.changed === false ? "状态未变" : `《${d.title}》已改为“${DOC_STATUS[to]}”`, "ok");
-  await loadDocs();
+  const to = body.status;
+  let text;
+  if (j && j.changed === false) text = "状态未变";
+  else if (to === "repealed" && body.superseded_by != null) text = `《${d.title}》已改为“已废止”，新版本为《${docTitle(body.superseded_by) || body.superseded_by}》`;
+  else if (to === "repealed" && d.status === "repealed") text = `《${d.title}》已不再指定新版本`;
+  else text = `《${d.title}》已改为“${DOC_STATUS[to]}”`;
+  toast(text, "ok");
+  await loadDocs({ flash: d.id });
 }
 
 function filterDocs() {
@@ -321,6 +446,9 @@ async function loadChunks(docId, { focus = null, msg = null, mark = [], after = 
   $("kb-chunks").replaceChildren(...current.chunks.map((c, i) => chunkCard(c, i)));
   $("kb-chunks-empty").hidden = current.chunks.length > 0;
   filterChunks();
+  if (rechunk && (rechunk.docId !== current.doc.id || rechunk.sig !== chunkSig(current.chunks))) {
+    voidRechunk("文档的切片已有变化，预览已失效，请重新预览。");
+  }
   if (msg) {
     const card = cardOf(msg.chunkId);
     if (card) say(card, msg.kind, msg.text);
@@ -363,6 +491,17 @@ function renderDocHead(d, chunks) {
       `共 ${chunks.length} 个切片` + (off ? `（停用 ${off} 个）` : ""),
     ].filter((x) => x).join(" · "),
   ];
+  if (d.superseded_by != null) {
+    parts.push(" · ", supersededLine(d.superseded_by, "span"));
+    // Opened directly (#doc=…): the successor's title comes with the documents list.
+    if (docTitle(d.superseded_by) === null) {
+      api("GET", "/api/admin/kb/documents").then((j) => {
+        if (!docs.length) docs = j.items || [];
+        const line = $("kb-doc-meta").querySelector(".kb-superseded");
+        if (line && current && current.doc.id === d.id && docTitle(d.superseded_by) !== null) line.replaceWith(supersededLine(d.superseded_by, "span"));
+      }, () => {});
+    }
+  }
   if (d.origin_url && /^https?:\/\//i.test(d.origin_url)) {
     const a = el("a", "kb-origin-url", "原文链接");
     a.href = d.origin_url;
@@ -689,6 +828,192 @@ async function toggleEnabled(card, c) {
   await reload({ msg: { chunkId: c.id, kind: on ? "ok" : "info", text: on ? "已启用：此切片重新参与检索和问答。" : "已停用：此切片不再参与检索和问答。" } });
 }
 
+// --- 重新切分 --------------------------------------------------------------------------------------
+
+/**
+ * The preview shown in 重新切分, while it can be applied: { docId, body (the request it was made
+ * with), plan (the server's answer: basis, before, drafts…), sig (the chunks as loaded then) }.
+ */
+let rechunk = null;
+let rechunkTicket = 0;
+
+/** The loaded chunks' ids, versions and states (a change on this page voids the preview). */
+const chunkSig = (chunks) => chunks.map((c) => `${c.id}:${c.version}:${c.enabled ? 1 : 0}`).join(",");
+
+/** The 重新切分 message; kind "error", "ok" or "info" (empty text hides it). */
+function rechunkSay(kind, text) {
+  const box = $("kb-rechunk-msg");
+  box.className = "kb-rechunk-msg " + (kind === "info" ? "notice-box" : kind);
+  box.setAttribute("role", kind === "error" ? "alert" : "status");
+  box.textContent = text || "";
+  box.hidden = !text;
+}
+
+/** The request of the settings as entered: { body } or { error }. */
+function rechunkRequest() {
+  const input = $("kb-rechunk-tokens");
+  const raw = input.value.trim();
+  const body = {};
+  if (raw !== "" || input.validity.badInput) {
+    if (!/^\d+$/.test(raw)) return { error: "切片长度应为整数词元数（留空则使用默认长度）。" };
+    body.text_tokens = Number(raw);
+  }
+  body.plain = $("kb-rechunk-plain").checked;
+  return { body };
+}
+
+/** Clears the preview (and with `inputs` the settings too). */
+function resetRechunk({ inputs = false } = {}) {
+  rechunkTicket++;
+  rechunk = null;
+  if (inputs) {
+    $("kb-rechunk-tokens").value = "";
+    $("kb-rechunk-plain").checked = false;
+  }
+  $("kb-rechunk-apply").disabled = true;
+  $("kb-rechunk-preview").disabled = false;
+  $("kb-rechunk-result").hidden = true;
+  $("kb-rechunk-result").classList.remove("stale");
+  $("kb-rechunk-drafts").replaceChildren();
+  $("kb-rechunk-warnings").replaceChildren();
+  $("kb-rechunk").removeAttribute("aria-busy");
+  rechunkSay("", "");
+}
+
+/** The preview no longer holds (settings changed, chunks changed): 应用 waits for a new 预览. */
+function voidRechunk(text, kind = "info") {
+  if (!rechunk && $("kb-rechunk-result").hidden) return;
+  rechunk = null;
+  $("kb-rechunk-apply").disabled = true;
+  $("kb-rechunk-result").classList.add("stale");
+  rechunkSay(kind, text);
+}
+
+function rechunkSettingsChanged() {
+  rechunkTicket++;
+  $("kb-rechunk-preview").disabled = false;
+  $("kb-rechunk").removeAttribute("aria-busy");
+  voidRechunk("设置已更改，请重新预览后再应用。");
+}
+
+async function previewRechunk() {
+  if (!current) return;
+  const req = rechunkRequest();
+  if (req.error) {
+    voidRechunk(req.error, "error");
+    rechunkSay("error", req.error);
+    $("kb-rechunk-tokens").focus();
+    return;
+  }
+  const doc = current.doc;
+  const sig = chunkSig(current.chunks);
+  const t = ++rechunkTicket;
+  rechunk = null;
+  $("kb-rechunk-apply").disabled = true;
+  $("kb-rechunk-preview").disabled = true;
+  $("kb-rechunk").setAttribute("aria-busy", "true");
+  rechunkSay("info", "正在预览……");
+  let plan;
+  try {
+    plan = await api("POST", docPath(doc.id) + "/rechunk", req.body);
+  } catch (e) {
+    if (t !== rechunkTicket) return;
+    $("kb-rechunk-preview").disabled = false;
+    $("kb-rechunk").removeAttribute("aria-busy");
+    if (e instanceof ApiError && e.status === 403) { denied(e); return; }
+    $("kb-rechunk-result").hidden = true;
+    rechunkSay("error", errorText(e));
+    return;
+  }
+  if (t !== rechunkTicket) return;
+  $("kb-rechunk-preview").disabled = false;
+  $("kb-rechunk").removeAttribute("aria-busy");
+  rechunk = { docId: doc.id, body: req.body, plan, sig };
+  renderRechunk(plan);
+  rechunkSay("", "");
+  $("kb-rechunk-apply").disabled = false;
+}
+
+/** The preview: 当前 N 个切片 → 预览 M 个切片, what is lost, and the drafts. */
+function renderRechunk(plan) {
+  const drafts = plan.drafts || [];
+  const summary = $("kb-rechunk-summary");
+  summary.dataset.before = String(plan.before ?? 0);
+  summary.dataset.after = String(drafts.length);
+  summary.textContent = `当前 ${plan.before ?? 0} 个切片 → 预览 ${drafts.length} 个切片`;
+  const warnings = [];
+  if (plan.disabled_dropped > 0) warnings.push(["disabled", `${plan.disabled_dropped} 个已停用切片不会保留`]);
+  if (plan.questions_dropped > 0) warnings.push(["questions", `${plan.questions_dropped} 个切片上的检索问题/关键词不会保留`]);
+  $("kb-rechunk-warnings").replaceChildren(...warnings.map(([kind, text]) => {
+    const li = el("li", "kb-rechunk-warning", text);
+    li.dataset.kind = kind;
+    return li;
+  }));
+  $("kb-rechunk-warnings").hidden = !warnings.length;
+  $("kb-rechunk-drafts").replaceChildren(...drafts.map((d, i) => {
+    const li = el("li", "kb-rechunk-draft");
+    li.dataset.position = String(d.position ?? i);
+    const head = el("div", "kb-rechunk-draft-head");
+    head.append(
+      el("span", "tag grey", "#" + (i + 1)),
+      el("strong", "kb-rechunk-draft-article", d.article || "（无条号）"),
+      el("span", "meta kb-rechunk-draft-tokens", `${d.token_count ?? 0} 词元`),
+      el("span", "meta", `${charCount(d.text)} 字`),
+    );
+    const headings = (d.heading_path || []).join(" / ");
+    li.append(head);
+    if (headings) li.append(el("div", "meta kb-rechunk-draft-headings", headings));
+    li.append(el("div", "kb-rechunk-draft-text pre", d.text || ""));
+    return li;
+  }));
+  $("kb-rechunk-result").classList.remove("stale");
+  $("kb-rechunk-result").hidden = false;
+}
+
+async function applyRechunk() {
+  const p = rechunk;
+  if (!p || !current || current.doc.id !== p.docId) {
+    rechunkSay("error", "请先预览，再按预览结果应用。");
+    return;
+  }
+  const { plan } = p;
+  const n = (plan.drafts || []).length;
+  const lost = [];
+  if (plan.disabled_dropped > 0) lost.push(`${plan.disabled_dropped} 个已停用切片不会保留`);
+  if (plan.questions_dropped > 0) lost.push(`${plan.questions_dropped} 个切片上的检索问题/关键词不会保留`);
+  const title = current.doc.title || "（无标题）";
+  const ok = await confirmDialog(`按预览结果重新切分《${title}》？当前 ${plan.before} 个切片将被替换为 ${n} 个新切片` + (lost.length ? `，${lost.join("，")}` : "") + "。新切片立即用于检索和智能问答。", "应用");
+  if (!ok || rechunk !== p) return;
+  const t = ++rechunkTicket;
+  $("kb-rechunk-apply").disabled = true;
+  $("kb-rechunk-preview").disabled = true;
+  $("kb-rechunk").setAttribute("aria-busy", "true");
+  rechunkSay("info", "正在重新切分……");
+  let j;
+  try {
+    j = await api("POST", docPath(p.docId) + "/rechunk", { ...p.body, apply: true, basis: plan.basis });
+  } catch (e) {
+    if (t !== rechunkTicket) return;
+    $("kb-rechunk-preview").disabled = false;
+    $("kb-rechunk").removeAttribute("aria-busy");
+    if (e instanceof ApiError && e.status === 403) { denied(e); return; }
+    if (e instanceof ApiError && e.code === "kb.rechunk_stale") {
+      voidRechunk(errorText(e), "error");
+    } else {
+      $("kb-rechunk-apply").disabled = false;
+      rechunkSay("error", errorText(e));
+    }
+    return;
+  }
+  if (t !== rechunkTicket) return;
+  const after = (j && j.drafts ? j.drafts.length : n);
+  resetRechunk();
+  const text = `已重新切分《${title}》：${j && j.before != null ? j.before : plan.before} 个切片 → ${after} 个切片。`;
+  rechunkSay("ok", text);
+  toast(text, "ok");
+  await reload();
+}
+
 // --- history and rollback ------------------------------------------------------------------------
 
 function historyView(card, c) {
@@ -798,6 +1123,10 @@ $("kb-filter").addEventListener("input", filterDocs);
 $("kb-chunk-filter").addEventListener("input", filterChunks);
 $("kb-doc-reload").addEventListener("click", () => reload());
 $("kb-back").addEventListener("click", () => { location.hash = ""; });
+$("kb-rechunk-preview").addEventListener("click", previewRechunk);
+$("kb-rechunk-apply").addEventListener("click", applyRechunk);
+$("kb-rechunk-tokens").addEventListener("input", rechunkSettingsChanged);
+$("kb-rechunk-plain").addEventListener("change", rechunkSettingsChanged);
 
 const me = await initAdmin();
 if (me) {

@@ -10,7 +10,8 @@
 // enabled again, and after the last test the split 第七条 of 党章 is merged again (the halves
 // join with the line break the split removed, so the text is the shipped one). The document
 // uploaded through 上传文档 (named with STAMP) is deleted by the test itself, or through the API
-// when the test fails before that.
+// when the test fails before that. 重新切分 and 已废止/新版本 work on documents their tests upload
+// through the API (named with STAMP) and delete afterwards, never on the shipped ones.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, versionDiffs, visible, waitAnswer, waitUntil, sseEvents } from "./support.mjs";
@@ -717,6 +718,270 @@ test("上传文档 adds a .md file through the page (searchable at once); 删除
   } finally {
     if (docId != null) await admin.call("DELETE", `/api/admin/kb/documents/${docId}`);
     await context.close();
+    await admin.dispose();
+  }
+});
+
+// --- (g) 重新切分: preview, apply, a stale preview ---------------------------------------------------
+
+/** Uploads a UTF-8 file through the API (set-up); resolves with the document row. */
+async function uploadApi(admin, name, content) {
+  const res = await admin.ctx.fetch(`/api/admin/kb/documents/upload?filename=${encodeURIComponent(name)}`, {
+    method: "POST",
+    data: Buffer.from(content, "utf8"),
+    headers: { "X-CSRF-Token": admin.csrf, "content-type": "application/octet-stream" },
+    timeout: ANSWER_TIMEOUT,
+  });
+  const text = await res.text();
+  assert.equal(res.status(), 200, `uploading ${name} through the API: ${text}`);
+  return JSON.parse(text).document;
+}
+
+/** What a chunk list is compared by (everything the API lists of a chunk). */
+const chunkState = (cs) => cs.map((c) => ({ id: c.id, version: c.version, enabled: c.enabled, article: c.article, heading_path: c.heading_path, text: c.text, questions: c.questions || [] }));
+
+test("重新切分: the preview (120 词元, 按普通文本) matches the API and changes nothing; 应用 puts exactly the drafts in place; a stale preview shows the 409 message", { timeout: 240_000 }, async (t) => {
+  // Not 信访工作条例: other tests find its chunks by their 第X条 labels, which 按普通文本 drops.
+  const admin = await apiSession("sysadmin");
+  const { context, page, problems, rejected } = await browser.newPage({ desktop: true });
+  const title = `重新切分测试文档${STAMP}`;
+  const content = [
+    `# ${title}`,
+    "",
+    "## 第一章 总则",
+    "",
+    "第一条 为了规范支部组织生活，提高组织生活质量，结合本单位实际，制定本办法，本办法仅用于网页自动化测试。",
+    "",
+    "第二条 支部组织生活包括支部党员大会、支委会、党小组会和党课，以及主题党日、组织生活会和民主评议党员。",
+    "",
+    "第三条 支部应当每月相对固定一天开展主题党日，组织党员集中学习、过组织生活、进行民主议事和志愿服务。",
+    "",
+    "## 第二章 组织实施",
+    "",
+    "第四条 支部书记是组织生活的第一责任人，应当提前谋划组织生活的主题和内容，做好会前准备和会后落实。",
+    "",
+    "第五条 党员因故不能参加组织生活的，应当向支部书记请假；无故连续六个月不参加组织生活的，按照有关规定处理。",
+    "",
+    "第六条 本办法由支部委员会负责解释，自发布之日起施行，测试结束后即行删除。",
+    "",
+  ].join("\n");
+  let docId = null;
+  try {
+    const doc = await uploadApi(admin, `web-test-rechunk-${STAMP}.md`, content);
+    docId = doc.id;
+    let chunks = await chunksOf(admin, docId);
+    assert.deepEqual(chunks.map((c) => c.article), ["第一条", "第二条", "第三条", "第四条", "第五条", "第六条"], "the uploaded document is cut by article");
+    // One chunk disabled, one with added questions: the preview says both are lost.
+    let r = await admin.call("POST", `/api/admin/kb/chunks/${chunks[5].id}/disable`);
+    assert.equal(r.status, 200, `disable: ${JSON.stringify(r.json)}`);
+    r = await admin.call("PUT", `/api/admin/kb/chunks/${chunks[0].id}`, { version: chunks[0].version, questions: ["组织生活办法是干什么的"] });
+    assert.equal(r.status, 200, `questions: ${JSON.stringify(r.json)}`);
+    const before = chunkState(await chunksOf(admin, docId));
+
+    await login(page, "sysadmin", { next: `/admin/kb.html#doc=${docId}`, requireOk: true });
+    await waitChunks(page, docId);
+    await page.locator("#kb-rechunk > summary").click();
+    await visible(page, "#kb-rechunk-tokens", "重新切分 should open its settings");
+    assert.ok(await page.locator("#kb-rechunk-apply").isDisabled(), "应用 waits for a preview");
+
+    // A size out of range: the server's message.
+    await page.locator("#kb-rechunk-tokens").fill("10");
+    let resp = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/documents/${docId}/rechunk$`), 60_000);
+    await page.locator("#kb-rechunk-preview").click();
+    r = await resp;
+    const tooSmall = await bodyOf(r);
+    assert.equal(r.status(), 400, `preview at 10 tokens: ${JSON.stringify(tooSmall)}`);
+    assert.equal(tooSmall.code, "kb.bad_rechunk_size");
+    await waitUntil(page, (m) => (document.getElementById("kb-rechunk-msg")?.textContent || "") === m, tooSmall.message, "the size refusal should be shown");
+    assert.ok(await page.locator("#kb-rechunk-apply").isDisabled(), "nothing to apply after a refusal");
+
+    await page.locator("#kb-rechunk-tokens").fill("120");
+    await page.locator("#kb-rechunk-plain").check();
+
+    // 预览: the server's plan on the page; nothing changed.
+    resp = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/documents/${docId}/rechunk$`), 60_000);
+    await page.locator("#kb-rechunk-preview").click();
+    r = await resp;
+    const shown = await bodyOf(r);
+    assert.equal(r.status(), 200, `preview: ${JSON.stringify(shown)}`);
+    assert.deepEqual(r.request().postDataJSON(), { text_tokens: 120, plain: true }, "预览 sends the settings, without apply");
+    await waitUntil(page, () => !document.getElementById("kb-rechunk-result").hidden && !document.getElementById("kb-rechunk").hasAttribute("aria-busy"), undefined, "the preview should be shown");
+    const api = (await admin.call("POST", `/api/admin/kb/documents/${docId}/rechunk`, { text_tokens: 120, plain: true })).json;
+    t.diagnostic(`preview: ${api.before} → ${api.drafts.length} chunks (${api.drafts.map((d) => d.token_count).join("/")} tokens)`);
+    assert.equal(api.applied, false);
+    assert.equal(api.basis, shown.basis, "an identical preview has the same basis");
+    assert.deepEqual(shown.drafts, api.drafts, "an identical preview has the same drafts");
+    assert.equal(api.before, before.length);
+    assert.deepEqual([api.disabled_dropped, api.questions_dropped], [1, 1], "one disabled chunk and one chunk with questions are lost");
+    assert.ok(api.drafts.every((d) => d.article === null), "按普通文本 drops the article labels");
+    assert.equal(await page.locator("#kb-rechunk-summary").textContent(), `当前 ${api.before} 个切片 → 预览 ${api.drafts.length} 个切片`);
+    assert.deepEqual(await page.locator("#kb-rechunk-warnings li").allTextContents(), [
+      `${api.disabled_dropped} 个已停用切片不会保留`,
+      `${api.questions_dropped} 个切片上的检索问题/关键词不会保留`,
+    ]);
+    assert.deepEqual(await page.locator("#kb-rechunk-drafts .kb-rechunk-draft-text").allTextContents(), api.drafts.map((d) => d.text), "the drafts are listed with their texts");
+    assert.deepEqual(await page.locator("#kb-rechunk-drafts .kb-rechunk-draft-tokens").allTextContents(), api.drafts.map((d) => `${d.token_count} 词元`), "each draft shows its token count");
+    assert.equal(await page.locator("#kb-rechunk-drafts").evaluate((e) => getComputedStyle(e).overflowY), "auto", "the drafts list scrolls");
+    assert.ok(await page.locator("#kb-rechunk-apply").isEnabled(), "应用 is offered after the preview");
+    assert.deepEqual(chunkState(await chunksOf(admin, docId)), before, "a preview changes nothing");
+
+    // Changing a setting voids the preview until 预览 again.
+    await page.locator("#kb-rechunk-tokens").fill("121");
+    assert.ok(await page.locator("#kb-rechunk-apply").isDisabled(), "a changed size voids the preview");
+    assert.match(await page.locator("#kb-rechunk-msg").textContent(), /请重新预览/);
+    await page.locator("#kb-rechunk-tokens").fill("120");
+    assert.ok(await page.locator("#kb-rechunk-apply").isDisabled(), "the old preview stays void");
+    resp = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/documents/${docId}/rechunk$`), 60_000);
+    await page.locator("#kb-rechunk-preview").click();
+    assert.equal((await resp).status(), 200);
+    await waitUntil(page, () => !document.getElementById("kb-rechunk-apply").disabled, undefined, "预览 again offers 应用");
+
+    // 应用 after the confirmation: exactly the previewed drafts.
+    await page.locator("#kb-rechunk-apply").click();
+    await visible(page, "#confirm-dialog", "应用 should ask for a confirmation");
+    assert.match(await page.locator("#confirm-text").textContent(), new RegExp(`^按预览结果重新切分《${title}》？当前 ${api.before} 个切片将被替换为 ${api.drafts.length} 个新切片`));
+    resp = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/documents/${docId}/rechunk$`), 60_000);
+    await page.locator("#confirm-ok").click();
+    r = await resp;
+    const applied = await bodyOf(r);
+    assert.equal(r.status(), 200, `apply: ${JSON.stringify(applied)}`);
+    assert.deepEqual(r.request().postDataJSON(), { text_tokens: 120, plain: true, apply: true, basis: api.basis }, "应用 sends the preview's settings and basis");
+    assert.equal(applied.applied, true);
+    await waitUntil(page, () => /已重新切分/.test(document.getElementById("toast")?.textContent || ""), undefined, "应用 should say 已重新切分");
+    assert.equal(await page.locator("#toast").textContent(), `已重新切分《${title}》：${api.before} 个切片 → ${api.drafts.length} 个切片。`);
+    chunks = await chunksOf(admin, docId);
+    assert.deepEqual(chunks.map((c) => c.text), api.drafts.map((d) => d.text), "the chunks are the previewed drafts");
+    assert.ok(chunks.every((c) => c.enabled && c.version === 1 && c.article === null && !(c.questions || []).length), "new chunks: enabled, version 1, no label, no questions");
+    await waitUntil(page, (n) => document.querySelectorAll("#kb-chunks .chunk[data-chunk-id]").length === n && !document.getElementById("kb-doc").hasAttribute("aria-busy"), chunks.length, "the chunk list should be reloaded");
+    assert.deepEqual(await page.locator("#kb-chunks .chunk .chunk-text").allTextContents(), api.drafts.map((d) => d.text), "the page lists the new chunks");
+    assert.ok(await page.locator("#kb-rechunk-apply").isDisabled(), "the applied preview cannot be applied again");
+
+    // A stale preview: a chunk edited (API) after 预览 → 应用 shows the server's 409 message.
+    resp = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/documents/${docId}/rechunk$`), 60_000);
+    await page.locator("#kb-rechunk-preview").click();
+    assert.equal((await resp).status(), 200);
+    await waitUntil(page, () => !document.getElementById("kb-rechunk-apply").disabled, undefined, "a new preview offers 应用");
+    const edited = chunks[0].text + "（预览后修改）";
+    r = await admin.call("PUT", `/api/admin/kb/chunks/${chunks[0].id}`, { version: chunks[0].version, text: edited });
+    assert.equal(r.status, 200, `edit after the preview: ${JSON.stringify(r.json)}`);
+    const afterEdit = chunkState(await chunksOf(admin, docId));
+    await page.locator("#kb-rechunk-apply").click();
+    await visible(page, "#confirm-dialog", "应用 asks again");
+    resp = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/documents/${docId}/rechunk$`), 60_000);
+    await page.locator("#confirm-ok").click();
+    r = await resp;
+    const stale = await bodyOf(r);
+    assert.equal(r.status(), 409, `the stale apply is refused: ${JSON.stringify(stale)}`);
+    assert.equal(stale.code, "kb.rechunk_stale");
+    assert.match(stale.message, /[\u4e00-\u9fff]/, "the refusal carries a Chinese message");
+    await waitUntil(page, (m) => (document.getElementById("kb-rechunk-msg")?.textContent || "") === m, stale.message, "the server's message should be shown");
+    assert.equal(await page.locator("#kb-rechunk-msg").getAttribute("role"), "alert");
+    assert.ok(await page.locator("#kb-rechunk-apply").isDisabled(), "the stale preview cannot be applied");
+    assert.deepEqual(chunkState(await chunksOf(admin, docId)), afterEdit, "the refused apply changed nothing");
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, [`POST /api/admin/kb/documents/${docId}/rechunk → 400`, `POST /api/admin/kb/documents/${docId}/rechunk → 409`], "only the size out of range and the stale apply were refused");
+  } finally {
+    if (docId != null) await admin.call("DELETE", `/api/admin/kb/documents/${docId}`);
+    await context.close();
+    await admin.dispose();
+  }
+});
+
+// --- (h) 已废止 with a 新版本 ------------------------------------------------------------------------
+
+test("已废止 with a 新版本 chosen on the page: the list says 已被《…》取代 and an answer quoting the old document names the current one", { timeout: 240_000 }, async (t) => {
+  const admin = await apiSession("sysadmin");
+  const member = await apiSession("member1");
+  const { context, page, problems, rejected } = await browser.newPage({ desktop: true });
+  const oldTitle = `网页测试书屋旧办法${STAMP}`;
+  const newTitle = `网页测试书屋新办法${STAMP}`;
+  const QUESTION = "银杏书屋图书借阅期限是多少天";
+  const doc = (title, lines) => [`# ${title}`, "", "## 第一章 总则", "", ...lines.flatMap((l) => [l, ""])].join("\n");
+  const ids = [];
+  try {
+    // Only the old version says how long a book may be kept.
+    const oldDoc = await uploadApi(admin, `web-test-old-${STAMP}.md`, doc(oldTitle, [
+      "第一条 为了管理好支部银杏书屋，制定本办法。",
+      "第二条 银杏书屋图书借阅期限为四十五天，逾期应当办理续借。",
+      "第三条 本办法自发布之日起施行。",
+    ]));
+    ids.push(oldDoc.id);
+    const newDoc = await uploadApi(admin, `web-test-new-${STAMP}.md`, doc(newTitle, [
+      "第一条 支部书屋由党群服务中心统一管理。",
+      "第二条 书屋图书实行开架阅览，阅毕放回原处。",
+      "第三条 本办法自发布之日起施行，原办法同时废止。",
+    ]));
+    ids.push(newDoc.id);
+
+    await login(page, "sysadmin", { next: "/admin/kb.html", requireOk: true });
+    await waitDocs(page);
+    const oldRow = page.locator(`#kb-docs tr[data-doc-id="${oldDoc.id}"]`);
+    const newRow = page.locator(`#kb-docs tr[data-doc-id="${newDoc.id}"]`);
+    assert.equal(await oldRow.locator(".kb-superseded").count(), 0, "a current document names no successor");
+
+    // 已废止 offers the 新版本; 取消 sends nothing and puts the status back.
+    const posts = [];
+    page.on("request", (q) => { if (q.method() === "POST" && /\/status$/.test(new URL(q.url()).pathname)) posts.push(new URL(q.url()).pathname); });
+    await newRow.locator("select.kb-status").selectOption("repealed");
+    await visible(page, `#kb-docs tr[data-doc-id="${newDoc.id}"] .kb-successor-form`, "已废止 should offer the 新版本");
+    await newRow.locator(".kb-successor-cancel").click();
+    assert.equal(await newRow.locator(".kb-successor-form").count(), 0, "取消 closes the form");
+    assert.equal(await newRow.locator("select.kb-status").inputValue(), "current", "取消 puts the status back");
+    assert.deepEqual(posts, [], "取消 sends nothing");
+
+    await oldRow.locator("select.kb-status").selectOption("repealed");
+    await visible(page, `#kb-docs tr[data-doc-id="${oldDoc.id}"] .kb-successor-form`, "已废止 should offer the 新版本");
+    const pick = oldRow.locator("select.kb-successor");
+    assert.match(await oldRow.locator(".kb-successor-field").textContent(), /新版本（现行文档）/);
+    const offered = await pick.locator("option").evaluateAll((os) => os.map((o) => o.value));
+    assert.equal(offered[0], "", "the 新版本 is optional (（不指定） first)");
+    assert.ok(offered.includes(String(newDoc.id)), `the new version is offered: ${offered}`);
+    assert.ok(!offered.includes(String(oldDoc.id)), "a document is not offered as its own 新版本");
+    await pick.selectOption(String(newDoc.id));
+    await oldRow.locator(".kb-successor-ok").click();
+    await visible(page, "#confirm-dialog", "确定 should ask for a confirmation");
+    assert.match(await page.locator("#confirm-text").textContent(), new RegExp(`^把《${oldTitle}》的状态从“现行有效”改为“已废止”，新版本为《${newTitle}》？`));
+    const resp = apiResponse(page, "POST", new RegExp(`^/api/admin/kb/documents/${oldDoc.id}/status$`), 60_000);
+    await page.locator("#confirm-ok").click();
+    const r = await resp;
+    assert.equal(r.status(), 200, `status: ${JSON.stringify(await bodyOf(r))}`);
+    assert.deepEqual(r.request().postDataJSON(), { status: "repealed", superseded_by: newDoc.id }, "the status is sent with the 新版本");
+    await waitUntil(page, (id) => !!document.querySelector(`#kb-docs tr[data-doc-id="${id}"] .kb-superseded`) && !document.getElementById("kb-list").hasAttribute("aria-busy"), String(oldDoc.id), "the list should say which document replaced it");
+    assert.equal(await oldRow.locator(".kb-superseded").textContent(), `已被《${newTitle}》取代`);
+    assert.equal(await oldRow.locator(".kb-superseded a").getAttribute("href"), `#doc=${newDoc.id}`, "the successor's title links to its chunks");
+    assert.equal(await oldRow.locator("select.kb-status").inputValue(), "repealed");
+    assert.equal(await oldRow.locator(".kb-successor-edit").textContent(), "更改新版本", "a repealed document offers to change its 新版本");
+    assert.equal(await newRow.locator(".kb-superseded").count(), 0, "the new version is not superseded");
+    const listed = (await admin.call("GET", "/api/admin/kb/documents")).json.items;
+    assert.deepEqual(((d) => [d.status, d.superseded_by])(listed.find((d) => d.id === oldDoc.id)), ["repealed", newDoc.id], "GET /api/admin/kb/documents has it");
+    assert.equal(listed.find((d) => d.id === newDoc.id).superseded_by, null);
+
+    // Its chunk view (opened directly) says so too.
+    await openDoc(page, oldDoc.id);
+    await waitUntil(page, () => document.querySelector("#kb-doc-meta .kb-superseded a"), undefined, "the chunk view should name the new version");
+    assert.equal(await page.locator("#kb-doc-meta .kb-superseded").textContent(), `已被《${newTitle}》取代`);
+
+    // An answer quoting the old document names the current version.
+    const res = await member.ctx.fetch("/api/chat", { method: "POST", data: { question: QUESTION }, headers: { "X-CSRF-Token": member.csrf }, timeout: ANSWER_TIMEOUT });
+    const raw = (await res.body()).toString("utf8");
+    assert.equal(res.status(), 200, `POST /api/chat: ${res.status()} ${raw.slice(0, 300)}`);
+    const events = sseEvents(raw);
+    const answer = events.filter((e) => e.event === "delta").map((e) => e.data?.text || "").join("");
+    const sources = events.filter((e) => e.event === "sources").flatMap((e) => (Array.isArray(e.data) ? e.data : []));
+    t.diagnostic(`chat (${events.find((e) => e.event === "meta")?.data?.mode}): ${JSON.stringify(answer.slice(0, 160))}`);
+    assert.ok(answer.includes(`现行版本为《${newTitle}》`), `the answer names the current version: ${answer}`);
+    assert.ok(answer.includes(`（该规定已废止，现行版本为《${newTitle}》）`), `the answer says the quoted rule is repealed: ${answer}`);
+    const cited = sources.find((s) => s.doc_id === oldDoc.id);
+    assert.ok(cited, `the old document is cited: ${JSON.stringify(sources)}`);
+    assert.deepEqual([cited.doc_status, cited.superseded_by], ["repealed", newTitle]);
+
+    assert.deepEqual(problems, [], "no page errors or server errors");
+    assert.deepEqual(rejected, [], "no request was refused");
+  } finally {
+    for (const id of ids) await admin.call("DELETE", `/api/admin/kb/documents/${id}`);
+    await context.close();
+    await member.dispose();
     await admin.dispose();
   }
 });

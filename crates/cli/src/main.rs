@@ -37,7 +37,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Ingest files or folders (Markdown, text, HTML, Word .docx) into the knowledge base.
+    /// Ingest files or folders (Markdown, text, HTML, Word .docx, PDF with a text layer) into the knowledge base.
     Ingest {
         #[arg(required = true)]
         paths: Vec<PathBuf>,

@@ -13,10 +13,12 @@ pub enum IngestError {
     Binary(PathBuf),
     #[error("文件不是有效的 UTF-8 文本：{0}（请另存为 UTF-8 后重试）")]
     InvalidUtf8(PathBuf),
-    #[error("不支持的文件类型：{0}（支持 .md .markdown .txt .html .htm .docx）")]
+    #[error("不支持的文件类型：{0}（支持 .md .markdown .txt .html .htm .docx .pdf）")]
     Unsupported(PathBuf),
     #[error("无法读取 Word 文档：{path}（{detail}；请确认是 .docx 格式，旧版 .doc 请先另存为 .docx）")]
     BadDocx { path: PathBuf, detail: String },
+    #[error("无法读取 PDF：{path}（{detail}）")]
+    BadPdf { path: PathBuf, detail: String },
     #[error("文件中没有可入库的正文：{0}")]
     NoText(PathBuf),
     #[error("文件头部元数据有误：{path}：{detail}")]
@@ -37,6 +39,7 @@ impl IngestError {
             IngestError::InvalidUtf8(_) => "ingest.invalid_utf8",
             IngestError::Unsupported(_) => "ingest.unsupported_type",
             IngestError::BadDocx { .. } => "ingest.bad_docx",
+            IngestError::BadPdf { .. } => "ingest.bad_pdf",
             IngestError::NoText(_) => "ingest.no_text",
             IngestError::FrontMatter { .. } => "ingest.bad_front_matter",
             IngestError::WechatUnavailable { .. } => "ingest.wechat_unavailable",

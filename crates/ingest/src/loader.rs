@@ -11,6 +11,7 @@ use crate::structure::{infer_meta, parse_text};
 const TEXT_EXTENSIONS: &[&str] = &["md", "markdown", "txt"];
 const HTML_EXTENSIONS: &[&str] = &["html", "htm"];
 const WORD_EXTENSIONS: &[&str] = &["docx"];
+const PDF_EXTENSIONS: &[&str] = &["pdf"];
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -29,7 +30,7 @@ fn supported(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase())
-        .is_some_and(|e| TEXT_EXTENSIONS.contains(&e.as_str()) || HTML_EXTENSIONS.contains(&e.as_str()) || WORD_EXTENSIONS.contains(&e.as_str()))
+        .is_some_and(|e| TEXT_EXTENSIONS.contains(&e.as_str()) || HTML_EXTENSIONS.contains(&e.as_str()) || WORD_EXTENSIONS.contains(&e.as_str()) || PDF_EXTENSIONS.contains(&e.as_str()))
 }
 
 /// A short first line that is not a sentence, a chapter or an article.
@@ -115,10 +116,16 @@ pub fn parse_bytes(bytes: Vec<u8>, path: &Path, key: String) -> Result<ParsedDoc
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::Empty(path.to_path_buf()));
     }
-    // Word: its paragraphs become a plain text file (no front matter; title from the first line
-    // or the file name, structure from 第X章 / 第X条 lines as for text).
-    let bytes = if has_extension(path, WORD_EXTENSIONS) {
-        let text = crate::extract::docx_text(&bytes).map_err(|detail| IngestError::BadDocx { path: path.to_path_buf(), detail })?;
+    // Word and PDF: their paragraphs become a plain text file (no front matter; title from the
+    // first line or the file name, structure from 第X章 / 第X条 lines as for text).
+    let office = if has_extension(path, WORD_EXTENSIONS) {
+        Some(crate::extract::docx_text(&bytes).map_err(|detail| IngestError::BadDocx { path: path.to_path_buf(), detail })?)
+    } else if has_extension(path, PDF_EXTENSIONS) {
+        Some(crate::extract::pdf_text(&bytes).map_err(|detail| IngestError::BadPdf { path: path.to_path_buf(), detail })?)
+    } else {
+        None
+    };
+    let bytes = if let Some(text) = office {
         let mut t = String::from("---\n\n---\n");
         // Word documents carry their title as the first paragraph.
         if text.lines().next().is_some_and(looks_like_title) {

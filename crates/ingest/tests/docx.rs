@@ -1,4 +1,4 @@
-//! Word (.docx) documents parse like text: title from the first line, 章 headings and 条 articles.
+//! Word (.docx) and PDF documents parse like text: title from the first line, 章 headings and 条 articles.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -30,4 +30,21 @@ fn broken_or_renamed_files_are_refused_with_a_chinese_reason() {
     assert!(err.to_string().contains("另存为 .docx"), "{err}");
     let err = dwt_ingest::parse_bytes(b"not a zip at all".to_vec(), Path::new("x.docx"), "k".into()).unwrap_err();
     assert_eq!(err.code(), "ingest.bad_docx");
+}
+
+/// A PDF printed from a browser (text layer with embedded CJK font subsets, lines wrapped by
+/// the page layout): the same structure as its source text.
+#[test]
+fn a_pdf_regulation_is_reflowed_into_its_articles() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pdf/sanhui-yike.pdf");
+    let doc = dwt_ingest::load_file(&path, &dwt_ingest::LoadOptions::default()).unwrap();
+    assert_eq!(doc.meta.title, "关于规范党支部三会一课的规定");
+    let labels: Vec<&str> = doc.blocks.iter().filter_map(|b| b.article.as_deref()).collect();
+    assert_eq!(labels, ["第一条", "第二条", "第三条", "第四条"]);
+    let first = doc.blocks.iter().find(|b| b.article.as_deref() == Some("第一条")).unwrap();
+    assert!(first.text.contains("提高党内政治生活质量，制定本规定。"), "wrapped lines are joined: {}", first.text);
+    let third = doc.blocks.iter().find(|b| b.article.as_deref() == Some("第三条")).unwrap();
+    assert_eq!(third.heading_path, vec!["第二章 组织实施".to_string()]);
+    let err = dwt_ingest::parse_bytes(b"%PDF-1.7 truncated".to_vec(), Path::new("bad.pdf"), "k".into()).unwrap_err();
+    assert_eq!(err.code(), "ingest.bad_pdf");
 }

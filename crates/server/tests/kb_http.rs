@@ -176,9 +176,21 @@ async fn chunk_tuning_with_versions_and_hit_testing() {
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["outcome"]["outcome"], "unchanged");
     let (_, _, text) = request(&app, "GET", &format!("/api/admin/kb/hit-test?q={}", urlencode("蓝鲸湾活动室")), t, &[], None, None).await;
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["hits"][0]["doc_id"], doc_id);
-    let (status, _, text) = request(&app, "POST", "/api/admin/kb/documents/upload?filename=x.pdf", t, &[], Some(Body::from("%PDF")), Some("application/octet-stream")).await;
+    let (status, _, text) = request(&app, "POST", "/api/admin/kb/documents/upload?filename=x.xyz", t, &[], Some(Body::from("abc")), Some("application/octet-stream")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(text.contains("ingest.unsupported_type"), "{text}");
+    let (status, _, text) = request(&app, "POST", "/api/admin/kb/documents/upload?filename=x.pdf", t, &[], Some(Body::from("%PDF")), Some("application/octet-stream")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("ingest.bad_pdf"), "{text}");
+    // A PDF with a text layer: uploaded and its articles found.
+    let pdf = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../ingest/tests/fixtures/pdf/sanhui-yike.pdf")).unwrap();
+    let (status, _, text) = request(&app, "POST", "/api/admin/kb/documents/upload?filename=sanhui.pdf", t, &[], Some(Body::from(pdf)), Some("application/octet-stream")).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let pdf_doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(pdf_doc["document"]["title"], "关于规范党支部三会一课的规定");
+    let (_, _, text) = request(&app, "GET", &format!("/api/admin/kb/hit-test?q={}", urlencode("支部书记每年讲几次党课")), t, &[], None, None).await;
+    let top = serde_json::from_str::<Value>(&text).unwrap()["hits"][0].clone();
+    assert_eq!((top["doc_id"].clone(), top["article"].as_str()), (pdf_doc["document"]["id"].clone(), Some("第四条")), "{top}");
     // A Word document: uploaded, titled from its first paragraph, its articles found.
     let docx = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../ingest/tests/fixtures/docx/zhutidangri-guiding.docx")).unwrap();
     let (status, _, text) = request(&app, "POST", "/api/admin/kb/documents/upload?filename=guiding.docx", t, &[], Some(Body::from(docx)), Some("application/octet-stream")).await;

@@ -263,7 +263,7 @@ pub async fn feedback(State(s): State<AppState>, caller: Caller, Query(p): Query
 
 #[derive(Deserialize)]
 pub struct UploadParams {
-    /// The file's name (its extension picks the parser: .md .markdown .txt .html .htm .docx).
+    /// The file's name (its extension picks the parser: .md .markdown .txt .html .htm .docx .pdf).
     filename: String,
 }
 
