@@ -302,3 +302,27 @@ export function changesList(changes, doc = globalThis.document) {
   }
   return ul;
 }
+
+/**
+ * One version's box in a history list: what changed against the previous version (`prev` =
+ * {version, content} or null for the oldest), as a <div class="diff-box {cls}">.
+ */
+export function versionDiffBox(prev, content, fields, cls, doc = globalThis.document) {
+  const mk = (tag, c, text) => {
+    const e = doc.createElement(tag);
+    e.className = c;
+    e.textContent = text;
+    return e;
+  };
+  const box = doc.createElement("div");
+  box.className = "diff-box " + cls;
+  if (prev) {
+    const changes = changedFields(prev.content, content, fields);
+    box.dataset.against = String(prev.version);
+    box.append(mk("p", "meta diff-caption", `与版本 ${prev.version} 相比：`));
+    box.append(changes.length ? changesList(changes, doc) : mk("p", "meta diff-none", "内容没有变化。"));
+  } else {
+    box.append(mk("p", "meta diff-caption diff-first", "最早的版本，没有可比较的上一版本。"));
+  }
+  return box;
+}

@@ -15,7 +15,7 @@
 // administrators get the server's 403 message in place of the page. Data is rendered with
 // textContent only.
 import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, button, localTime, query } from "/admin/admin.js";
-import { changedFields, changesList } from "/admin/diff.js";
+import { versionDiffBox } from "/admin/diff.js";
 
 const DOC_TYPE = { constitution: "党章", regulation: "党内法规", law: "法律法规", notice: "通知文件", news: "新闻资讯", other: "其他" };
 const DOC_STATUS = { current: "现行有效", repealed: "已废止", withdrawn: "已撤回" };
@@ -1072,17 +1072,7 @@ function versionItem(card, c, v, prev) {
   if (!v.enabled) head.append(el("span", "status st-closed", "停用"));
   li.append(head);
 
-  const diff = el("div", "diff-box chunk-version-diff");
-  if (prev) {
-    const changes = changedFields(prev, v, VERSION_FIELDS);
-    diff.dataset.against = String(prev.version);
-    diff.append(el("p", "meta diff-caption", `与版本 ${prev.version} 相比：`));
-    if (changes.length) diff.append(changesList(changes));
-    else diff.append(el("p", "meta diff-none", "内容没有变化。"));
-  } else {
-    diff.append(el("p", "meta diff-caption diff-first", "最早的版本，没有可比较的上一版本。"));
-  }
-  li.append(diff);
+  li.append(versionDiffBox(prev && { version: prev.version, content: prev }, v, VERSION_FIELDS, "chunk-version-diff"));
 
   // The version's whole text, folded away unless there is nothing to compare it with.
   const full = el("details", "chunk-version-full");

@@ -20,7 +20,7 @@
 // gets its 403 message in place of the page. Data is rendered with textContent only (the
 // preview: HTML-escaped by /format.js before its markup is applied).
 import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, query, button, localTime, isSysAdmin, loadOrgs, orgForest, flatten, orgLabel } from "/admin/admin.js";
-import { changedFields, changesList } from "/admin/diff.js";
+import { versionDiffBox } from "/admin/diff.js";
 import { setFormatted } from "/format.js";
 
 const STATUS = { draft: "草稿", pending: "待审核", published: "已发布", retired: "已停用" };
@@ -430,17 +430,7 @@ function versionItem(p, v, prev) {
   );
   li.append(head);
 
-  const diff = el("div", "diff-box qa-version-diff");
-  if (prev) {
-    const changes = changedFields(prev.pair || {}, s, VERSION_FIELDS);
-    diff.dataset.against = String(prev.version);
-    diff.append(el("p", "meta diff-caption", `与版本 ${prev.version} 相比：`));
-    if (changes.length) diff.append(changesList(changes));
-    else diff.append(el("p", "meta diff-none", "内容没有变化。"));
-  } else {
-    diff.append(el("p", "meta diff-caption diff-first", "最早的版本，没有可比较的上一版本。"));
-  }
-  li.append(diff);
+  li.append(versionDiffBox(prev && { version: prev.version, content: prev.pair || {} }, s, VERSION_FIELDS, "qa-version-diff"));
 
   // The version's whole content, folded away unless there is nothing to compare it with.
   const full = el("details", "qa-version-full");

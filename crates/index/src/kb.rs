@@ -142,6 +142,17 @@ enum Scope<'a> {
     Chunks(&'a [i64]),
 }
 
+fn new_chunk(d: &dwt_core::ChunkDraft) -> NewChunk {
+    NewChunk {
+        position: d.position,
+        heading_path: d.heading_path.clone(),
+        article: d.article.clone(),
+        text: d.text.clone(),
+        content_hash: hash_text(&d.text),
+        token_count: d.token_count,
+    }
+}
+
 fn hash_text(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
@@ -426,17 +437,7 @@ impl KnowledgeBase {
         let mut by_chunk = HashMap::new();
         let mut doc_ids = Vec::new();
         for (i, existed, doc, drafts) in work {
-            let chunks: Vec<NewChunk> = drafts
-                .iter()
-                .map(|d| NewChunk {
-                    position: d.position,
-                    heading_path: d.heading_path.clone(),
-                    article: d.article.clone(),
-                    text: d.text.clone(),
-                    content_hash: hash_text(&d.text),
-                    token_count: d.token_count,
-                })
-                .collect();
+            let chunks: Vec<NewChunk> = drafts.iter().map(new_chunk).collect();
             let dwt_store::Replaced { doc_id, chunk_ids, curated } =
                 self.store.replace_document(&doc.key, source_id, &doc.meta, &doc.content_hash, &chunks).await?;
             for id in chunk_ids {
@@ -493,7 +494,8 @@ impl KnowledgeBase {
             IndexError::Store(dwt_store::StoreError::Refused(dwt_store::Refusal { code: "kb.document_not_found", message: "文档不存在".into() }))
         })?;
         let rows = self.store.chunk_rows(doc_id).await?;
-        let basis = self.store.chunk_basis(doc_id).await?;
+        // The chunks' state and the options, so applying checks both.
+        let basis = format!("{}-{}-{}", dwt_store::chunk_basis_of(&rows), opts.text_tokens, u8::from(opts.plain));
         let mut blocks: Vec<dwt_core::Block> = Vec::new();
         for c in rows.iter().filter(|c| c.enabled) {
             let kind = match (&c.article, opts.plain) {
@@ -528,21 +530,17 @@ impl KnowledgeBase {
     /// replaced in one SQL transaction and the document is re-indexed (journaled: a crash in
     /// between is repaired at the next open).
     pub async fn rechunk_apply(&self, doc_id: i64, opts: &RechunkOptions, basis: &str, editor: &str) -> Result<RechunkPlan, IndexError> {
-        let plan = self.rechunk_preview(doc_id, opts).await?;
-        let chunks: Vec<NewChunk> = plan
-            .drafts
-            .iter()
-            .map(|d| NewChunk {
-                position: d.position,
-                heading_path: d.heading_path.clone(),
-                article: d.article.clone(),
-                text: d.text.clone(),
-                content_hash: hash_text(&d.text),
-                token_count: d.token_count,
-            })
-            .collect();
         let _guard = self.write_lock.lock().await;
-        self.store.replace_chunks(doc_id, basis, &chunks, editor).await?;
+        let plan = self.rechunk_preview(doc_id, opts).await?;
+        if plan.basis != basis {
+            return Err(IndexError::Store(dwt_store::StoreError::Refused(dwt_store::Refusal {
+                code: "kb.rechunk_stale",
+                message: "预览之后该文档的切片或切分设置已改变，请重新预览".into(),
+            })));
+        }
+        let chunks: Vec<NewChunk> = plan.drafts.iter().map(new_chunk).collect();
+        let rows_basis = basis.split('-').next().unwrap_or_default();
+        self.store.replace_chunks(doc_id, rows_basis, &chunks, editor).await?;
         failpoint("after_chunk_sql");
         self.sync_pending().await?;
         Ok(plan)

@@ -212,6 +212,14 @@ async fn org_admins_curate_pairs_for_their_subtree_and_only_its_members_get_them
     let (_, only) = call(org_admin.clone(), "GET", format!("/api/admin/qa?org={}", zb01.id), None).await;
     assert_eq!(only["items"].as_array().unwrap().len(), 1);
 
+    // An edit that does not name the scope keeps it; the same question in another scope is a
+    // duplicate that does not show the other scope's pair.
+    let (status, edited) = call(sys.clone(), "PUT", format!("/api/admin/qa/{}", own["id"]), Some(json!({"question": question, "answer": answer, "force": true}))).await;
+    assert_eq!((status, edited["org_id"].as_i64()), (StatusCode::OK, Some(zb01.id)), "{edited}");
+    let (status, err) = call(org_admin.clone(), "POST", "/api/admin/qa".into(), Some(json!({"question": "党员组织关系转接怎么办理？", "answer": "x", "org_id": zb01.id, "force": true}))).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("qa.duplicate")), "{err}");
+    assert!(!err["message"].as_str().unwrap().contains("编号"), "{err}");
+
     // The member of that 支部 gets the answer; an anonymous visitor does not.
     let ask = |token: Option<String>| {
         let app = app.clone();

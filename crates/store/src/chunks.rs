@@ -143,6 +143,13 @@ async fn finish(mut tx: Transaction<'_, Sqlite>, doc_id: i64, chunk_ids: &[i64])
     Ok(())
 }
 
+/// A fingerprint of a document's chunks (ids, versions, enabled): a re-chunk preview is applied
+/// only while nobody changed a chunk since.
+pub fn chunk_basis_of(rows: &[ChunkRow]) -> String {
+    let joined: String = rows.iter().map(|c| format!("{}:{}:{};", c.id, c.version, c.enabled)).collect();
+    hash(&joined)[..16].to_string()
+}
+
 fn check_version(c: &ChunkRow, expected: Option<i64>) -> Result<(), StoreError> {
     match expected {
         Some(v) if v != c.version => Err(refuse("kb.chunk_version_conflict", format!("切片已被他人修改（当前版本 {}，您编辑的是版本 {v}），请刷新后重试", c.version))),
@@ -288,6 +295,8 @@ impl KnowledgeStore {
         .fetch_one(&mut *tx)
         .await?;
         let b = ChunkRow { id: new_id, position: before.position + 1, text: second, version: 1, questions: Vec::new(), ..before.clone() };
+        // Neither half is the ingested piece any more: a re-ingest must not keep one half alone.
+        sqlx::query("UPDATE chunks SET source_hash = NULL WHERE id = ?").bind(a.id).execute(&mut *tx).await?;
         record(&mut tx, Some(&before), &a, "split", editor).await?;
         record(&mut tx, None, &b, "split", editor).await?;
         finish(tx, before.doc_id, &[a.id, b.id]).await?;
@@ -312,19 +321,14 @@ impl KnowledgeStore {
         let merged = ChunkRow { text: format!("{}\n{}", before.text, next.text), version: before.version + 1, questions, ..before.clone() };
         sqlx::query("DELETE FROM chunks WHERE id = ?").bind(next.id).execute(&mut *tx).await?;
         write(&mut tx, &merged).await?;
+        // No longer one ingested piece: a re-ingest replaces it rather than keeping it beside
+        // the piece of the merged-away chunk (which would repeat that text).
+        sqlx::query("UPDATE chunks SET source_hash = NULL WHERE id = ?").bind(merged.id).execute(&mut *tx).await?;
         record(&mut tx, Some(&before), &merged, "merge", editor).await?;
         let gone = ChunkRow { version: next.version + 1, enabled: false, ..next.clone() };
         record(&mut tx, Some(&next), &gone, "merged_into_previous", editor).await?;
         finish(tx, before.doc_id, &[merged.id, next.id]).await?;
         Ok(merged)
-    }
-
-    /// A fingerprint of a document's chunks (ids and versions): a re-chunk preview is applied only
-    /// while nobody changed a chunk since.
-    pub async fn chunk_basis(&self, doc_id: i64) -> Result<String, StoreError> {
-        let rows = self.chunk_rows(doc_id).await?;
-        let joined: String = rows.iter().map(|c| format!("{}:{}:{};", c.id, c.version, c.enabled)).collect();
-        Ok(hash(&joined)[..16].to_string())
     }
 
     /// Replaces every chunk of a document with `chunks` (re-chunking) in one transaction: the old
@@ -338,8 +342,7 @@ impl KnowledgeStore {
         let mut tx = crate::begin_immediate(self.pool()).await?;
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM chunks WHERE doc_id = ? ORDER BY position")).bind(doc_id).fetch_all(&mut *tx).await?;
         let old: Vec<ChunkRow> = rows.iter().map(row_to_chunk).collect::<Result<_, _>>()?;
-        let joined: String = old.iter().map(|c| format!("{}:{}:{};", c.id, c.version, c.enabled)).collect();
-        if hash(&joined)[..16] != *basis {
+        if chunk_basis_of(&old) != basis {
             return Err(refuse("kb.rechunk_stale", "预览之后该文档的切片已被修改，请重新预览"));
         }
         for c in &old {

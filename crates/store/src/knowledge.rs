@@ -261,7 +261,19 @@ impl KnowledgeStore {
         for (c, keep) in chunks.iter().zip(keep) {
             let heading = serde_json::to_string(&c.heading_path).unwrap_or_else(|_| "[]".into());
             if let Some(o) = keep.map(|i| &old[i]) {
-                sqlx::query("UPDATE chunks SET position = ? WHERE id = ?").bind(c.position as i64).bind(o.id).execute(&mut *tx).await?;
+                if o.curated {
+                    sqlx::query("UPDATE chunks SET position = ? WHERE id = ?").bind(c.position as i64).bind(o.id).execute(&mut *tx).await?;
+                } else {
+                    // Same text, maybe under a renamed chapter or a renumbered article: the labels
+                    // follow the new document (the draft's vectors are embedded with them).
+                    sqlx::query("UPDATE chunks SET position = ?, heading_path = ?, article = ? WHERE id = ?")
+                        .bind(c.position as i64)
+                        .bind(&heading)
+                        .bind(&c.article)
+                        .bind(o.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 ids.push(o.id);
                 if o.curated {
                     curated.push(o.id);
@@ -394,7 +406,7 @@ impl KnowledgeStore {
     /// Sets a document's status and journals it (the indexes drop or restore its chunks).
     /// Returns false when there is no such document or it already had that status.
     pub async fn set_document_status(&self, doc_id: i64, status: DocStatus) -> Result<bool, StoreError> {
-        let superseded_by = self.document_by_id(doc_id).await?.and_then(|d| d.superseded_by).filter(|_| status == DocStatus::Repealed);
+        let superseded_by = self.document_by_id(doc_id).await?.and_then(|d| d.superseded_by).filter(|_| status != DocStatus::Current);
         self.set_document_status_with_successor(doc_id, status, superseded_by).await
     }
 
@@ -404,7 +416,7 @@ impl KnowledgeStore {
     pub async fn set_document_status_with_successor(&self, doc_id: i64, status: DocStatus, superseded_by: Option<i64>) -> Result<bool, StoreError> {
         let mut tx = crate::begin_immediate(&self.pool).await?;
         if let Some(next) = superseded_by {
-            if status != DocStatus::Repealed {
+            if status == DocStatus::Current {
                 return Err(crate::refuse("kb.successor_needs_repealed", "只有已废止的文档才能指定新版本"));
             }
             let mut at = Some(next);
@@ -471,6 +483,33 @@ mod tests {
             content_hash: format!("h-{text}"),
             token_count: 3,
         }
+    }
+
+    #[tokio::test]
+    async fn reingest_after_split_or_merge_loses_no_text_and_labels_follow_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KnowledgeStore::open_sqlite(dir.path()).await.unwrap();
+        let meta = DocMeta { title: "测试条例".into(), ..DocMeta::default() };
+        let text = |store: &KnowledgeStore, id: i64| {
+            let store = store.clone();
+            async move { store.chunk_rows(id).await.unwrap().iter().map(|c| c.text.clone()).collect::<Vec<_>>().join("|") }
+        };
+        let r = store.replace_document("b.md", None, &meta, "h1", &[chunk(0, "甲乙丙丁。戊己庚辛。"), chunk(1, "子丑寅卯。")]).await.unwrap();
+        let doc = r.doc_id;
+        store.split_chunk(r.chunk_ids[0], 5, "admin").await.unwrap();
+        // The source changes elsewhere: the split article comes back whole, once.
+        store.replace_document("b.md", None, &meta, "h2", &[chunk(0, "甲乙丙丁。戊己庚辛。"), chunk(1, "子丑寅卯。"), chunk(2, "新增一条。")]).await.unwrap();
+        assert_eq!(text(&store, doc).await, "甲乙丙丁。戊己庚辛。|子丑寅卯。|新增一条。");
+        let ids: Vec<i64> = store.chunk_rows(doc).await.unwrap().iter().map(|c| c.id).collect();
+        store.merge_with_next(ids[1], "admin").await.unwrap();
+        store.replace_document("b.md", None, &meta, "h3", &[chunk(0, "甲乙丙丁。戊己庚辛。"), chunk(1, "子丑寅卯。"), chunk(2, "新增一条。"), chunk(3, "又一条。")]).await.unwrap();
+        assert_eq!(text(&store, doc).await, "甲乙丙丁。戊己庚辛。|子丑寅卯。|新增一条。|又一条。", "merged text is not repeated");
+        // A renumbered article with the same text keeps its chunk and takes the new label.
+        let kept = store.chunk_rows(doc).await.unwrap()[0].id;
+        let renumbered = NewChunk { heading_path: vec!["第二章".into()], article: Some("第九条".into()), ..chunk(0, "甲乙丙丁。戊己庚辛。") };
+        store.replace_document("b.md", None, &meta, "h4", &[renumbered]).await.unwrap();
+        let rows = store.chunk_rows(doc).await.unwrap();
+        assert_eq!((rows[0].id, rows[0].article.as_deref(), rows[0].heading_path.clone()), (kept, Some("第九条"), vec!["第二章".to_string()]));
     }
 
     #[tokio::test]

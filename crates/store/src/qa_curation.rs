@@ -64,6 +64,15 @@ fn valid_date(d: &str) -> bool {
     chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()
 }
 
+/// A YYYY-MM-DD date or nothing (empty); errors name the field (`label`) in Chinese.
+fn optional_date(d: &Option<String>, label: &str) -> Result<Option<String>, StoreError> {
+    match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(None),
+        Some(d) if valid_date(d) => Ok(Some(d.to_string())),
+        Some(d) => Err(refuse("qa.bad_date", format!("{label}格式应为 YYYY-MM-DD：{d}"))),
+    }
+}
+
 /// Checks and tidies an input; errors name the field in Chinese.
 fn clean(input: &QaInput) -> Result<QaInput, StoreError> {
     let question = input.pair.question.trim().to_string();
@@ -77,15 +86,8 @@ fn clean(input: &QaInput) -> Result<QaInput, StoreError> {
     if answer.is_empty() {
         return Err(refuse("qa.answer_required", "请填写答案"));
     }
-    let date = |d: &Option<String>, label: &str| -> Result<Option<String>, StoreError> {
-        match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            None => Ok(None),
-            Some(d) if valid_date(d) => Ok(Some(d.to_string())),
-            Some(d) => Err(refuse("qa.bad_date", format!("{label}格式应为 YYYY-MM-DD：{d}"))),
-        }
-    };
-    let effective_from = date(&input.effective_from, "生效日期")?;
-    let effective_to = date(&input.effective_to, "失效日期")?;
+    let effective_from = optional_date(&input.effective_from, "生效日期")?;
+    let effective_to = optional_date(&input.effective_to, "失效日期")?;
     if let (Some(a), Some(b)) = (&effective_from, &effective_to) {
         if a > b {
             return Err(refuse("qa.bad_date", "失效日期不能早于生效日期"));
@@ -144,6 +146,16 @@ async fn exact_duplicate(tx: &mut Transaction<'_, Sqlite>, input: &QaInput, exce
     Ok(None)
 }
 
+/// The duplicate refusal; a pair of another scope is not shown (its editor may not see it).
+/// Questions are unique system-wide, so an organisation words its own question differently.
+fn duplicate_of(d: &QaPair, i: &QaInput) -> StoreError {
+    if d.org_id == i.org_id {
+        refuse("qa.duplicate", format!("与已有问答重复：{}（编号 {}）", d.question, d.id))
+    } else {
+        refuse("qa.duplicate", "其他适用范围中已有相同的问题或相似问法，请换一种问法（标准问题在全系统内不能重复）")
+    }
+}
+
 async fn write(tx: &mut Transaction<'_, Sqlite>, id: i64, i: &QaInput, status: &str, version: i64, editor: &str) -> Result<(), StoreError> {
     let r = sqlx::query(
         "UPDATE qa_pairs SET question = ?, similar_json = ?, answer = ?, category = ?, source_refs_json = ?, effective_from = ?, effective_to = ?,
@@ -200,14 +212,7 @@ impl QaStore {
         .fetch_all(self.pool())
         .await?;
         let pairs: Result<Vec<QaPair>, StoreError> = rows.iter().map(to_pair).collect();
-        let day = |d: &Option<String>, label: &str| -> Result<Option<String>, StoreError> {
-            match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-                None => Ok(None),
-                Some(d) if valid_date(d) => Ok(Some(d.to_string())),
-                Some(d) => Err(refuse("qa.bad_date", format!("{label}格式应为 YYYY-MM-DD：{d}"))),
-            }
-        };
-        let (from, to) = (day(&f.updated_from, "更新起始日期")?, day(&f.updated_to, "更新截止日期")?);
+        let (from, to) = (optional_date(&f.updated_from, "更新起始日期")?, optional_date(&f.updated_to, "更新截止日期")?);
         // updated_at is UTC; the filter is by Beijing date.
         let beijing_day = |ts: &str| {
             chrono::DateTime::parse_from_rfc3339(ts)
@@ -233,7 +238,7 @@ impl QaStore {
         let i = clean(input)?;
         let mut tx = crate::begin_immediate(self.pool()).await?;
         if let Some(d) = exact_duplicate(&mut tx, &i, None).await? {
-            return Err(refuse("qa.duplicate", format!("与已有问答重复：{}（编号 {}）", d.question, d.id)));
+            return Err(duplicate_of(&d, &i));
         }
         let id: i64 = sqlx::query_scalar("INSERT INTO qa_pairs (question, answer, content_hash, status) VALUES (?, '', '', 'draft') RETURNING id")
             .bind(&i.pair.question)
@@ -258,7 +263,7 @@ impl QaStore {
             return Ok(before);
         }
         if let Some(d) = exact_duplicate(&mut tx, &i, Some(id)).await? {
-            return Err(refuse("qa.duplicate", format!("与已有问答重复：{}（编号 {}）", d.question, d.id)));
+            return Err(duplicate_of(&d, &i));
         }
         snapshot(&mut tx, &before, "original", "").await?;
         write(&mut tx, id, &i, &before.status, before.version + 1, editor).await?;

@@ -24,10 +24,19 @@ fn starts_block(line: &str) -> bool {
     numbered || item || head.starts_with(['#', '•', '·', '-'])
 }
 
-/// A line that ends a paragraph: sentence or clause punctuation at the end, or a short heading.
-fn ends_block(line: &str) -> bool {
+/// A line that ends a paragraph: sentence or clause punctuation at the end, or clearly shorter
+/// than a full line of the page (a heading, a paragraph's last line). `full` is the document's
+/// full line length (official documents set 28 characters a line; a short page has none).
+fn ends_block(line: &str, full: usize) -> bool {
     line.ends_with(['。', '！', '？', '；', '：', '”', '」', '）', ')', '.', '!', '?', ';', ':'])
-        || (line.chars().count() <= 30 && !line.ends_with(['，', ',', '、']))
+        || (line.chars().count() * 5 < full * 4 && !line.ends_with(['，', ',', '、']))
+}
+
+/// The length of a full line: the 90th percentile of line lengths (in characters).
+fn full_line(lines: &[&str]) -> usize {
+    let mut n: Vec<usize> = lines.iter().map(|l| l.chars().count()).collect();
+    n.sort_unstable();
+    n.get(n.len() * 9 / 10).or(n.last()).copied().unwrap_or(0)
 }
 
 /// Joins layout-wrapped lines into paragraphs (one per line); Chinese needs no space when
@@ -35,8 +44,11 @@ fn ends_block(line: &str) -> bool {
 pub fn reflow(text: &str) -> String {
     let mut out = String::new();
     let mut para = String::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if !para.is_empty() && (ends_block(&para) || starts_block(line)) {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let full = full_line(&lines);
+    let mut last_line = "";
+    for line in lines {
+        if !para.is_empty() && (ends_block(last_line, full) || starts_block(line)) {
             out.push_str(&para);
             out.push('\n');
             para.clear();
@@ -45,6 +57,7 @@ pub fn reflow(text: &str) -> String {
             para.push(' ');
         }
         para.push_str(line);
+        last_line = line;
     }
     if !para.is_empty() {
         out.push_str(&para);
@@ -60,10 +73,21 @@ mod tests {
 
     #[test]
     fn wrapped_lines_become_paragraphs_and_headings_stay_apart() {
-        let raw = "\n\n关于规范党支部三会一课的规定\n\n第一章 总则\n\n第一条 为规范党支部“三会一课”制度，提高党内政治生活质量，制定\n\n本规定。\n\n第二条 主要包括：\n（一）支部党员大会，\n（二）党课。\nThe quick brown fox jumps over the lazy dog and\nkeeps running.";
+        let raw = "\n\n关于规范党支部三会一课的规定\n\n第一章 总则\n\n第一条 为规范党支部“三会一课”制度，提高党内政治生活质量，制定\n\n本规定。\n\n第二条 主要包括：\n（一）支部党员大会，\n（二）党课。";
         assert_eq!(
             reflow(raw),
-            "关于规范党支部三会一课的规定\n第一章 总则\n第一条 为规范党支部“三会一课”制度，提高党内政治生活质量，制定本规定。\n第二条 主要包括：\n（一）支部党员大会，\n（二）党课。\nThe quick brown fox jumps over the lazy dog and keeps running.\n"
+            "关于规范党支部三会一课的规定\n第一章 总则\n第一条 为规范党支部“三会一课”制度，提高党内政治生活质量，制定本规定。\n第二条 主要包括：\n（一）支部党员大会，\n（二）党课。\n"
+        );
+        assert_eq!(reflow("The quick brown fox jumps over\nthe lazy dog."), "The quick brown fox jumps over the lazy dog.\n");
+    }
+
+    #[test]
+    fn official_documents_with_28_character_lines_are_joined() {
+        // GB/T 9704: 28 characters a line; a paragraph's last line is shorter.
+        let raw = "一、总体要求\n以习近平新时代中国特色社会主义思想为指导，全面贯彻\n党的二十大精神，认真落实新时代党的建设总要求，推动\n党支部建设全面进步全面过硬。\n二、主要任务\n坚持把政治建设摆在首位。";
+        assert_eq!(
+            reflow(raw),
+            "一、总体要求\n以习近平新时代中国特色社会主义思想为指导，全面贯彻党的二十大精神，认真落实新时代党的建设总要求，推动党支部建设全面进步全面过硬。\n二、主要任务\n坚持把政治建设摆在首位。\n"
         );
     }
 

@@ -284,7 +284,12 @@ pub async fn upload(State(s): State<AppState>, caller: Caller, Query(p): Query<U
         return Err(ApiError::bad_request("ingest.file_too_large", format!("文件过大（{} 字节，上限 {limit} 字节）", body.len())));
     }
     let key = format!("upload:{name}");
-    let doc = dwt_ingest::parse_bytes(body.to_vec(), std::path::Path::new(&name), key.clone()).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    // PDF and Word parsing is CPU work (seconds for a large PDF): off the async workers.
+    let (bytes, file, doc_key) = (body.to_vec(), name.clone(), key.clone());
+    let doc = tokio::task::spawn_blocking(move || dwt_ingest::parse_bytes(bytes, std::path::Path::new(&file), doc_key))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "kb.parse_failed", format!("文档解析失败：{e}")))?
+        .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     let source = kb.store.ensure_source("upload", "files").await?;
     let outcome = kb.ingest_batch(vec![doc], Some(source)).await?.into_iter().next();
     let stored = kb.store.document_by_key(&key).await?.ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "kb.upload_lost", "文档保存后未找到"))?;

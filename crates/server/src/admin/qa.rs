@@ -192,10 +192,16 @@ pub async fn create(State(s): State<AppState>, caller: Caller, body: Result<Json
 
 #[utoipa::path(put, path = "/api/admin/qa/{id}", tag = "knowledge", params(("id" = i64, Path)), request_body = PairBody,
     responses((status = 200, description = "The pair"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<PairBody>, JsonRejection>) -> Result<Response, ApiError> {
+pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Result<Json<serde_json::Value>, JsonRejection>) -> Result<Response, ApiError> {
     let cur = Curator::of(&s, &caller).await?;
-    let Json(b) = body.map_err(rejected)?;
-    cur.editable(&s, id).await?;
+    let Json(raw) = body.map_err(rejected)?;
+    // An edit without `org_id` keeps the pair's scope (null moves it to the whole system).
+    let has_scope = raw.get("org_id").is_some();
+    let mut b: PairBody = serde_json::from_value(raw).map_err(|e| ApiError::bad_request("request.invalid_json", format!("请求格式错误：{e}")))?;
+    let current = cur.editable(&s, id).await?;
+    if !has_scope {
+        b.input.org_id = current.org_id;
+    }
     cur.check(b.input.org_id)?;
     if !b.force {
         near_duplicate(&s, &b.input.pair.question, Some(id), &cur.audience(b.input.org_id)).await?;
