@@ -255,29 +255,63 @@ test("the list shows 暂无评价 when empty and the server's Chinese message on
   }
 });
 
-// --- (c) not for an 组织管理员 -------------------------------------------------------------------
+// --- (c) scope: a subtree's staff and admins, not members --------------------------------------
 
-test("an 组织管理员 opening 评价反馈 sees the server's 403 message", { timeout: 90_000 }, async () => {
-  const jy = await apiSession("jy_admin");
-  const { context, page, problems, rejected } = await browser.newPage();
+test("评价反馈 for an 组织管理员 lists the feedback of members in their subtree only; anonymous feedback and other 党委 stay hidden; members get the 403 message", { timeout: 420_000 }, async () => {
+  const member = await apiSession("member1");
+  const sessions = [];
+  const { context, page, problems } = await browser.newPage({ desktop: true });
   try {
-    const list = await jy.call("GET", "/api/admin/feedback");
-    assert.equal(list.status, 403, "GET /api/admin/feedback is for 系统管理员 only");
-    assert.equal(list.json.code, "auth.forbidden");
-    assert.match(list.json.message, /[\u4e00-\u9fff]/, "the 403 carries a Chinese message");
+    const mine = `支部范围评价${STAMP}`;
+    const anon = `匿名评价${STAMP}`;
+    const asked = await askApi(member, "预备党员的预备期是多长时间？");
+    assert.equal((await member.call("POST", `/api/messages/${asked.messageId}/feedback`, { rating: "down", comment: mine })).status, 200);
+    // An anonymous visitor's 👎 (no organisation).
+    const res = await fetch(`${BASE}/api/chat`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ question: "党员有哪些权利？" }) });
+    assert.equal(res.status, 200, "anonymous chat is allowed on the test server");
+    const meta = sseEvents(await res.text()).find((e) => e.event === "meta").data;
+    const fb = await fetch(`${BASE}/api/messages/${meta.message_id}/feedback`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ rating: "down", comment: anon }) });
+    assert.ok(fb.ok, `anonymous feedback: ${fb.status}`);
 
+    for (const [user, seesMine] of [["jy_admin", true], ["jy_staff", true], ["wj_admin", false]]) {
+      const api = await apiSession(user);
+      sessions.push(api);
+      const comments = (await api.call("GET", "/api/admin/feedback?rating=down&limit=500")).json.items.map((x) => x.comment);
+      assert.equal(comments.includes(mine), seesMine, `${user} sees member1's feedback: ${seesMine}`);
+      assert.ok(!comments.includes(anon), `${user} does not see anonymous feedback`);
+    }
     await login(page, "jy_admin", { next: "/admin/feedback.html", requireOk: true });
-    assert.equal(path(page), "/admin/feedback.html");
-    await visible(page, "#fb-denied", "an 组织管理员 should be told that the page is not for it");
-    assert.equal(await page.locator("#fb-denied-text").textContent(), list.json.message, "the page shows the server's message");
-    assert.ok(await page.locator("#fb-main").isHidden(), "the list and its filters are not shown");
-    assert.equal(await page.locator("#fb-list .fb-item").count(), 0, "no feedback is shown");
-    assert.ok(await page.locator("#me-name").textContent(), "the header is filled (the page did not crash)");
-
+    await waitList(page, "down");
+    const texts = await page.locator("#fb-list .fb-comment-text").allTextContents();
+    assert.ok(texts.includes(mine), "the page lists the subtree member's comment");
+    assert.ok(!texts.includes(anon), "the page does not list anonymous feedback");
+    assert.ok(await page.locator("#fb-denied").isHidden(), "no refusal for an 组织管理员");
     assert.deepEqual(problems, [], "no page errors or server errors");
-    assert.deepEqual(rejected, ["GET /api/admin/feedback?rating=down&limit=100 → 403"], "only the list request was refused");
+
+    // 答复人员 open the page too; a member is refused (API 403, the page says so).
+    const p2 = await browser.newPage({ desktop: true });
+    try {
+      await login(p2.page, "jy_staff", { next: "/admin/feedback.html" });
+      await p2.page.goto(`${BASE}/admin/feedback.html`);
+      await waitList(p2.page, "down");
+      assert.ok((await p2.page.locator("#fb-list .fb-comment-text").allTextContents()).includes(mine), "答复人员 see their subtree's feedback");
+    } finally {
+      await p2.context.close();
+    }
+    const denied = await member.call("GET", "/api/admin/feedback");
+    assert.equal(denied.status, 403);
+    const p3 = await browser.newPage();
+    try {
+      await login(p3.page, "member1", { next: "/admin/feedback.html" });
+      await p3.page.goto(`${BASE}/admin/feedback.html`);
+      await visible(p3.page, "#no-admin", "a member is told the page is not for them");
+      assert.equal(await p3.page.locator("#fb-list .fb-item").count(), 0, "no feedback is shown to a member");
+    } finally {
+      await p3.context.close();
+    }
   } finally {
     await context.close();
-    await jy.dispose();
+    await member.dispose();
+    for (const s2 of sessions) await s2.dispose();
   }
 });

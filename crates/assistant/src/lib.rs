@@ -730,7 +730,7 @@ impl Assistant {
         let standalone = self.standalone(&question, &history).await;
         let record = if req.persist {
             let conversation_id =
-                self.conversations.open_or_create(req.conversation_id.as_deref(), &question).await?.ok_or(AssistantError::ConversationNotFound)?;
+                self.conversations.open_or_create(req.conversation_id.as_deref(), &question, req.audience.home()).await?.ok_or(AssistantError::ConversationNotFound)?;
             self.conversations.add_user_message(&conversation_id, &question, &standalone).await?;
             let message_id = self.conversations.start_assistant_message(&conversation_id).await?;
             Some(Record { conversation_id, message_id })

@@ -115,7 +115,8 @@ async fn every_admin_endpoint_by_role_and_subtree() {
         ("GET /api/admin/kb/chunks/{id}/versions", ["AA", "DD", "DD", "DD"]),
         ("GET /api/admin/kb/hit-test", ["AA", "DD", "DD", "DD"]),
         ("POST /api/admin/kb/documents/{id}/rechunk (preview)", ["AA", "DD", "DD", "DD"]),
-        ("GET /api/admin/feedback", ["AA", "DD", "DD", "DD"]),
+        // Feedback review: 答复人员 and 组织管理员 see their subtree's (scoping tested in kb_http).
+        ("GET /api/admin/feedback", ["AA", "AA", "AA", "DD"]),
         // Curated pairs: 组织管理员 curate the pairs of their own subtree; categories are read by
         // every curator (changed by 系统管理员 only).
         ("GET /api/admin/qa (visible)", ["AA", "AD", "DD", "DD"]),

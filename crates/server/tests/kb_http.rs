@@ -220,6 +220,23 @@ async fn chunk_tuning_with_versions_and_hit_testing() {
     let item = serde_json::from_str::<Value>(&text).unwrap()["items"][0].clone();
     assert_eq!((item["question"].as_str(), item["comment"].as_str(), item["rating"].as_str()), (Some("预备党员有没有表决权"), Some("没有说清楚被选举权"), Some("down")));
     assert!(item["sources"][0]["chunk_id"].is_number(), "{item}");
+    // Scope: a member's feedback is seen by the staff and admins of the member's subtree (and
+    // 系统管理员), not by another 党委's; anonymous feedback only by 系统管理员.
+    let member = token(&core, "member1").await;
+    let (_, _, chat) = request(&app, "POST", "/api/chat", Some(&member), &[], body(json!({"question": "预备党员的预备期多长"})), JSON).await;
+    let mid = common::sse_events(&chat).iter().find(|(n, _)| n == "meta").map(|(_, v)| v["message_id"].as_i64().unwrap()).unwrap();
+    let (status, _, text) = request(&app, "POST", &format!("/api/messages/{mid}/feedback"), Some(&member), &[], body(json!({"rating": "down", "comment": "支部党员的意见"})), JSON).await;
+    assert!(status.is_success(), "{text}");
+    for (user, sees_member, sees_anonymous) in [("sysadmin", true, true), ("jy_admin", true, false), ("jy_staff", true, false), ("wj_admin", false, false), ("wj_staff", false, false)] {
+        let tk = token(&core, user).await;
+        let (status, _, text) = request(&app, "GET", "/api/admin/feedback", Some(&tk), &[], None, None).await;
+        assert_eq!(status, StatusCode::OK, "{user}: {text}");
+        let comments: Vec<String> = serde_json::from_str::<Value>(&text).unwrap()["items"].as_array().unwrap().iter().map(|i| i["comment"].as_str().unwrap().to_string()).collect();
+        assert_eq!(comments.iter().any(|c| c == "支部党员的意见"), sees_member, "{user}: {comments:?}");
+        assert_eq!(comments.iter().any(|c| c == "没有说清楚被选举权"), sees_anonymous, "{user}: {comments:?}");
+    }
+    let (status, _, _) = request(&app, "GET", "/api/admin/feedback", Some(&member), &[], None, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "members do not review feedback");
 
     // Re-chunk with a preview: nothing changes until the preview is applied; a stale or missing
     // basis is refused; the applied chunks are what the preview showed.

@@ -34,6 +34,9 @@ pub struct FeedbackItem {
     pub confidence: Option<f64>,
     /// The sources shown with the answer (chunk_id, doc_id, article … for "open the chunk").
     pub sources: serde_json::Value,
+    /// The asker's organisation path (None: anonymous); for scoping, not shown.
+    #[serde(skip)]
+    pub org_path: Option<String>,
 }
 
 /// What an assistant turn stores beside its text.
@@ -64,13 +67,15 @@ impl ConversationStore {
 
     /// Returns `id` when that conversation exists, or a new conversation's id when `id` is None.
     /// An unknown id is an error so that a client cannot append to someone else's guess.
-    pub async fn open_or_create(&self, id: Option<&str>, title: &str) -> Result<Option<String>, StoreError> {
+    /// Continues conversation `id`, or starts one (titled by the first question) for an asker of
+    /// organisation `org_path` (None: anonymous).
+    pub async fn open_or_create(&self, id: Option<&str>, title: &str, org_path: Option<&str>) -> Result<Option<String>, StoreError> {
         match id {
             Some(id) => Ok(self.exists(id).await?.then(|| id.to_string())),
             None => {
                 let id = new_id();
                 let title: String = title.chars().take(40).collect();
-                sqlx::query("INSERT INTO conversations (id, title) VALUES (?, ?)").bind(&id).bind(title).execute(&self.pool).await?;
+                sqlx::query("INSERT INTO conversations (id, title, org_path) VALUES (?, ?, ?)").bind(&id).bind(title).bind(org_path).execute(&self.pool).await?;
                 Ok(Some(id))
             }
         }
@@ -193,19 +198,29 @@ impl ConversationStore {
     }
 
     /// Rated answers, newest first, with the question each answered (`rating`: up / down / all).
-    pub async fn feedback_list(&self, rating: Option<&str>, limit: i64) -> Result<Vec<FeedbackItem>, StoreError> {
-        let rows = sqlx::query(
+    /// Rated answers, newest first. `roots`: only conversations of askers in these organisation
+    /// subtrees (materialised paths); None: all, anonymous ones included.
+    pub async fn feedback_list(&self, rating: Option<&str>, limit: i64, roots: Option<&[String]>) -> Result<Vec<FeedbackItem>, StoreError> {
+        let (scope, binds) = match roots {
+            None => ("1 = 1".to_string(), Vec::new()),
+            Some([]) => ("1 = 0".to_string(), Vec::new()),
+            Some(roots) => {
+                let parts: Vec<&str> = roots.iter().map(|_| "substr(c.org_path, 1, length(?)) = ?").collect();
+                (format!("({})", parts.join(" OR ")), roots.iter().flat_map(|r| [r.clone(), r.clone()]).collect())
+            }
+        };
+        let sql = format!(
             "SELECT f.message_id, f.rating, f.comment, f.created_at, m.content, m.mode, m.confidence, m.sources_json,
                     (SELECT u.content FROM messages u WHERE u.conversation_id = m.conversation_id AND u.role = 'user' AND u.id < m.id
-                     ORDER BY u.id DESC LIMIT 1) AS question
-             FROM feedback f JOIN messages m ON m.id = f.message_id
-             WHERE (? IS NULL OR f.rating = ?) ORDER BY f.created_at DESC, f.id DESC LIMIT ?",
-        )
-        .bind(rating)
-        .bind(rating)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+                     ORDER BY u.id DESC LIMIT 1) AS question, c.org_path
+             FROM feedback f JOIN messages m ON m.id = f.message_id JOIN conversations c ON c.id = m.conversation_id
+             WHERE (? IS NULL OR f.rating = ?) AND {scope} ORDER BY f.created_at DESC, f.id DESC LIMIT ?"
+        );
+        let mut q = sqlx::query(&sql).bind(rating).bind(rating);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        let rows = q.bind(limit).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let sources: String = r.try_get(7)?;
@@ -219,6 +234,7 @@ impl ConversationStore {
                     confidence: r.try_get(6)?,
                     sources: serde_json::from_str(&sources).unwrap_or_default(),
                     question: r.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
+                    org_path: r.try_get(9)?,
                 })
             })
             .collect()

@@ -99,6 +99,11 @@ impl Audience {
             .max()
     }
 
+    /// The asker's own organisation: the deepest of their paths.
+    pub fn home(&self) -> Option<&str> {
+        self.org_paths.iter().max_by_key(|p| p.matches('/').count()).map(String::as_str)
+    }
+
     pub fn sees(&self, org_id: Option<i64>) -> bool {
         self.specificity(org_id).is_some()
     }

@@ -250,14 +250,26 @@ pub struct FeedbackParams {
 #[utoipa::path(get, path = "/api/admin/feedback", tag = "knowledge", params(("rating" = Option<String>, Query), ("limit" = Option<i64>, Query)),
     responses((status = 200, description = "{items: [{message_id, rating, comment, created_at, question, answer, mode, confidence, sources}]}"), (status = 403, body = ErrorBody)))]
 pub async fn feedback(State(s): State<AppState>, caller: Caller, Query(p): Query<FeedbackParams>) -> Result<Response, ApiError> {
-    allowed(&caller)?;
+    // 系统管理员: everything, anonymous askers included. 答复人员 and 组织管理员: the feedback of
+    // members in their subtrees (anonymous conversations belong to no organisation).
+    let who = &caller.auth.principal;
+    let roots = if who.can_anywhere(Action::KnowledgeManage) {
+        None
+    } else {
+        let mut roots = who.scope(Action::QaManage);
+        roots.extend(who.scope(Action::AnswerHandoff));
+        if roots.is_empty() {
+            return Err(dwt_org::CoreError::Forbidden.into());
+        }
+        Some(roots)
+    };
     let rating = match p.rating.as_deref() {
         None | Some("down") => Some("down"),
         Some("up") => Some("up"),
         Some("all") => None,
         Some(_) => return Err(ApiError::bad_request("feedback.bad_rating", "rating 取值无效（可选 down、up、all）")),
     };
-    let items = s.assistant.conversations().feedback_list(rating, p.limit.unwrap_or(100).clamp(1, 500)).await?;
+    let items = s.assistant.conversations().feedback_list(rating, p.limit.unwrap_or(100).clamp(1, 500), roots.as_deref()).await?;
     Ok(Json(serde_json::json!({"items": items})).into_response())
 }
 
