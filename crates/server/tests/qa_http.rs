@@ -238,11 +238,18 @@ async fn org_admins_curate_pairs_for_their_subtree_and_only_its_members_get_them
     let (mode, text) = ask(None).await;
     assert_ne!(mode, "faq");
     assert!(!text.contains("组织范围测试"), "{text}");
+    // The org pair's own category: counted for the member, not shown to anonymous visitors.
+    let (status, _) = call(org_admin.clone(), "PUT", format!("/api/admin/qa/{}", own["id"]), Some(json!({"question": question, "answer": answer, "category": "支部专属分类", "org_id": zb01.id, "force": true}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let cat_count = |v: &Value| v["categories"].as_array().unwrap().iter().find(|c| c["name"] == "支部专属分类").map(|c| c["published"].as_i64().unwrap());
     let faq_has = |v: &Value| v["items"].as_array().unwrap().iter().any(|p| p["id"] == own["id"]);
     let (_, public) = call(member.clone(), "GET", "/api/faq".into(), None).await;
     assert!(faq_has(&public), "the member's FAQ page lists the pair");
+    assert_eq!(cat_count(&public), Some(1));
     let (_, _, anon) = request(&app, "GET", "/api/faq", None, &[], None, None).await;
-    assert!(!faq_has(&serde_json::from_str(&anon).unwrap()), "anonymous visitors do not see it");
+    let anon: Value = serde_json::from_str(&anon).unwrap();
+    assert!(!faq_has(&anon), "anonymous visitors do not see it");
+    assert_eq!(cat_count(&anon), None, "nor its category");
 
     // Import: new pairs take the chosen scope; a 组织管理员 must choose one they manage and cannot
     // overwrite a system-wide pair with the same question.

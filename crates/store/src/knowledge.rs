@@ -425,10 +425,14 @@ impl KnowledgeStore {
                 if id == doc_id {
                     return Err(crate::refuse("kb.successor_cycle", "新版本不能是本文档，或以本文档为新版本的文档"));
                 }
-                let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT superseded_by FROM documents WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
-                let Some((following,)) = row else {
+                let row: Option<(Option<i64>, String)> =
+                    sqlx::query_as("SELECT superseded_by, status FROM documents WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
+                let Some((following, state)) = row else {
                     return Err(crate::refuse("kb.successor_not_found", format!("新版本文档不存在（编号 {id}）")));
                 };
+                if id == next && state == DocStatus::Withdrawn.as_str() {
+                    return Err(crate::refuse("kb.successor_withdrawn", "新版本文档已撤回，不能作为现行版本"));
+                }
                 at = following;
                 steps += 1;
                 if steps > 100 {
@@ -510,6 +514,29 @@ mod tests {
         store.replace_document("b.md", None, &meta, "h4", &[renumbered]).await.unwrap();
         let rows = store.chunk_rows(doc).await.unwrap();
         assert_eq!((rows[0].id, rows[0].article.as_deref(), rows[0].heading_path.clone()), (kept, Some("第九条"), vec!["第二章".to_string()]));
+    }
+
+    #[tokio::test]
+    async fn a_successor_exists_is_not_withdrawn_and_never_loops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KnowledgeStore::open_sqlite(dir.path()).await.unwrap();
+        let meta = DocMeta { title: "旧版".into(), ..DocMeta::default() };
+        let old = store.replace_document("old.md", None, &meta, "h1", &[chunk(0, "甲")]).await.unwrap().doc_id;
+        let new = store.replace_document("new.md", None, &meta, "h2", &[chunk(0, "乙")]).await.unwrap().doc_id;
+        let code = |e: StoreError| match e {
+            StoreError::Refused(r) => r.code,
+            other => panic!("{other:?}"),
+        };
+        store.set_document_status(new, DocStatus::Withdrawn).await.unwrap();
+        assert_eq!(code(store.set_document_status_with_successor(old, DocStatus::Repealed, Some(new)).await.unwrap_err()), "kb.successor_withdrawn");
+        store.set_document_status(new, DocStatus::Current).await.unwrap();
+        assert!(store.set_document_status_with_successor(old, DocStatus::Repealed, Some(new)).await.unwrap());
+        assert_eq!(code(store.set_document_status_with_successor(new, DocStatus::Repealed, Some(old)).await.unwrap_err()), "kb.successor_cycle");
+        // Withdrawing keeps the successor; making it current again clears it.
+        store.set_document_status(old, DocStatus::Withdrawn).await.unwrap();
+        assert_eq!(store.document_by_id(old).await.unwrap().unwrap().superseded_by, Some(new));
+        store.set_document_status(old, DocStatus::Current).await.unwrap();
+        assert_eq!(store.document_by_id(old).await.unwrap().unwrap().superseded_by, None);
     }
 
     #[tokio::test]

@@ -32,6 +32,13 @@ fn ends_block(line: &str, full: usize) -> bool {
         || (line.chars().count() * 5 < full * 4 && !line.ends_with(['，', ',', '、']))
 }
 
+/// A page number line: "3", "- 3 -", "— 3 —", "第 3 页", "3/12".
+fn is_page_number(line: &str) -> bool {
+    let core: String = line.chars().filter(|c| !c.is_whitespace() && !matches!(c, '-' | '—' | '–' | '－')).collect();
+    let core = core.strip_prefix('第').and_then(|c| c.strip_suffix('页')).unwrap_or(&core);
+    !core.is_empty() && core.chars().all(|c| c.is_ascii_digit() || c == '/') && core.chars().next().is_some_and(|c| c.is_ascii_digit())
+}
+
 /// The length of a full line: the 90th percentile of line lengths (in characters).
 fn full_line(lines: &[&str]) -> usize {
     let mut n: Vec<usize> = lines.iter().map(|l| l.chars().count()).collect();
@@ -44,7 +51,7 @@ fn full_line(lines: &[&str]) -> usize {
 pub fn reflow(text: &str) -> String {
     let mut out = String::new();
     let mut para = String::new();
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !is_page_number(l)).collect();
     let full = full_line(&lines);
     let mut last_line = "";
     for line in lines {
@@ -79,6 +86,8 @@ mod tests {
             "关于规范党支部三会一课的规定\n第一章 总则\n第一条 为规范党支部“三会一课”制度，提高党内政治生活质量，制定本规定。\n第二条 主要包括：\n（一）支部党员大会，\n（二）党课。\n"
         );
         assert_eq!(reflow("The quick brown fox jumps over\nthe lazy dog."), "The quick brown fox jumps over the lazy dog.\n");
+        // Page numbers between pages are dropped, not glued into the article.
+        assert_eq!(reflow("第一条 党员必须履行下列义务，认真学习\n— 2 —\n马克思列宁主义。\n第 3 页\n12/40"), "第一条 党员必须履行下列义务，认真学习马克思列宁主义。\n");
     }
 
     #[test]

@@ -439,13 +439,19 @@ pub struct FaqParams {
 pub async fn public_faq(State(s): State<AppState>, caller: super::session::MaybeCaller, Query(p): Query<FaqParams>) -> Result<Response, ApiError> {
     let audience = super::session::audience(caller.0.as_ref());
     let store = s.assistant.qa_store();
-    let categories: Vec<serde_json::Value> = store
-        .categories()
-        .await?
-        .into_iter()
-        .map(|c| serde_json::json!({"id": c.id, "parent_id": c.parent_id, "name": c.name, "position": c.position, "published": c.published}))
-        .collect();
     let published: Vec<QaPair> = store.published().await?.into_iter().filter(|x| audience.sees(x.org_id)).collect();
+    // Counts are of the pairs this visitor may see; a category whose published pairs all belong
+    // to other organisations is not shown at all (its name would say what they curate).
+    let all = store.categories().await?;
+    let categories: Vec<serde_json::Value> = all
+        .iter()
+        .filter_map(|c| {
+            let visible = published.iter().filter(|x| x.category == c.name).count();
+            let has_children = all.iter().any(|x| x.parent_id == Some(c.id));
+            (visible > 0 || c.published == 0 || has_children)
+                .then(|| serde_json::json!({"id": c.id, "parent_id": c.parent_id, "name": c.name, "position": c.position, "published": visible}))
+        })
+        .collect();
     let q = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let items: Vec<serde_json::Value> = published
         .into_iter()
