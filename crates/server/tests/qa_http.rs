@@ -216,9 +216,18 @@ async fn org_admins_curate_pairs_for_their_subtree_and_only_its_members_get_them
     // duplicate that does not show the other scope's pair.
     let (status, edited) = call(sys.clone(), "PUT", format!("/api/admin/qa/{}", own["id"]), Some(json!({"question": question, "answer": answer, "force": true}))).await;
     assert_eq!((status, edited["org_id"].as_i64()), (StatusCode::OK, Some(zb01.id)), "{edited}");
+    // The system's question again for the 支部: a near-duplicate until confirmed, then the
+    // 支部's own answer, which its members get instead of the system-wide one.
+    let transfer = json!({"question": "党员组织关系转接怎么办理", "answer": "本支部：先找支部组织委员开具介绍信（支部专门答复）。", "org_id": zb01.id, "status": "published"});
+    let (status, err) = call(org_admin.clone(), "POST", "/api/admin/qa".into(), Some(transfer.clone())).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("qa.near_duplicate")), "{err}");
+    assert!(err["message"].as_str().unwrap().contains("本组织党员将优先看到本条"), "{err}");
+    let mut forced = transfer.clone();
+    forced["force"] = json!(true);
+    let (status, own_transfer) = call(org_admin.clone(), "POST", "/api/admin/qa".into(), Some(forced)).await;
+    assert_eq!(status, StatusCode::CREATED, "{own_transfer}");
     let (status, err) = call(org_admin.clone(), "POST", "/api/admin/qa".into(), Some(json!({"question": "党员组织关系转接怎么办理？", "answer": "x", "org_id": zb01.id, "force": true}))).await;
-    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("qa.duplicate")), "{err}");
-    assert!(!err["message"].as_str().unwrap().contains("编号"), "{err}");
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("qa.duplicate")), "same scope, same question: {err}");
 
     // The member of that 支部 gets the answer; an anonymous visitor does not.
     let ask = |token: Option<String>| {
@@ -238,6 +247,15 @@ async fn org_admins_curate_pairs_for_their_subtree_and_only_its_members_get_them
     let (mode, text) = ask(None).await;
     assert_ne!(mode, "faq");
     assert!(!text.contains("组织范围测试"), "{text}");
+    let ask_transfer = |token: Option<String>| {
+        let app = app.clone();
+        async move {
+            let (_, _, body) = request(&app, "POST", "/api/chat", token.as_deref(), &[], Some(Body::from(json!({"question": "党员组织关系转接怎么办理"}).to_string())), JSON).await;
+            sse_events(&body).iter().filter(|(n, _)| n == "delta").map(|(_, v)| v["text"].as_str().unwrap_or_default().to_string()).collect::<String>()
+        }
+    };
+    assert!(ask_transfer(Some(member.clone())).await.contains("支部专门答复"), "the member gets the 支部's own answer");
+    assert!(ask_transfer(None).await.contains("系统范围测试"), "everyone else gets the system-wide one");
     // The org pair's own category: counted for the member, not shown to anonymous visitors.
     let (status, _) = call(org_admin.clone(), "PUT", format!("/api/admin/qa/{}", own["id"]), Some(json!({"question": question, "answer": answer, "category": "支部专属分类", "org_id": zb01.id, "force": true}))).await;
     assert_eq!(status, StatusCode::OK);
@@ -264,8 +282,8 @@ async fn org_admins_curate_pairs_for_their_subtree_and_only_its_members_get_them
     let (status, _, report) = request(&app, "POST", &format!("/api/admin/qa/import?org_id={}", zb01.id), Some(&org_admin), &[], Some(Body::from(file)), XLSX).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     let report: Value = serde_json::from_str(&report).unwrap();
-    assert_eq!((report["inserted"].as_i64(), report["failed"].as_i64()), (Some(1), Some(1)), "{report}");
-    assert!(report["errors"][0]["message"].as_str().unwrap().contains("不在您的管理范围"), "{report}");
+    // "党员组织关系转接怎么办理" updates the 支部's own pair, never the system-wide one.
+    assert_eq!((report["inserted"].as_i64(), report["updated"].as_i64(), report["failed"].as_i64()), (Some(1), Some(1), Some(0)), "{report}");
     let (_, list) = call(sys.clone(), "GET", "/api/admin/qa?q=%E5%AF%BC%E5%85%A5%E6%B5%8B%E8%AF%95".into(), None).await;
     assert_eq!(list["items"][0]["org_id"].as_i64(), Some(zb01.id), "{list}");
     let (_, list) = call(sys, "GET", "/api/admin/qa?org=system".into(), None).await;

@@ -134,15 +134,20 @@ impl QaStore {
         &self.pool
     }
 
-    /// Writes all pairs in one transaction keyed by question: a crash or a retry leaves either
+    /// Writes all pairs in one transaction keyed by question and scope: a crash or a retry leaves either
     /// the old rows or all the new ones. With `overwrite = false` existing questions are kept.
-    /// New pairs get `org_id` as their scope (existing pairs keep theirs).
+    /// Pairs are keyed by (question, scope): new ones get `org_id` as their scope, and only a
+    /// pair of that same scope is updated.
     pub async fn upsert_all(&self, pairs: &[NewQaPair], updated_by: &str, overwrite: bool, org_id: Option<i64>) -> Result<Vec<UpsertOutcome>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::with_capacity(pairs.len());
         for p in pairs {
             let hash = p.content_hash();
-            let existing = sqlx::query("SELECT content_hash FROM qa_pairs WHERE question = ?").bind(&p.question).fetch_optional(&mut *tx).await?;
+            let existing = sqlx::query("SELECT content_hash FROM qa_pairs WHERE question = ? AND IFNULL(org_id, 0) = IFNULL(?, 0)")
+                .bind(&p.question)
+                .bind(org_id)
+                .fetch_optional(&mut *tx)
+                .await?;
             let similar = serde_json::to_string(&p.similar).unwrap_or_else(|_| "[]".into());
             let refs = serde_json::to_string(&p.source_refs).unwrap_or_else(|_| "[]".into());
             let outcome = match existing {
@@ -156,7 +161,7 @@ impl QaStore {
                 let row = sqlx::query(
                     "INSERT INTO qa_pairs (question, similar_json, answer, category, status, source_refs_json, updated_by, content_hash, org_id) \
                      VALUES (?, ?, ?, ?, 'published', ?, ?, ?, ?) \
-                     ON CONFLICT (question) DO UPDATE SET similar_json = excluded.similar_json, answer = excluded.answer, \
+                     ON CONFLICT (question, IFNULL(org_id, 0)) DO UPDATE SET similar_json = excluded.similar_json, answer = excluded.answer, \
                      category = excluded.category, source_refs_json = excluded.source_refs_json, updated_by = excluded.updated_by, \
                      content_hash = excluded.content_hash, version = qa_pairs.version + 1, \
                      updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') RETURNING id",
@@ -197,9 +202,13 @@ impl QaStore {
         row.map(|r| to_pair(&r)).transpose()
     }
 
-    /// The id of the pair with exactly this standard question.
-    pub async fn id_by_question(&self, question: &str) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query("SELECT id FROM qa_pairs WHERE question = ?").bind(question).fetch_optional(&self.pool).await?;
+    /// The id of the pair of scope `org_id` (None: system-wide) with exactly this standard question.
+    pub async fn id_by_question(&self, question: &str, org_id: Option<i64>) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT id FROM qa_pairs WHERE question = ? AND IFNULL(org_id, 0) = IFNULL(?, 0)")
+            .bind(question)
+            .bind(org_id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.get::<i64, _>(0)))
     }
 

@@ -130,13 +130,14 @@ pub(crate) async fn snapshot(tx: &mut Transaction<'_, Sqlite>, p: &QaPair, actio
     Ok(())
 }
 
-/// Another pair (not `except`) whose question or phrasings normalise to the same text.
+/// Another pair of the same scope (not `except`) whose question or phrasings normalise to the
+/// same text. Other scopes may word a question the same way: an organisation's own answer.
 async fn exact_duplicate(tx: &mut Transaction<'_, Sqlite>, input: &QaInput, except: Option<i64>) -> Result<Option<QaPair>, StoreError> {
     let mine: Vec<String> = std::iter::once(&input.pair.question).chain(&input.pair.similar).map(|q| normalize_question(q)).collect();
     let rows = sqlx::query(&format!("{SELECT} WHERE status <> 'retired'")).fetch_all(&mut **tx).await?;
     for r in &rows {
         let p = to_pair(r)?;
-        if Some(p.id) == except {
+        if Some(p.id) == except || p.org_id != input.org_id {
             continue;
         }
         if std::iter::once(&p.question).chain(&p.similar).any(|q| mine.contains(&normalize_question(q))) {
@@ -146,14 +147,9 @@ async fn exact_duplicate(tx: &mut Transaction<'_, Sqlite>, input: &QaInput, exce
     Ok(None)
 }
 
-/// The duplicate refusal; a pair of another scope is not shown (its editor may not see it).
-/// Questions are unique system-wide, so an organisation words its own question differently.
-fn duplicate_of(d: &QaPair, i: &QaInput) -> StoreError {
-    if d.org_id == i.org_id {
-        refuse("qa.duplicate", format!("与已有问答重复：{}（编号 {}）", d.question, d.id))
-    } else {
-        refuse("qa.duplicate", "其他适用范围中已有相同的问题或相似问法，请换一种问法（标准问题在全系统内不能重复）")
-    }
+/// The duplicate refusal (always a pair of the same scope, which its editor may see).
+fn duplicate_of(d: &QaPair) -> StoreError {
+    refuse("qa.duplicate", format!("与已有问答重复：{}（编号 {}）", d.question, d.id))
 }
 
 async fn write(tx: &mut Transaction<'_, Sqlite>, id: i64, i: &QaInput, status: &str, version: i64, editor: &str) -> Result<(), StoreError> {
@@ -238,10 +234,11 @@ impl QaStore {
         let i = clean(input)?;
         let mut tx = crate::begin_immediate(self.pool()).await?;
         if let Some(d) = exact_duplicate(&mut tx, &i, None).await? {
-            return Err(duplicate_of(&d, &i));
+            return Err(duplicate_of(&d));
         }
-        let id: i64 = sqlx::query_scalar("INSERT INTO qa_pairs (question, answer, content_hash, status) VALUES (?, '', '', 'draft') RETURNING id")
+        let id: i64 = sqlx::query_scalar("INSERT INTO qa_pairs (question, answer, content_hash, status, org_id) VALUES (?, '', '', 'draft', ?) RETURNING id")
             .bind(&i.pair.question)
+            .bind(i.org_id)
             .fetch_one(&mut *tx)
             .await?;
         write(&mut tx, id, &i, status, 1, editor).await?;
@@ -263,7 +260,7 @@ impl QaStore {
             return Ok(before);
         }
         if let Some(d) = exact_duplicate(&mut tx, &i, Some(id)).await? {
-            return Err(duplicate_of(&d, &i));
+            return Err(duplicate_of(&d));
         }
         snapshot(&mut tx, &before, "original", "").await?;
         write(&mut tx, id, &i, &before.status, before.version + 1, editor).await?;
@@ -370,7 +367,16 @@ mod tests {
         assert_eq!((back.org_id, back.answer.as_str()), (Some(9), "每月第一个周五。"));
         let inserted = s.upsert_all(&[input("支部书记任期几年？", "一般每届三年。").pair], "admin", false, Some(5)).await.unwrap();
         assert_eq!(inserted, vec![crate::UpsertOutcome::Inserted]);
-        let id = s.id_by_question("支部书记任期几年？").await.unwrap().unwrap();
+        let id = s.id_by_question("支部书记任期几年？", Some(5)).await.unwrap().unwrap();
+        assert_eq!(s.id_by_question("支部书记任期几年？", None).await.unwrap(), None);
+        // The same question in another scope is that scope's own pair, not a duplicate.
+        let own = s.create(&QaInput { org_id: Some(9), ..input("支部书记任期几年？", "本支部：三年。") }, "published", "admin9").await.unwrap();
+        assert_ne!(own.id, id);
+        let dup = s.create(&QaInput { org_id: Some(9), ..input("支部书记任期几年", "x") }, "draft", "admin9").await.unwrap_err();
+        assert!(matches!(&dup, StoreError::Refused(e) if e.code == "qa.duplicate"), "{dup:?}");
+        let again = s.upsert_all(&[input("支部书记任期几年？", "本支部：三年（修订）。").pair], "admin9", true, Some(9)).await.unwrap();
+        assert_eq!(again, vec![crate::UpsertOutcome::Updated]);
+        assert_eq!(s.get(id).await.unwrap().unwrap().answer, "一般每届三年。", "another scope's pair is untouched");
         assert_eq!(s.get(id).await.unwrap().unwrap().org_id, Some(5));
     }
 

@@ -313,14 +313,6 @@ async fn publish_pair(s: &AppState, h: &Handoff, caller: &Caller, p: &dwt_handof
         }
     }
     let pair = dwt_store::NewQaPair { question: question.clone(), similar: Vec::new(), answer, category: pick(b.category, p.category.as_deref().unwrap_or("人工答复")), source_refs: refs };
-    let qa = s.assistant.qa_store();
-    if let Some(existing) = qa.id_by_question(&question).await? {
-        // The same pair already written by an approval that crashed before finishing: reuse it.
-        if qa.get(existing).await?.is_some_and(|e| e.answer == pair.answer) {
-            return Ok(existing);
-        }
-        return Err(ApiError::new(StatusCode::CONFLICT, "handoff.qa_exists", "已有相同问题的常用问答，请修改问题后再通过"));
-    }
     // A 系统管理员's approval answers everyone; an 组织管理员's answers the members of the
     // organisation where they manage Q&A (the one above the proposal's, the widest they hold).
     let who = &caller.auth.principal;
@@ -333,8 +325,16 @@ async fn publish_pair(s: &AppState, h: &Handoff, caller: &Caller, p: &dwt_handof
             .min_by_key(|g| g.org_path.len())
             .map(|g| g.org_id)
     };
+    let qa = s.assistant.qa_store();
+    if let Some(existing) = qa.id_by_question(&question, scope).await? {
+        // The same pair already written by an approval that crashed before finishing: reuse it.
+        if qa.get(existing).await?.is_some_and(|e| e.answer == pair.answer) {
+            return Ok(existing);
+        }
+        return Err(ApiError::new(StatusCode::CONFLICT, "handoff.qa_exists", "已有相同问题的常用问答，请修改问题后再通过"));
+    }
     qa.upsert_all(&[pair], &who.username, false, scope).await?;
-    qa.id_by_question(&question).await?.ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store.sql", "常用问答保存失败"))
+    qa.id_by_question(&question, scope).await?.ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store.sql", "常用问答保存失败"))
 }
 
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]

@@ -108,18 +108,29 @@ async fn after_change(s: &AppState, caller: &Caller, action: &str, p: &QaPair) -
 
 /// Refuses a question that a different published pair already answers (what a member of the
 /// pair's audience would get).
-async fn near_duplicate(s: &AppState, question: &str, except: Option<i64>, audience: &Audience) -> Result<(), ApiError> {
+async fn near_duplicate(s: &AppState, question: &str, except: Option<i64>, audience: &Audience, org_id: Option<i64>) -> Result<(), ApiError> {
     let Some(m) = s.assistant.faq() else { return Ok(()) };
     let found = m.match_question(question, audience).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "faq.failed", e.to_string()))?;
     match found {
         // The same question written differently is a plain duplicate (the store says so too).
-        Some(f) if Some(f.pair.id) != except && dwt_store::normalize_question(&f.pair.question) == dwt_store::normalize_question(question) => {
+        Some(f)
+            if Some(f.pair.id) != except
+                && f.pair.org_id == org_id
+                && dwt_store::normalize_question(&f.pair.question) == dwt_store::normalize_question(question) =>
+        {
             Err(ApiError::new(StatusCode::CONFLICT, "qa.duplicate", format!("与已有问答重复：{}（编号 {}）", f.pair.question, f.pair.id)))
         }
         Some(f) if f.accepted && Some(f.pair.id) != except => Err(ApiError::new(
             StatusCode::CONFLICT,
             "qa.near_duplicate",
-            format!("已有问答会回答这个问题：{}（编号 {}，相似度 {:.2}）。如确需新增，请勾选“仍然保存”", f.pair.question, f.pair.id, f.score),
+            if f.pair.org_id == org_id {
+                format!("已有问答会回答这个问题：{}（编号 {}，相似度 {:.2}）。如确需新增，请勾选“仍然保存”", f.pair.question, f.pair.id, f.score)
+            } else {
+                format!(
+                    "上级或全系统的问答已会回答这个问题：{}（编号 {}，相似度 {:.2}）。如需为本组织提供专门答复，请勾选“仍然保存”，本组织党员将优先看到本条",
+                    f.pair.question, f.pair.id, f.score
+                )
+            },
         )),
         _ => Ok(()),
     }
@@ -183,7 +194,7 @@ pub async fn create(State(s): State<AppState>, caller: Caller, body: Result<Json
     let Json(b) = body.map_err(rejected)?;
     cur.check(b.input.org_id)?;
     if !b.force {
-        near_duplicate(&s, &b.input.pair.question, None, &cur.audience(b.input.org_id)).await?;
+        near_duplicate(&s, &b.input.pair.question, None, &cur.audience(b.input.org_id), b.input.org_id).await?;
     }
     let p = s.assistant.qa_store().create(&b.input, b.status.as_deref().unwrap_or("draft"), &caller.auth.principal.username).await?;
     after_change(&s, &caller, "qa.created", &p).await?;
@@ -204,7 +215,7 @@ pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<i6
     }
     cur.check(b.input.org_id)?;
     if !b.force {
-        near_duplicate(&s, &b.input.pair.question, Some(id), &cur.audience(b.input.org_id)).await?;
+        near_duplicate(&s, &b.input.pair.question, Some(id), &cur.audience(b.input.org_id), b.input.org_id).await?;
     }
     let p = s.assistant.qa_store().update(id, b.version, &b.input, &caller.auth.principal.username).await?;
     after_change(&s, &caller, "qa.edited", &p).await?;
@@ -330,20 +341,17 @@ pub async fn import(State(s): State<AppState>, caller: Caller, Query(q): Query<I
     let mut errors = file.errors;
     let rows = file.pairs.len() + errors.len();
     let mut good = Vec::new();
+    // Rows are pairs of the chosen scope: the same question there updates that pair; other
+    // scopes' pairs are neither changed nor in the way.
+    let existing: Vec<&QaPair> = existing.iter().filter(|e| e.org_id == q.org_id).collect();
     for (row, p) in file.pairs {
         let n = dwt_store::normalize_question(&p.question);
         let clash = existing.iter().find(|e| {
             e.question != p.question && std::iter::once(&e.question).chain(&e.similar).any(|q| dwt_store::normalize_question(q) == n)
         });
-        // The same question updates that pair: only if the caller may curate it.
-        let foreign = existing.iter().find(|e| e.question == p.question && !cur.may(e.org_id));
-        match (clash, foreign) {
-            (Some(c), _) => errors.push(dwt_ingest::qa::RowError { row, message: format!("与已有问答重复：{}（编号 {}）", c.question, c.id) }),
-            (None, Some(f)) => errors.push(dwt_ingest::qa::RowError {
-                row,
-                message: format!("已有相同问题的问答（编号 {}，适用范围：{}），不在您的管理范围内", f.id, cur.view(f)["org_name"].as_str().unwrap_or_default()),
-            }),
-            (None, None) => good.push(p),
+        match clash {
+            Some(c) => errors.push(dwt_ingest::qa::RowError { row, message: format!("与已有问答重复：{}（编号 {}）", c.question, c.id) }),
+            None => good.push(p),
         }
     }
     errors.sort_by_key(|e| e.row);
