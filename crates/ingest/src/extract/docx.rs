@@ -26,14 +26,15 @@ fn paragraphs(xml: &str) -> Result<String, String> {
     let mut out = String::new();
     let mut line = String::new();
     let mut in_text = false;
-    // Depth inside deleted runs (tracked changes) and field instructions: not document text.
+    // Depth inside deleted or moved-away runs (tracked changes), field instructions and the
+    // fallback copy of text boxes (Word writes each text box twice): not document text.
     let mut skip = 0usize;
     loop {
         let event = reader.read_event().map_err(|e| format!("正文 XML 有误：{e}"))?;
         match event {
             Event::Start(e) => match e.local_name().into_inner() {
                 "t" => in_text = true,
-                "del" | "instrText" | "delText" => skip += 1,
+                "del" | "instrText" | "delText" | "moveFrom" | "Fallback" => skip += 1,
                 _ => {}
             },
             Event::Empty(e) => match e.local_name().into_inner() {
@@ -43,7 +44,7 @@ fn paragraphs(xml: &str) -> Result<String, String> {
             },
             Event::End(e) => match e.local_name().into_inner() {
                 "t" => in_text = false,
-                "del" | "instrText" | "delText" => skip = skip.saturating_sub(1),
+                "del" | "instrText" | "delText" | "moveFrom" | "Fallback" => skip = skip.saturating_sub(1),
                 "p" | "tr" => flush(&mut out, &mut line),
                 _ => {}
             },
@@ -78,7 +79,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
+    const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006""#;
 
     #[test]
     fn paragraphs_runs_tables_and_entities() {
@@ -88,10 +89,12 @@ mod tests {
             <w:p><w:r><w:t>第一条 为了</w:t></w:r><w:del><w:r><w:delText>删掉的</w:delText></w:r></w:del><w:r><w:t>规范&amp;加强&#x4E00;</w:t></w:r><w:r><w:br/><w:t>换行后</w:t></w:r></w:p>
             <w:tbl><w:tr><w:tc><w:p><w:r><w:t>甲</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>乙</w:t></w:r></w:p></w:tc></w:tr></w:tbl>
             <w:p><w:r><w:fldChar/><w:instrText> PAGE </w:instrText></w:r></w:p>
+            <w:p><mc:AlternateContent><mc:Choice><w:txbxContent><w:p><w:r><w:t>文本框</w:t></w:r></w:p></w:txbxContent></mc:Choice><mc:Fallback><w:p><w:r><w:t>文本框</w:t></w:r></w:p></mc:Fallback></mc:AlternateContent></w:p>
+            <w:p><w:moveFrom><w:r><w:t>移走的</w:t></w:r></w:moveFrom><w:moveTo><w:r><w:t>移来的</w:t></w:r></w:moveTo></w:p>
             </w:body></w:document>"#
         );
         let text = paragraphs(&xml).unwrap();
-        assert_eq!(text, "第一章 总则\n第一条 为了规范&加强一\n换行后\n甲\n乙\n");
+        assert_eq!(text, "第一章 总则\n第一条 为了规范&加强一\n换行后\n甲\n乙\n文本框\n移来的\n");
     }
 
     #[test]
