@@ -369,6 +369,24 @@ export async function importXlsx(path, file, box) {
 }
 
 /** A query string of the non-empty entries (empty values are left out, not sent as `k=`). */
+/**
+ * GETs `path` for a box that shows "loading" (aria-busy): the JSON, or null after the error is
+ * shown in the box (a 403 goes to `onDenied` instead).
+ */
+export async function getInto(box, path, onDenied) {
+  try {
+    return await api("GET", path);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) {
+      onDenied(e);
+      return null;
+    }
+    box.replaceChildren(el("p", "error", errorText(e)));
+    box.removeAttribute("aria-busy");
+    return null;
+  }
+}
+
 export function query(params) {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") p.set(k, String(v));

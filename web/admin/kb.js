@@ -14,7 +14,7 @@
 // message; changing the settings voids the preview). Every change reloads the chunk list. Other
 // administrators get the server's 403 message in place of the page. Data is rendered with
 // textContent only.
-import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, button, localTime, query } from "/admin/admin.js";
+import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, button, localTime, query, getInto } from "/admin/admin.js";
 import { versionDiffBox } from "/admin/diff.js";
 
 const DOC_TYPE = { constitution: "党章", regulation: "党内法规", law: "法律法规", notice: "通知文件", news: "新闻资讯", other: "其他" };
@@ -1025,15 +1025,8 @@ function historyView(card, c) {
 }
 
 async function loadHistory(card, c, box) {
-  let j;
-  try {
-    j = await api("GET", chunkPath(c.id) + "/versions");
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 403) { denied(e); return; }
-    box.replaceChildren(el("p", "error", errorText(e)));
-    box.removeAttribute("aria-busy");
-    return;
-  }
+  const j = await getInto(box, chunkPath(c.id) + "/versions", denied);
+  if (!j) return;
   const items = j.items || [];
   if (!items.length) {
     box.replaceChildren(el("p", "meta chunk-versions-empty", "这个切片还没有修改过（当前即原始内容）。"));

@@ -19,7 +19,7 @@
 // is read-only for non-系统管理员 (no add, buttons or drag and drop). A caller the server refuses
 // gets its 403 message in place of the page. Data is rendered with textContent only (the
 // preview: HTML-escaped by /format.js before its markup is applied).
-import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, query, button, localTime, isSysAdmin, loadOrgs, orgForest, flatten, orgLabel } from "/admin/admin.js";
+import { $, el, api, ApiError, toast, errorText, initAdmin, confirmDialog, option, query, button, localTime, isSysAdmin, loadOrgs, orgForest, flatten, orgLabel, getInto } from "/admin/admin.js";
 import { versionDiffBox } from "/admin/diff.js";
 import { setFormatted } from "/format.js";
 
@@ -375,15 +375,8 @@ function showHistory(p) {
 }
 
 async function loadHistory(p, box) {
-  let j;
-  try {
-    j = await api("GET", pairPath(p.id) + "/versions");
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 403) { denied(e); return; }
-    box.replaceChildren(el("p", "error", errorText(e)));
-    box.removeAttribute("aria-busy");
-    return;
-  }
+  const j = await getInto(box, pairPath(p.id) + "/versions", denied);
+  if (!j) return;
   const versions = j.items || [];
   const head = el("div", "qa-history-head");
   head.append(el("strong", "", "历史版本"), el("span", "meta", `当前为版本 ${p.version}`));

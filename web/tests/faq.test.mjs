@@ -9,7 +9,7 @@
 // category named with STAMP is deleted (sub-categories first), so a later run starts clean.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, visible, waitUntil } from "./support.mjs";
+import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, createPair, retirePairs, visible, waitUntil } from "./support.mjs";
 
 // Saving a pair reloads the FAQ matcher: slow on a busy 2-core machine.
 const SAVE_TIMEOUT = ANSWER_TIMEOUT;
@@ -29,20 +29,12 @@ async function categories(admin) {
   return r.json.items || [];
 }
 
-async function createPair(admin, body) {
-  const r = await admin.call("POST", "/api/admin/qa", body);
-  assert.equal(r.status, 201, `POST /api/admin/qa: ${r.status} ${JSON.stringify(r.json)}`);
-  return r.json;
-}
 
 after(async () => {
   if (!BASE) return;
   const admin = await apiSession("sysadmin");
   try {
-    const r = await admin.call("GET", "/api/admin/qa?" + new URLSearchParams({ q: STAMP }));
-    for (const p of r.json.items || []) {
-      if (p.status !== "retired") await admin.call("POST", `/api/admin/qa/${p.id}/status`, { status: "retired" });
-    }
+    await retirePairs(admin, STAMP);
     // A category holding pairs (even retired ones) cannot be deleted: take the pairs out of it.
     const again = await admin.call("GET", "/api/admin/qa?" + new URLSearchParams({ q: STAMP }));
     for (const p of again.json.items || []) {

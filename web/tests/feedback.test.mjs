@@ -12,7 +12,7 @@
 // delete), so a later run starts clean.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, visible, waitUntil, sseEvents } from "./support.mjs";
+import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, visible, waitUntil, sseEvents, retirePairs } from "./support.mjs";
 
 const MARK = `评价测试${STAMP}`;
 /** Answered from 党章 第十条 (no shipped FAQ pair is close to it). */
@@ -70,9 +70,7 @@ after(async () => {
   if (!BASE) return;
   const admin = await apiSession("sysadmin");
   try {
-    for (const p of await listPairs(admin, MARK)) {
-      if (p.status !== "retired") await admin.call("POST", `/api/admin/qa/${p.id}/status`, { status: "retired" });
-    }
+    await retirePairs(admin, MARK);
   } finally {
     await admin.dispose();
   }

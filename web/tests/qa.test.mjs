@@ -11,7 +11,7 @@
 // with shared strings in a stored zip: no npm package needed).
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, versionDiffs, visible, waitAnswer, waitUntil, sseEvents } from "./support.mjs";
+import { ANSWER_TIMEOUT, apiResponse, apiSession, BASE, bodyOf, loginViaPage as login, path, STAMP, useBrowser, createPair, retirePairs, versionDiffs, visible, waitAnswer, waitUntil, sseEvents } from "./support.mjs";
 
 const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /** A shipped seed pair (knowledge/qa/seed.jsonl) and light rephrasings of its question. */
@@ -43,11 +43,6 @@ async function pairById(admin, id) {
   return p;
 }
 
-async function createPair(admin, body) {
-  const r = await admin.call("POST", "/api/admin/qa", body);
-  assert.equal(r.status, 201, `POST /api/admin/qa: ${r.status} ${JSON.stringify(r.json)}`);
-  return r.json;
-}
 
 // After every test: the pairs this run created are retired (no delete exists; retired pairs
 // neither answer nor count as duplicates).
@@ -55,9 +50,7 @@ after(async () => {
   if (!BASE) return;
   const admin = await apiSession("sysadmin");
   try {
-    for (const p of await listPairs(admin, { q: STAMP })) {
-      if (p.status !== "retired") await admin.call("POST", `/api/admin/qa/${p.id}/status`, { status: "retired" });
-    }
+    await retirePairs(admin, STAMP);
   } finally {
     await admin.dispose();
   }

@@ -240,3 +240,25 @@ export async function versionDiffs(items) {
     };
   }));
 }
+
+// --- curated Q&A pairs (常用问答) shared by the qa, faq and feedback tests -----------------------------
+
+/** Creates a pair through the API as `admin` (an apiSession) and returns it (201 asserted). */
+export async function createPair(admin, body) {
+  const r = await admin.call("POST", "/api/admin/qa", body);
+  assert.equal(r.status, 201, `POST /api/admin/qa: ${r.status} ${JSON.stringify(r.json)}`);
+  return r.json;
+}
+
+/**
+ * Retires every pair whose text contains `q` (there is no delete; retired pairs neither answer
+ * nor count as duplicates) and returns the pairs found.
+ */
+export async function retirePairs(admin, q) {
+  const r = await admin.call("GET", "/api/admin/qa?" + new URLSearchParams({ q }));
+  const items = r.json.items || [];
+  for (const p of items) {
+    if (p.status !== "retired") await admin.call("POST", `/api/admin/qa/${p.id}/status`, { status: "retired" });
+  }
+  return items;
+}

@@ -336,6 +336,16 @@ impl OrgRepo {
         Ok(tree_order(orgs))
     }
 
+    /// Every organisation's (id, name, path): what scope checks and labels need, without the
+    /// per-organisation member counts of [`list`](Self::list).
+    pub async fn names_and_paths(&self) -> Result<Vec<(i64, String, String)>, CoreError> {
+        let rows = sqlx::query("SELECT id, name, path FROM orgs").fetch_all(&self.db.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<i64, _>("id")?, r.try_get::<String, _>("name")?, r.try_get::<String, _>("path")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(CoreError::from)
+    }
+
     /// Ids of this organisation and everything below it.
     pub async fn subtree_ids(&self, path: &str) -> Result<Vec<i64>, CoreError> {
         let rows = sqlx::query("SELECT id FROM orgs WHERE path >= $1 AND path < $2").bind(path).bind(path_upper(path)).fetch_all(&self.db.pool).await?;

@@ -243,12 +243,17 @@ impl KnowledgeStore {
         }
         sqlx::query("UPDATE chunks SET position = -(position + 1) WHERE doc_id = ?").bind(doc_id).execute(&mut *tx).await?;
         // First pass: which old chunk (same source text) each new piece keeps.
+        // Old chunks by source hash (a hash may repeat: identical paragraphs), taken in order.
+        let mut by_source: std::collections::HashMap<&str, std::collections::VecDeque<usize>> = std::collections::HashMap::new();
+        for (i, o) in old.iter().enumerate() {
+            if let Some(h) = o.source_hash.as_deref().filter(|h| !h.is_empty()) {
+                by_source.entry(h).or_default().push_back(i);
+            }
+        }
         let mut kept: Vec<i64> = Vec::new();
         let mut keep: Vec<Option<usize>> = Vec::with_capacity(chunks.len());
         for c in chunks {
-            let found = old.iter().position(|o| {
-                !c.content_hash.is_empty() && !kept.contains(&o.id) && o.source_hash.as_deref() == Some(c.content_hash.as_str())
-            });
+            let found = by_source.get_mut(c.content_hash.as_str()).and_then(|q| q.pop_front());
             if let Some(i) = found {
                 kept.push(old[i].id);
             }

@@ -43,7 +43,7 @@ impl Curator {
         if !all && roots.is_empty() {
             return Err(dwt_org::CoreError::Forbidden.into());
         }
-        let orgs = s.core()?.orgs.list(&["/".to_string()]).await?.into_iter().map(|o| (o.id, (o.name, o.path))).collect();
+        let orgs = s.core()?.orgs.names_and_paths().await?.into_iter().map(|(id, name, path)| (id, (name, path))).collect();
         Ok(Self { all, roots, orgs })
     }
 
