@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use dwt_core::config::FaqSettings;
-use dwt_index::{IndexError, KnowledgeBase};
+use dwt_index::{Hit, IndexError, KnowledgeBase, SearchOptions};
 use dwt_store::{Audience, QaPair, QaStore, StoreError};
 use serde::Serialize;
 
@@ -67,6 +67,22 @@ pub struct PairEvidence {
     pub dense: f32,
     pub lexical: f32,
     pub answer: f32,
+    /// 1 when retrieval ranks an article the pair cites first, 0.5 when second or third.
+    pub cited: f32,
+    /// 1 when the question asks another kind of thing than the pair's question (see `qtype`).
+    pub type_conflict: f32,
+}
+
+/// How retrieval ranked the articles a pair cites: 1 for the top hit, 0.5 within the top 3.
+fn cited_agreement(pair: &QaPair, retrieved: &[Hit]) -> f32 {
+    let cites = |h: &Hit| {
+        pair.source_refs.iter().any(|r| h.doc_title.contains(r.doc.as_str()) && r.article.is_some() && r.article == h.article)
+    };
+    match retrieved.iter().take(3).position(cites) {
+        Some(0) => 1.0,
+        Some(_) => 0.5,
+        None => 0.0,
+    }
 }
 
 pub struct FaqMatcher {
@@ -163,8 +179,9 @@ impl FaqMatcher {
         self.settings.threshold
     }
 
-    /// Evidence for every pair, in pair order (for hit-testing and calibration).
-    pub fn evidence(&self, question: &str, qv: &[f32]) -> Vec<(QaPair, PairEvidence)> {
+    /// Evidence for every pair, in pair order (for hit-testing and calibration). `retrieved`:
+    /// the knowledge base's hits for the same question, best first.
+    pub fn evidence(&self, question: &str, qv: &[f32], retrieved: &[Hit]) -> Vec<(QaPair, PairEvidence)> {
         let Ok(guard) = self.snapshot.read() else { return Vec::new() };
         let snapshot = guard.clone();
         drop(guard);
@@ -175,15 +192,20 @@ impl FaqMatcher {
             e.dense = e.dense.max(rescale(dot(&p.vector, qv), DENSE_FLOOR));
             e.lexical = e.lexical.max(lexical_agreement(&q_terms, &p.terms));
         }
-        for (e, a) in ev.iter_mut().zip(&snapshot.answers) {
+        let qtype = crate::qtype::question_type(question);
+        for ((e, a), pair) in ev.iter_mut().zip(&snapshot.answers).zip(&snapshot.pairs) {
             e.answer = rescale(dot(a, qv), ANSWER_FLOOR);
+            e.cited = cited_agreement(pair, retrieved);
+            let agree = crate::qtype::types_agree(qtype, crate::qtype::question_type(&pair.question));
+            e.type_conflict = if agree { 0.0 } else { 1.0 };
         }
         snapshot.pairs.iter().cloned().zip(ev).collect()
     }
 
     fn score(&self, e: &PairEvidence) -> f32 {
         let s = &self.settings;
-        s.dense_weight * e.dense + s.lexical_weight * e.lexical + s.answer_weight * e.answer
+        s.dense_weight * e.dense + s.lexical_weight * e.lexical + s.answer_weight * e.answer + s.cited_weight * e.cited
+            - s.type_conflict_penalty * e.type_conflict
     }
 
     /// The pair that answers a question whose e5 query vector is `qv` for `audience`, whether or
@@ -191,10 +213,10 @@ impl FaqMatcher {
     /// Among the pairs that clear the threshold the most specific wins (a 支部's own answer over
     /// its 党委's over the system-wide one: the organisation curated it for its members), then
     /// the best score; when none clears it, the best-scoring pair is returned, not accepted.
-    pub fn best(&self, question: &str, qv: &[f32], audience: &Audience) -> Option<FaqMatch> {
+    pub fn best(&self, question: &str, qv: &[f32], retrieved: &[Hit], audience: &Audience) -> Option<FaqMatch> {
         let threshold = self.settings.threshold;
         let (pair, e, score, _) = self
-            .evidence(question, qv)
+            .evidence(question, qv, retrieved)
             .into_iter()
             .filter_map(|(p, e)| {
                 let specific = audience.specificity(p.org_id)?;
@@ -211,7 +233,17 @@ impl FaqMatcher {
     /// Embeds `question` and returns every pair's evidence.
     pub async fn evidence_for(&self, question: &str) -> Result<Vec<(QaPair, PairEvidence)>, FaqError> {
         let qv = self.embed(question).await?;
-        Ok(self.evidence(question, &qv))
+        let retrieved = self.retrieve(question).await?;
+        Ok(self.evidence(question, &qv, &retrieved))
+    }
+
+    /// What the knowledge base ranks first for the question (the pair-citation evidence).
+    async fn retrieve(&self, question: &str) -> Result<Vec<Hit>, FaqError> {
+        match self.kb.search(question, &SearchOptions { top_k: Some(3), ..SearchOptions::default() }).await {
+            Ok(h) => Ok(h),
+            Err(IndexError::EmptyQuery) => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn embed(&self, question: &str) -> Result<Vec<f32>, FaqError> {
@@ -223,7 +255,8 @@ impl FaqMatcher {
     /// Embeds `question` and matches it among the pairs `audience` may see.
     pub async fn match_question(&self, question: &str, audience: &Audience) -> Result<Option<FaqMatch>, FaqError> {
         let qv = self.embed(question).await?;
-        Ok(self.best(question, &qv, audience))
+        let retrieved = self.retrieve(question).await?;
+        Ok(self.best(question, &qv, &retrieved, audience))
     }
 }
 

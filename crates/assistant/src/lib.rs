@@ -7,6 +7,8 @@ pub mod extractive;
 pub mod faq;
 pub mod llm;
 pub mod prompts;
+pub use dwt_index::qtype;
+pub mod scope;
 pub mod rewrite;
 
 use std::sync::Arc;
@@ -225,6 +227,8 @@ pub struct Assistant {
     /// e5 passage vectors of sentences already quoted from, by sentence text. Chunks change
     /// rarely and questions cluster on few articles, so most answers embed only the question.
     sentence_vectors: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<f32>>>>,
+    /// What members call each document, to honour 「党章里…」.
+    aliases: scope::DocumentAliases,
 }
 
 /// Bound on cached sentence vectors (about 1.6 KB each).
@@ -307,7 +311,8 @@ impl Assistant {
         } else {
             tracing::info!("no LLM configured: answers are quoted from the sources (extractive)");
         }
-        Ok(Self { kb, conversations, qa, faq, llm, prompts, settings, llm_settings, sentence_vectors: Default::default() })
+        let aliases = scope::DocumentAliases::load(&kb.settings().knowledge.dir.join("dict"));
+        Ok(Self { kb, conversations, qa, faq, llm, prompts, settings, llm_settings, sentence_vectors: Default::default(), aliases })
     }
 
     pub fn knowledge_base(&self) -> &Arc<KnowledgeBase> {
@@ -403,6 +408,31 @@ impl Assistant {
         Ok(line.to_string())
     }
 
+    async fn search_or_empty(&self, question: &str, opts: &SearchOptions) -> Result<Vec<Hit>, AssistantError> {
+        match self.kb.search(question, opts).await {
+            Ok(h) => Ok(h),
+            // Nothing searchable in the question (only punctuation or stopwords): not an error
+            // for the member, just nothing to answer from.
+            Err(IndexError::EmptyQuery) => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The current edition(s) of the document the member names as the source («党章里…»), as
+    /// a retrieval filter; empty when none is named.
+    async fn named_documents(&self, focus: &str, standalone: &str) -> Result<Vec<i64>, AssistantError> {
+        let Some(title) = self.aliases.named_source(focus).or_else(|| self.aliases.named_source(standalone)) else {
+            return Ok(Vec::new());
+        };
+        self.current_documents(title).await
+    }
+
+    /// Ids of the documents titled `title` that are not replaced or withdrawn.
+    async fn current_documents(&self, title: &str) -> Result<Vec<i64>, AssistantError> {
+        let docs = self.kb.store().list_documents().await?;
+        Ok(docs.iter().filter(|d| d.title == title && d.superseded_by.is_none() && d.status != DocStatus::Withdrawn).map(|d| d.id).collect())
+    }
+
     /// Answers one question without history or persistence (eval, hit-testing), as `audience`
     /// would be answered.
     pub async fn answer_question(&self, question: &str, audience: &dwt_store::Audience) -> Result<(Vec<Source>, String, Done, Evidence), AssistantError> {
@@ -422,13 +452,36 @@ impl Assistant {
         sink: &Sink,
         audience: &dwt_store::Audience,
     ) -> Result<Composed, AssistantError> {
+        // Retrieval runs first: its top articles are evidence for the curated-pair match too.
+        let mut opts = SearchOptions { top_k: Some(self.settings.retrieve_k.max(1)), ..Default::default() };
+        opts.filter.doc_ids = self.named_documents(focus, standalone).await?;
+        let mut hits = self.search_or_empty(standalone, &opts).await?;
+        if hits.is_empty() && !opts.filter.doc_ids.is_empty() {
+            opts.filter.doc_ids.clear();
+            hits = self.search_or_empty(standalone, &opts).await?;
+        }
+        // A follow-up leans on the previous answer: its document is a prior. The previous
+        // document's best passage goes first unless another document's is clearly closer.
+        if opts.filter.doc_ids.is_empty() && focus != standalone {
+            if let Some(title) = previous_cited_title(history) {
+                let ids = self.current_documents(&title).await?;
+                if !ids.is_empty() {
+                    let prior_opts = SearchOptions { filter: dwt_index::SearchFilter { doc_ids: ids, ..Default::default() }, ..opts.clone() };
+                    let prior = self.search_or_empty(standalone, &prior_opts).await?;
+                    hits = with_prior(prior, hits, self.settings.retrieve_k.max(1));
+                }
+            }
+        }
         // The question's vector serves both the curated-pair match and sentence selection.
         let mut standalone_vector = None;
         if let Some(faq) = &self.faq {
             let qv = self.embed_query(standalone).await?;
-            if let Some(m) = faq.best(standalone, &qv, audience) {
+            if let Some(m) = faq.best(standalone, &qv, &hits, audience) {
                 if m.accepted {
-                    return self.faq_answer(m).await;
+                    let mut c = self.faq_answer(m).await?;
+                    // The retrieval evidence is kept with curated answers too (eval, calibration).
+                    c.evidence = Evidence::from_hits(focus, &hits, &self.kb.weighted_terms(standalone));
+                    return Ok(c);
                 }
                 tracing::debug!(score = m.score, threshold = faq.threshold(), pair = m.pair.id, "curated pair below threshold");
             }
@@ -437,21 +490,14 @@ impl Assistant {
         // Sentences are picked by the member's own words; their vector is the one above only
         // when those words are the standalone question.
         let focus_vector = if focus == standalone { standalone_vector } else { None };
-        let opts = SearchOptions { top_k: Some(self.settings.retrieve_k.max(1)), ..Default::default() };
-        let hits = match self.kb.search(standalone, &opts).await {
-            Ok(h) => h,
-            // Nothing searchable in the question (only punctuation or stopwords): not an error
-            // for the member, just nothing to answer from.
-            Err(IndexError::EmptyQuery) => Vec::new(),
-            Err(e) => return Err(e.into()),
-        };
         let terms = self.kb.weighted_terms(standalone);
-        let evidence = Evidence::from_hits(&hits, &terms);
+        let evidence = Evidence::from_hits(focus, &hits, &terms);
         let confidence = evidence.confidence(&self.settings.confidence);
         let mode = if self.llm.is_some() { AnswerMode::Rag } else { AnswerMode::Extractive };
         if hits.is_empty() || confidence < self.settings.min_confidence {
             let done = Done { mode, confidence, handoff_suggested: true, refused: true, ..done_default() };
-            return Ok(Composed { mode, sources: Vec::new(), text: REFUSAL_TEXT.to_string(), done, evidence });
+            let (sources, text) = refusal_with_related(&hits);
+            return Ok(Composed { mode, sources, text, done, evidence });
         }
         let focus_terms = if focus == standalone { terms.clone() } else { self.kb.weighted_terms(focus) };
         if let Some(llm) = &self.llm {
@@ -632,6 +678,7 @@ impl Assistant {
         let top_best = blocks.first().map(|b| b.2).unwrap_or(0.0);
         let mut sources = prior;
         let mut parts = Vec::new();
+        let mut related = Vec::new();
         let mut seen_articles = Vec::new();
         for (i, scored, best) in blocks {
             let h = candidates[i];
@@ -661,7 +708,16 @@ impl Assistant {
                 (DocStatus::Repealed, None) => "（该规定已废止）".to_string(),
                 _ => String::new(),
             };
-            parts.push(format!("根据{}{repealed}：{}[{index}]", cite_label(&h.doc_title, h.article.as_deref()), quote(&chosen)));
+            let label = cite_label(&h.doc_title, h.article.as_deref());
+            if !parts.is_empty() {
+                // Other articles are pointers for the member, not part of the answer.
+                related.push(format!("{label}[{index}]"));
+                continue;
+            }
+            parts.push(lead_with_answer(&label, &repealed, &chosen, index, h.article.is_some()));
+        }
+        if !related.is_empty() {
+            parts.push(format!("相关条文：{}", related.join("、")));
         }
         let text = format!("{}\n\n{EXTRACTIVE_NOTE}", parts.join("\n\n"));
         Ok((sources, text))
@@ -804,6 +860,70 @@ impl Assistant {
         sink.send(AnswerEvent::Done(c.done.clone())).await;
         Ok(Answer { meta, sources: c.sources, text: c.text, done: c.done, evidence: c.evidence })
     }
+}
+
+/// How much closer (e5 cosine) another document's passage must be to displace the previous
+/// answer's document in a follow-up.
+const PRIOR_MARGIN: f32 = 0.015;
+
+/// The title of the first document the last assistant turn cited («根据《X》第N条…»).
+fn previous_cited_title(history: &[(String, String, Option<String>)]) -> Option<String> {
+    let (_, content, _) = history.iter().rev().find(|(role, _, _)| role == "assistant")?;
+    let start = content.find('《')? + '《'.len_utf8();
+    let len = content[start..].find('》')?;
+    Some(content[start..start + len].to_string()).filter(|t| !t.is_empty())
+}
+
+/// Hits of a follow-up: the previous document's first when its best passage is about as close
+/// to the question as the best passage anywhere, then the rest without repeats.
+fn with_prior(prior: Vec<Hit>, all: Vec<Hit>, k: usize) -> Vec<Hit> {
+    let best = |h: &[Hit]| h.first().and_then(|x| x.dense_score).unwrap_or(0.0);
+    if prior.is_empty() || best(&all) > best(&prior) + PRIOR_MARGIN {
+        return all;
+    }
+    let mut out = prior;
+    for h in all {
+        if !out.iter().any(|o| o.chunk_id == h.chunk_id) {
+            out.push(h);
+        }
+    }
+    out.truncate(k);
+    out
+}
+
+/// Most related articles offered with a refusal: links to read, never quoted as the answer.
+const REFUSAL_RELATED: usize = 3;
+
+/// The refusal, followed by the closest articles (distinct, at most three) as 「相关条文」.
+fn refusal_with_related(hits: &[Hit]) -> (Vec<Source>, String) {
+    let mut sources: Vec<Source> = Vec::new();
+    for h in hits {
+        if sources.len() >= REFUSAL_RELATED {
+            break;
+        }
+        if h.article.is_none() || sources.iter().any(|s| s.doc_id == h.doc_id && s.article == h.article) {
+            continue;
+        }
+        sources.push(source_of(sources.len() + 1, h));
+    }
+    if sources.is_empty() {
+        return (sources, REFUSAL_TEXT.to_string());
+    }
+    let labels: Vec<String> = sources.iter().map(|s| format!("{}[{}]", cite_label(&s.doc_title, s.article.as_deref()), s.index)).collect();
+    let text = format!("{REFUSAL_TEXT}\n\n相关条文（供参考，未必回答了您的问题）：{}", labels.join("、"));
+    (sources, text)
+}
+
+/// The quoted answer: the sentence that answers first, with its citation, then the other chosen
+/// sentences of the same source. A list introduction ("……：") keeps its items in text order.
+fn lead_with_answer(label: &str, repealed: &str, chosen: &[ScoredSentence], index: usize, is_article: bool) -> String {
+    let best = chosen.iter().max_by(|a, b| a.score.partial_cmp(&b.score).unwrap_or(std::cmp::Ordering::Equal));
+    let Some(best) = best.filter(|b| !b.text.ends_with('：') && chosen.len() > 1) else {
+        return format!("根据{label}{repealed}：{}[{index}]", quote(chosen));
+    };
+    let rest: Vec<ScoredSentence> = chosen.iter().filter(|s| s.position != best.position).cloned().collect();
+    let also = if is_article { "该条还规定" } else { "原文还提到" };
+    format!("根据{label}{repealed}：{}[{index}]\n{also}：{}[{index}]", best.text, quote(&rest))
 }
 
 fn done_default() -> Done {

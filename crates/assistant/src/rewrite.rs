@@ -2,14 +2,59 @@
 //! looks like it leans on the previous turn, carry over that turn's most specific terms.
 
 /// Words that mark a question as leaning on what was said before.
-const FOLLOW_UP_MARKERS: &[&str] = &["那", "那么", "这个", "那个", "这些", "那些", "它", "其", "他们", "还有", "另外", "此外", "这种", "那种", "上述", "该"];
+const FOLLOW_UP_MARKERS: &[&str] = &[
+    "那", "那么", "这个", "那个", "这些", "那些", "它", "其", "他们", "还有", "另外", "此外", "这种", "那种", "上述", "该", "要是", "如果", "假如",
+    "万一", "具体", "除了", "其中", "这事", "这样", "这期间", "这时", "此时", "不服", "我是说", "我是问", "我问的是", "我说的是", "我是想", "不是",
+];
+
+/// Pronouns inside a question that point back ("…对这个咋规定的", "它拿啥作行动指南").
+const BACK_REFERENCES: &[&str] = &["这个", "这事", "这种", "它", "那个", "上面", "刚才", "前面说的"];
+
+/// Question and function words: never the topic carried into a follow-up.
+const NOT_TOPIC: &[&str] = &[
+    "能", "能否", "可以", "谁", "什么", "怎么", "怎样", "多久", "多长", "几", "几个", "一次", "才能", "定", "负", "具体", "有", "要", "需要", "是否",
+    "哪些", "吗", "呢", "个", "不能", "开", "讲", "说", "走", "找", "怎么办", "如何", "多少", "几年", "时候", "一般", "应该", "必须", "还", "就",
+    "直接", "最高", "一起", "规定", "问", "想", "咋", "啥", "会", "被", "给", "让", "里", "中", "这种", "那种", "这个", "那个", "处理",
+    "情况", "不是", "一下", "知道", "请问", "细则", "条例", "党章", "规定里",
+];
 
 /// True when `question` probably depends on the previous turn.
 pub fn looks_like_follow_up(question: &str, question_terms: usize) -> bool {
     let q = question.trim();
     let starts_with_marker = FOLLOW_UP_MARKERS.iter().any(|m| q.starts_with(m));
-    let short = q.chars().filter(|c| !c.is_ascii_punctuation() && !"？！。，、".contains(*c)).count() <= 6;
-    starts_with_marker || short || question_terms <= 1
+    let points_back = BACK_REFERENCES.iter().any(|m| q.contains(m));
+    let bare = q.trim_end_matches(|c: char| c.is_ascii_punctuation() || "？！。，、".contains(c));
+    // A short question is elliptical only when it has at most one word of its own or ends in
+    // 呢 (「县委委员呢？」); 「党徽是啥图案」 is short and complete.
+    let short = bare.chars().count() <= 6 && (question_terms <= 1 || bare.ends_with('呢'));
+    starts_with_marker || points_back || short || question_terms <= 1
+}
+
+/// 「第二条」「一条」「第三项」: a position in a document, not a topic.
+fn is_position(term: &str) -> bool {
+    let t = term.trim_start_matches('第');
+    t.ends_with(['条', '项', '章', '款']) && t.chars().count() <= 5 && t.chars().take(t.chars().count() - 1).all(|c| "一二三四五六七八九十百零两0123456789".contains(c))
+}
+
+/// The previous turn's topic words worth carrying: content words (not question or function
+/// words) that the knowledge base knows, most specific first.
+fn topic_terms<'a>(question: &str, prev_terms: &'a [(String, f32)]) -> Vec<&'a str> {
+    let mut carried: Vec<&(String, f32)> = prev_terms
+        .iter()
+        .filter(|(t, idf)| {
+            *idf > 0.0 && t.chars().count() >= 2 && !NOT_TOPIC.contains(&t.as_str()) && !is_position(t) && !question.contains(t.as_str())
+        })
+        .collect();
+    carried.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+    // A shorter term inside a longer carried one adds nothing ("申请书" in "入党申请书").
+    let mut out: Vec<&str> = Vec::new();
+    for (t, _) in carried {
+        if !out.iter().any(|o| o.contains(t.as_str())) {
+            out.push(t.as_str());
+        }
+    }
+    out.truncate(3);
+    out
 }
 
 /// Rewrites `question` using `previous` (the previous standalone question) and its weighted
@@ -21,10 +66,8 @@ pub fn rewrite(question: &str, question_terms: &[(String, f32)], previous: Optio
     if !looks_like_follow_up(question, question_terms.len()) {
         return question.trim().to_string();
     }
-    // The previous turn's most specific (highest-IDF) terms that the question does not repeat.
-    let mut carried: Vec<&(String, f32)> = prev_terms.iter().filter(|(t, idf)| *idf > 0.0 && !question.contains(t.as_str())).collect();
-    carried.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
-    let carried: Vec<&str> = carried.iter().take(3).map(|(t, _)| t.as_str()).collect();
+    // The previous turn's most specific topic words that the question does not repeat.
+    let carried = topic_terms(question, prev_terms);
     if carried.is_empty() {
         return question.trim().to_string();
     }
@@ -57,5 +100,26 @@ mod tests {
         let out = rewrite(q, &t(&[("党员", 1.0), ("权利", 2.0), ("义务", 2.0)]), Some(("预备党员", &prev)));
         assert_eq!(out, q);
         assert_eq!(rewrite(q, &[], None), q);
+    }
+
+    #[test]
+    fn only_topic_words_are_carried() {
+        let prev = t(&[("能", 4.0), ("档案", 3.0), ("干部", 2.5), ("查阅", 2.8), ("谁", 5.0), ("一次", 4.5)]);
+        let out = rewrite("那具体走啥程序？", &t(&[("程序", 2.0)]), Some(("干部能查阅自己的档案吗", &prev)));
+        assert!(out.starts_with("档案 查阅 干部"), "{out}");
+        for junk in ["能 ", "谁", "一次"] {
+            assert!(!out.contains(junk), "{out}");
+        }
+    }
+
+    #[test]
+    fn hypotheticals_corrections_and_back_references_are_follow_ups() {
+        for q in ["要是开除党籍呢？", "我是说党章里对这个咋规定的", "不是党章，是发展党员细则", "这事谁负直接责任？"] {
+            assert!(looks_like_follow_up(q, 3), "{q}");
+        }
+        assert!(!looks_like_follow_up("去信访的时候哪些事是不让干的？", 3));
+        assert!(!looks_like_follow_up("党徽是啥图案？", 2), "short but complete");
+        assert!(looks_like_follow_up("县委委员呢？", 2));
+        assert!(is_position("第二条") && is_position("一条") && is_position("第三项") && !is_position("条例"));
     }
 }

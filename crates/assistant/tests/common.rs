@@ -26,7 +26,7 @@ pub async fn assistant_with(tmp: &std::path::Path, seed_faq: bool, tweak: impl F
     let kb = dwt_index::KnowledgeBase::open(&s).await.unwrap();
     let dir = repo_root().join("knowledge/regulations");
     let opts = LoadOptions { key_base: Some(dir.clone()), ..LoadOptions::default() };
-    let docs = ["dangzhang-2017.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
+    let docs = ["dangzhang-2022.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
     kb.ingest_batch(docs, None).await.unwrap();
     if seed_faq {
         let file = dwt_ingest::qa::read_qa_file(&repo_root().join("knowledge/qa/seed.jsonl")).unwrap();

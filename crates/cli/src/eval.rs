@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use dwt_assistant::Assistant;
-use dwt_index::{Hit, KnowledgeBase, RetrievalMode, SearchOptions};
+use dwt_index::{Hit, KnowledgeBase, RetrievalMode, SearchOptions, SearchStage};
 use serde::{Deserialize, Serialize};
 
 use crate::output::out;
@@ -65,6 +65,111 @@ pub struct Summary {
     /// With `--answers`: share of the other lines the assistant answered (did not refuse).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answered_rate: Option<f64>,
+    /// With `--stages`: where the gold was lost, per retrieval stage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stages: Option<StageReport>,
+    /// hit@1 / hit@5 per gold document (first gold of each line).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub per_doc: std::collections::BTreeMap<String, DocScore>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Default)]
+pub struct DocScore {
+    pub n: usize,
+    #[serde(rename = "hit@1")]
+    pub hit1: f64,
+    #[serde(rename = "hit@5")]
+    pub hit5: f64,
+}
+
+/// Per-stage ranks of the gold: BM25 and dense alone (top 50), their fusion before re-scoring
+/// (top 50) and the final list. Each line that misses rank 1 is put in one bucket: no retriever
+/// had the gold in its top 50, fusion left it outside the re-scored head, or re-scoring (or the
+/// fused order inside the head) did not put it first.
+#[derive(Debug, Serialize, PartialEq, Default)]
+pub struct StageReport {
+    #[serde(rename = "bm25_hit@1")]
+    pub bm25_hit1: f64,
+    #[serde(rename = "bm25_recall@50")]
+    pub bm25_recall50: f64,
+    #[serde(rename = "dense_hit@1")]
+    pub dense_hit1: f64,
+    #[serde(rename = "dense_recall@50")]
+    pub dense_recall50: f64,
+    #[serde(rename = "fused_hit@1")]
+    pub fused_hit1: f64,
+    #[serde(rename = "fused_recall@20")]
+    pub fused_recall20: f64,
+    #[serde(rename = "final_hit@1")]
+    pub final_hit1: f64,
+    pub misses_not_retrieved: usize,
+    pub misses_lost_in_fusion: usize,
+    pub misses_lost_in_rescoring: usize,
+}
+
+/// Gold ranks of one line at each stage (1-based, within the stage's depth).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageRanks {
+    pub bm25: Option<usize>,
+    pub dense: Option<usize>,
+    pub fused: Option<usize>,
+    pub final_rank: Option<usize>,
+}
+
+/// Depth of the re-scored head the stage report checks fusion against (search.rerank_depth).
+const FUSED_HEAD: usize = 20;
+
+pub fn stage_report(rows: &[StageRanks]) -> StageReport {
+    let n = rows.len().max(1) as f64;
+    let round = |x: f64| (x * 10000.0).round() / 10000.0;
+    let share = |f: &dyn Fn(&StageRanks) -> bool| round(rows.iter().filter(|r| f(r)).count() as f64 / n);
+    let mut r = StageReport {
+        bm25_hit1: share(&|r| r.bm25 == Some(1)),
+        bm25_recall50: share(&|r| r.bm25.is_some()),
+        dense_hit1: share(&|r| r.dense == Some(1)),
+        dense_recall50: share(&|r| r.dense.is_some()),
+        fused_hit1: share(&|r| r.fused == Some(1)),
+        fused_recall20: share(&|r| r.fused.is_some_and(|x| x <= FUSED_HEAD)),
+        final_hit1: share(&|r| r.final_rank == Some(1)),
+        ..StageReport::default()
+    };
+    for row in rows.iter().filter(|r| r.final_rank != Some(1)) {
+        match miss_stage(row) {
+            MissStage::NotRetrieved => r.misses_not_retrieved += 1,
+            MissStage::Fusion => r.misses_lost_in_fusion += 1,
+            MissStage::Rescoring => r.misses_lost_in_rescoring += 1,
+        }
+    }
+    r
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum MissStage {
+    NotRetrieved,
+    Fusion,
+    Rescoring,
+}
+
+pub fn miss_stage(r: &StageRanks) -> MissStage {
+    if r.bm25.is_none() && r.dense.is_none() {
+        MissStage::NotRetrieved
+    } else if !r.fused.is_some_and(|x| x <= FUSED_HEAD) {
+        MissStage::Fusion
+    } else {
+        MissStage::Rescoring
+    }
+}
+
+fn per_doc(rows: &[(String, Option<usize>)]) -> std::collections::BTreeMap<String, DocScore> {
+    let mut m: std::collections::BTreeMap<String, (usize, usize, usize)> = std::collections::BTreeMap::new();
+    for (doc, rank) in rows {
+        let e = m.entry(doc.clone()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(*rank == Some(1));
+        e.2 += usize::from(rank.is_some_and(|r| r <= 5));
+    }
+    let round = |x: f64| (x * 10000.0).round() / 10000.0;
+    m.into_iter().map(|(k, (n, h1, h5))| (k, DocScore { n, hit1: round(h1 as f64 / n as f64), hit5: round(h5 as f64 / n as f64) })).collect()
 }
 
 /// Answer-level outcomes of one eval run (`--answers`).
@@ -135,6 +240,8 @@ pub fn summarize(ranks: &[Option<usize>], evidence: &[bool], mut latencies: Vec<
         answer_hit: None,
         refusal_rate: None,
         answered_rate: None,
+        stages: None,
+        per_doc: Default::default(),
     }
 }
 
@@ -145,6 +252,10 @@ pub struct EvalOptions<'a> {
     pub assistant: Option<&'a Assistant>,
     /// Write one JSON line of refusal evidence per question here (for calibration).
     pub features: Option<&'a Path>,
+    /// Also rank the gold per stage (BM25, dense, fusion, final) and say where misses happen.
+    pub stages: bool,
+    /// Write the re-scoring features of every head candidate, labelled gold or not (JSONL).
+    pub rank_features: Option<&'a Path>,
 }
 
 pub async fn run(kb: &KnowledgeBase, file: &Path, o: EvalOptions<'_>) -> anyhow::Result<Summary> {
@@ -162,6 +273,9 @@ pub async fn run(kb: &KnowledgeBase, file: &Path, o: EvalOptions<'_>) -> anyhow:
     let mut latencies = Vec::new();
     let mut scores = AnswerScores::default();
     let mut features = Vec::new();
+    let mut stage_rows = Vec::new();
+    let mut rank_rows = Vec::new();
+    let mut doc_rows = Vec::new();
     for line in &lines {
         if let Some(assistant) = o.assistant {
             let (_, answer, done, ev) = assistant.answer_question(&line.question, &dwt_store::Audience::anonymous()).await?;
@@ -176,7 +290,7 @@ pub async fn run(kb: &KnowledgeBase, file: &Path, o: EvalOptions<'_>) -> anyhow:
             if o.features.is_some() {
                 features.push(serde_json::json!({
                     "id": line.id, "question": line.question, "refuse": line.expects_refusal(),
-                    "dense": ev.dense, "coverage": ev.coverage, "agree": ev.agree, "known": ev.known,
+                    "dense": ev.dense, "coverage": ev.coverage, "agree": ev.agree, "known": ev.known, "type_match": ev.type_match, "sentence_coverage": ev.sentence_coverage,
                     "confidence": done.confidence, "refused": done.refused,
                 }));
             }
@@ -195,6 +309,20 @@ pub async fn run(kb: &KnowledgeBase, file: &Path, o: EvalOptions<'_>) -> anyhow:
         let pairs: Vec<(String, Option<String>)> = hits.iter().map(|h| (h.doc_title.clone(), h.article.clone())).collect();
         let rank = first_rank(&pairs, &line.gold, 10);
         ranks.push(rank);
+        if let Some(g) = line.gold.first() {
+            doc_rows.push((g.doc.clone(), rank));
+        }
+        if o.rank_features.is_some() {
+            let deep = SearchOptions { top_k: Some(kb.settings().search.rerank_depth.max(10)), mode: o.mode, ..SearchOptions::default() };
+            for h in kb.search(&line.question, &deep).await? {
+                let gold = matches(&h.doc_title, h.article.as_deref(), &line.gold);
+                rank_rows.push(serde_json::json!({"id": line.id, "gold": gold, "features": h.features}));
+            }
+        }
+        let stage = if o.stages { Some(gold_stage_ranks(kb, &line.question, &line.gold, rank).await?) } else { None };
+        if let Some(s) = stage {
+            stage_rows.push(s);
+        }
         if let Some(ev) = &line.evidence {
             let ok = hits.first().is_some_and(|h| normalize(&h.text).contains(&normalize(ev)));
             evidence.push(ok);
@@ -202,23 +330,80 @@ pub async fn run(kb: &KnowledgeBase, file: &Path, o: EvalOptions<'_>) -> anyhow:
         if o.verbose && rank != Some(1) {
             let top = hits.first().map(|h| format!("《{}》{}", h.doc_title, h.article.clone().unwrap_or_default())).unwrap_or_default();
             let gold: Vec<String> = line.gold.iter().map(|g| format!("{}{}", g.doc, g.article)).collect();
-            out(&format!("未命中首位 {}: {} | 期望 {} | 排名 {:?} | 首位 {}", line.id, line.question, gold.join("/"), rank, top));
+            let where_lost = stage
+                .map(|s| {
+                    let stage = match miss_stage(&s) {
+                        MissStage::NotRetrieved => "未召回",
+                        MissStage::Fusion => "融合丢失",
+                        MissStage::Rescoring => "重排丢失",
+                    };
+                    format!(" | {stage}（BM25 {:?} · 向量 {:?} · 融合 {:?}）", s.bm25, s.dense, s.fused)
+                })
+                .unwrap_or_default();
+            out(&format!("未命中首位 {}: {} | 期望 {} | 排名 {:?} | 首位 {}{where_lost}", line.id, line.question, gold.join("/"), rank, top));
         }
+    }
+    if let Some(path) = o.rank_features {
+        let body: String = rank_rows.iter().map(|f| format!("{f}\n")).collect();
+        std::fs::write(path, body).with_context(|| format!("无法写入 {}", path.display()))?;
     }
     if let Some(path) = o.features {
         let body: String = features.iter().map(|f| format!("{f}\n")).collect();
         std::fs::write(path, body).with_context(|| format!("无法写入 {}", path.display()))?;
     }
     let mut summary = summarize(&ranks, &evidence, latencies, o.mode);
+    summary.per_doc = per_doc(&doc_rows);
+    if o.stages {
+        summary.stages = Some(stage_report(&stage_rows));
+    }
     if o.assistant.is_some() {
         scores.apply(&mut summary);
     }
     Ok(summary)
 }
 
+/// The gold's rank in each retriever's top 50 and in the fused list before re-scoring.
+async fn gold_stage_ranks(kb: &KnowledgeBase, question: &str, gold: &[Gold], final_rank: Option<usize>) -> anyhow::Result<StageRanks> {
+    let rank_in = |hits: Vec<Hit>| {
+        let pairs: Vec<(String, Option<String>)> = hits.into_iter().map(|h| (h.doc_title, h.article)).collect();
+        first_rank(&pairs, gold, 50)
+    };
+    let deep = |mode, stage| SearchOptions { top_k: Some(50), mode, stage, ..SearchOptions::default() };
+    Ok(StageRanks {
+        bm25: rank_in(kb.search(question, &deep(RetrievalMode::Bm25, SearchStage::Fused)).await?),
+        dense: rank_in(kb.search(question, &deep(RetrievalMode::Dense, SearchStage::Fused)).await?),
+        fused: rank_in(kb.search(question, &deep(RetrievalMode::Hybrid, SearchStage::Fused)).await?),
+        final_rank,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn misses_are_put_in_the_stage_that_lost_them() {
+        let row = |bm25, dense, fused, final_rank| StageRanks { bm25, dense, fused, final_rank };
+        let rows = [
+            row(Some(1), Some(1), Some(1), Some(1)),
+            row(None, None, None, None),
+            row(Some(40), None, Some(31), None),
+            row(Some(3), Some(2), Some(2), Some(4)),
+        ];
+        assert_eq!(miss_stage(&rows[1]), MissStage::NotRetrieved);
+        assert_eq!(miss_stage(&rows[2]), MissStage::Fusion);
+        assert_eq!(miss_stage(&rows[3]), MissStage::Rescoring);
+        let r = stage_report(&rows);
+        assert_eq!((r.misses_not_retrieved, r.misses_lost_in_fusion, r.misses_lost_in_rescoring), (1, 1, 1));
+        assert_eq!(r.bm25_hit1, 0.25);
+        assert_eq!(r.bm25_recall50, 0.75);
+        assert_eq!(r.dense_recall50, 0.5);
+        assert_eq!(r.fused_recall20, 0.5);
+        assert_eq!(r.final_hit1, 0.25);
+        let docs = per_doc(&[("党章".into(), Some(1)), ("党章".into(), Some(6)), ("细则".into(), Some(3))]);
+        assert_eq!(docs["党章"], DocScore { n: 2, hit1: 0.5, hit5: 0.5 });
+        assert_eq!(docs["细则"], DocScore { n: 1, hit1: 0.0, hit5: 1.0 });
+    }
 
     fn g(doc: &str, article: &str) -> Vec<Gold> {
         vec![Gold { doc: doc.into(), article: article.into() }]
@@ -315,7 +500,7 @@ pub async fn run_qa(matcher: &dwt_assistant::faq::FaqMatcher, file: &Path, verbo
             // Every pair's evidence, labelled: for fitting the score weights offline.
             for (pair, ev) in matcher.evidence_for(&line.question).await? {
                 let positive = line.expect_qa.as_deref() == Some(pair.question.as_str());
-                feature_rows.push_str(&format!("{}\n", serde_json::json!({"id": line.id, "pair": pair.id, "positive": positive, "should": line.expect_qa.is_some(), "dense": ev.dense, "lexical": ev.lexical, "answer": ev.answer})));
+                feature_rows.push_str(&format!("{}\n", serde_json::json!({"id": line.id, "pair": pair.id, "positive": positive, "should": line.expect_qa.is_some(), "dense": ev.dense, "lexical": ev.lexical, "answer": ev.answer, "cited": ev.cited, "type_conflict": ev.type_conflict})));
             }
         }
         let (score, best) = m.as_ref().map(|m| (m.score, m.pair.question.clone())).unwrap_or((0.0, String::new()));

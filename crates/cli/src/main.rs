@@ -3,6 +3,7 @@
 mod bench;
 mod crawl;
 mod eval;
+mod eval_chat;
 mod output;
 mod pipeline;
 
@@ -76,6 +77,13 @@ enum Command {
         /// With --answers: write per-question refusal evidence (JSONL) for calibration.
         #[arg(long)]
         features: Option<PathBuf>,
+        /// Rank the gold per stage (BM25, dense, fusion, final) and report where misses happen.
+        #[arg(long)]
+        stages: bool,
+        /// Write every re-scored candidate's features, labelled gold or not (for fitting
+        /// search.rerank).
+        #[arg(long)]
+        rank_features: Option<PathBuf>,
     },
     /// Check that SQL, vectors and the lexical index agree (exit 1 when not).
     Check,
@@ -268,7 +276,7 @@ fn search_options(a: &SearchArgs) -> anyhow::Result<SearchOptions> {
     }
     filter.doc_ids = a.docs.clone();
     filter.categories = a.categories.clone();
-    Ok(SearchOptions { top_k: a.top_k, filter, mode: parse_mode(&a.mode)? })
+    Ok(SearchOptions { top_k: a.top_k, filter, mode: parse_mode(&a.mode)?, ..SearchOptions::default() })
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -356,6 +364,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "id": d.id, "key": d.key, "title": d.title, "doc_type": d.doc_type, "status": d.status,
                         "version": d.version, "chunks": d.chunk_count, "updated_at": d.updated_at,
                         "category": d.category, "published_at": d.published_at, "origin_url": d.origin_url,
+                        "superseded_by": d.superseded_by,
                     }))?);
                 } else {
                     out(&format!("{:>5}  {}  [{}] {} 个切片  {}", d.id, d.title, d.doc_type.as_str(), d.chunk_count, d.key));
@@ -385,11 +394,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Eval { file, json, mode, answers, features } => {
+        Command::Eval { file, json, mode, answers, features, stages, rank_features } => {
             let mode = parse_mode(&mode)?;
             let kb = Arc::new(kb);
             let assistant = if answers { Some(dwt_assistant::Assistant::new(kb.clone()).await?) } else { None };
-            let o = eval::EvalOptions { mode, verbose: !json, assistant: assistant.as_ref(), features: features.as_deref() };
+            if let Some(assistant) = assistant.as_ref().filter(|_| std::fs::read_to_string(&file).is_ok_and(|t| eval_chat::is_conversation_file(&t))) {
+                let summary = eval_chat::run(assistant, &file, !json).await?;
+                out(&serde_json::to_string(&summary)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let o = eval::EvalOptions { mode, verbose: !json, assistant: assistant.as_ref(), features: features.as_deref(), stages, rank_features: rank_features.as_deref() };
             let summary = eval::run(&kb, &file, o).await?;
             out(&serde_json::to_string(&summary)?);
         }

@@ -68,12 +68,18 @@ pub async fn ingest_paths(kb: &KnowledgeBase, paths: &[PathBuf], source: &str) -
 
     let batch_size = settings.ingest.commit_every_docs.max(1);
     let mut done = 0usize;
+    // (document key, successor key) from front matter `superseded_by`, linked after the batch.
+    let mut successors: Vec<(String, String)> = Vec::new();
     for group in files.chunks(batch_size) {
         let mut docs = Vec::with_capacity(group.len());
         for f in group {
             match load_file(f, &opts) {
                 Ok(mut doc) => {
                     doc.key = key_for(f, knowledge.as_deref());
+                    if let Some(next) = &doc.meta.superseded_by_file {
+                        let next_path = f.parent().map(|p| p.join(next)).unwrap_or_else(|| PathBuf::from(next));
+                        successors.push((doc.key.clone(), key_for(&next_path, knowledge.as_deref())));
+                    }
                     docs.push(doc);
                 }
                 Err(e) => {
@@ -117,10 +123,33 @@ pub async fn ingest_paths(kb: &KnowledgeBase, paths: &[PathBuf], source: &str) -
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    link_successors(kb, &successors, &mut report).await?;
     if report.added + report.updated > 0 {
         kb.optimize().await?;
     }
     Ok(report)
+}
+
+/// Marks each document whose front matter names a successor file as repealed and replaced by
+/// it. A successor that is missing is reported, never guessed.
+async fn link_successors(kb: &KnowledgeBase, pairs: &[(String, String)], report: &mut IngestReport) -> anyhow::Result<()> {
+    for (key, next_key) in pairs {
+        let (Some(doc), next) = (kb.store.document_by_key(key).await?, kb.store.document_by_key(next_key).await?) else {
+            continue;
+        };
+        match next {
+            Some(next) if doc.superseded_by != Some(next.id) => {
+                kb.set_document_successor(doc.id, dwt_core::DocStatus::Repealed, Some(next.id)).await?;
+            }
+            Some(_) => {}
+            None => report.errors.push(FileError {
+                file: key.clone(),
+                code: "ingest.successor_not_found".into(),
+                message: format!("front matter 中 superseded_by 指向的文件未导入：{next_key}"),
+            }),
+        }
+    }
+    Ok(())
 }
 
 /// Ingests the shipped `knowledge/` documents once per data directory (the `knowledge` source

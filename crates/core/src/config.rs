@@ -245,13 +245,28 @@ pub struct FaqSettings {
     pub dense_weight: f32,
     pub lexical_weight: f32,
     pub answer_weight: f32,
+    /// Added when retrieval, asked the same question, ranks an article the pair cites first
+    /// (half when second or third): independent evidence that both are about the same provision.
+    pub cited_weight: f32,
+    /// Subtracted when the question asks another kind of thing than the pair (how much vs
+    /// what happens): a near miss on the same topic.
+    pub type_conflict_penalty: f32,
     /// Seed pairs imported (insert-only, never overwriting curated edits) on first start.
     pub seed_file: PathBuf,
 }
 
 impl Default for FaqSettings {
     fn default() -> Self {
-        Self { enabled: true, threshold: 0.78, dense_weight: 0.8, lexical_weight: 0.05, answer_weight: 0.15, seed_file: PathBuf::from("qa/seed.jsonl") }
+        Self {
+            enabled: true,
+            threshold: 0.78,
+            dense_weight: 0.8,
+            lexical_weight: 0.05,
+            answer_weight: 0.15,
+            cited_weight: 0.0,
+            type_conflict_penalty: 0.1,
+            seed_file: PathBuf::from("qa/seed.jsonl"),
+        }
     }
 }
 
@@ -348,8 +363,11 @@ pub struct AssistantSettings {
 }
 
 /// confidence = sigmoid(bias + dense·top cosine + coverage·top coverage + agree·[both retrievers
-/// rank the top chunk in their top 3] + known·share of question words the corpus contains).
-/// Fitted by logistic regression on eval/ in-scope and out-of-scope dev questions.
+/// rank the top chunk in their top 3] + known·share of question words the corpus contains +
+/// type_match·[a sentence about the question holds the kind of answer asked for] +
+/// sentence_coverage·question words in the best sentence). Fitted by class-balanced logistic
+/// regression (eval/tools/fit_refusal.py) on the tuning halves of the colloquial and near-domain
+/// dev sets plus out-of-scope-dev.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ConfidenceModel {
@@ -358,11 +376,15 @@ pub struct ConfidenceModel {
     pub coverage: f32,
     pub agree: f32,
     pub known: f32,
+    /// The top passage holds the kind of answer the question asks for (a number, a duration …).
+    pub type_match: f32,
+    /// Share of the question's words in the top passage's best sentence.
+    pub sentence_coverage: f32,
 }
 
 impl Default for ConfidenceModel {
     fn default() -> Self {
-        Self { bias: -57.6, dense: 60.04, coverage: 2.0, agree: 1.23, known: 3.63 }
+        Self { bias: -45.554, dense: 48.263, coverage: -0.222, agree: 0.69, known: 0.296, type_match: 1.462, sentence_coverage: 1.486 }
     }
 }
 
@@ -482,6 +504,13 @@ pub struct SearchSettings {
     /// Subtracted for documents that are no longer in force (current over repealed).
     pub repealed_penalty: f32,
     pub withdrawn_penalty: f32,
+    /// Linear re-scoring of the fused head (see `dwt_index::rerank`); fitted on the dev tuning
+    /// halves.
+    pub rerank: RerankWeights,
+    /// Leave out documents replaced by another document in the knowledge base (the 2017 党章
+    /// once the 2022 one is there) unless a search names the document. Answers cite the
+    /// current text; the library still shows the old one.
+    pub hide_superseded: bool,
 }
 
 impl Default for SearchSettings {
@@ -506,7 +535,37 @@ impl Default for SearchSettings {
                 .collect(),
             repealed_penalty: 0.3,
             withdrawn_penalty: 0.5,
+            hide_superseded: true,
+            rerank: RerankWeights::default(),
         }
+    }
+}
+
+/// Weights of the head re-scoring features (`dwt_index::rerank::RankFeatures`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RerankWeights {
+    pub fused: f32,
+    pub dense: f32,
+    pub bm25: f32,
+    pub coverage: f32,
+    pub sentence_coverage: f32,
+    pub type_match: f32,
+    pub priority: f32,
+}
+
+impl RerankWeights {
+    /// The fused order with the document priority shift (search before the model).
+    pub fn fused_only() -> Self {
+        Self { fused: 1.0, dense: 0.0, bm25: 0.0, coverage: 0.0, sentence_coverage: 0.0, type_match: 0.0, priority: 1.0 }
+    }
+}
+
+impl Default for RerankWeights {
+    /// Fitted by eval/tools/fit_rerank.py on the tuning halves (colloquial 党章 and 党内法规,
+    /// dangzhang-dev, xinfang-dev): on the test halves hit@1 0.629 → 0.648 (eval/README.md).
+    fn default() -> Self {
+        Self { fused: 1.0, dense: 1.85, bm25: -0.25, coverage: 0.0, sentence_coverage: 0.0, type_match: 0.15, priority: 2.2 }
     }
 }
 

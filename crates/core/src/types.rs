@@ -97,6 +97,10 @@ pub struct DocMeta {
     /// Publish time (RFC 3339, Asia/Shanghai) of crawled news and articles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_at: Option<String>,
+    /// File name (beside this one) of the document that replaces it: front matter
+    /// `superseded_by`, resolved to a document id once both are ingested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by_file: Option<String>,
 }
 
 /// One structural unit of a parsed document: an article, a preamble paragraph, or a text block.

@@ -15,9 +15,10 @@ use crate::error::IndexError;
 use crate::fusion::rrf;
 use crate::lexical::{Boosts, LexicalIndex};
 use crate::query::QueryAnalyzer;
+use crate::rerank::{sentence_features, RankFeatures};
 use crate::tokenizer::Segmenter;
 use crate::vector::{best_per_chunk, EdgeVectorStore, ServerVectorStore, VectorPoint, VectorStore};
-use crate::{Hit, RetrievalMode, SearchOptions};
+use crate::{Hit, RetrievalMode, SearchOptions, SearchStage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
@@ -686,34 +687,55 @@ impl KnowledgeBase {
         // covers (IDF-weighted), when configured: cheap, and sharp on short regulation texts.
         // The head is re-scored (coverage, document priority and status) before it is cut to
         // top_k, so a repealed or low-priority document cannot hold a top place by position alone.
-        let rerank_n = s.rerank_depth.max(top_k);
-        let head: Vec<_> = fused.into_iter().take(rerank_n).collect();
+        let rerank_n = if opts.stage == SearchStage::Fused { top_k } else { s.rerank_depth.max(top_k) };
+        // Superseded chunks are dropped before the head is cut, so their twins in the current
+        // edition do not lose places to them.
+        let hide_superseded = s.hide_superseded && opts.filter.doc_ids.is_empty();
+        let look = if hide_superseded { rerank_n * 2 + 10 } else { rerank_n };
+        let head: Vec<_> = fused.into_iter().take(look).collect();
         let ids: Vec<i64> = head.iter().map(|f| f.chunk_id).collect();
         let chunks = self.store.chunks_by_ids(&ids).await?;
-        let by_id: HashMap<i64, _> = chunks.into_iter().map(|c| (c.id, c)).collect();
+        let by_id: HashMap<i64, _> = chunks
+            .into_iter()
+            .filter(|c| !(hide_superseded && c.doc_status == dwt_core::DocStatus::Repealed && c.doc_superseded_by.is_some()))
+            .map(|c| (c.id, c))
+            .collect();
+        let head: Vec<_> = head.into_iter().filter(|f| by_id.contains_key(&f.chunk_id)).take(rerank_n).collect();
         let words = query_words(&analyzed);
         let idf = self.lexical.idf(&words);
+        let qtype = crate::qtype::question_type(question);
         let max = head.iter().map(|f| f.score).fold(f32::MIN, f32::max);
         let min = head.iter().map(|f| f.score).fold(f32::MAX, f32::min);
         let span = (max - min).max(1e-9);
-        let mut scored: Vec<(f32, f32, crate::fusion::Fused)> = head
+        let bm25_max = head.iter().filter_map(|f| f.bm25.map(|b| b.1)).fold(0.0f32, f32::max).max(1e-9);
+        let mut scored: Vec<(f32, f32, crate::fusion::Fused, RankFeatures)> = head
             .into_iter()
-            .filter(|f| by_id.contains_key(&f.chunk_id))
-            .map(|f| {
-                let cov = by_id.get(&f.chunk_id).map(|c| coverage(&words, &idf, c)).unwrap_or(0.0);
+            .filter_map(|f| {
+                let c = by_id.get(&f.chunk_id)?;
+                let cov = coverage(&words, &idf, c);
                 let base = (f.score - min) / span;
-                let fused = if s.coverage_weight > 0.0 { (1.0 - s.coverage_weight) * base + s.coverage_weight * cov } else { f.score };
-                // Priority and status shift a hit by a share of the candidates' score spread,
-                // so they break near-ties (党章 over a law saying the same) without overriding
-                // a clearly better match.
-                let scale = if s.coverage_weight > 0.0 { 1.0 } else { span };
-                let adjust = by_id.get(&f.chunk_id).map(|c| priority_adjustment(s, c.doc_type, c.doc_status)).unwrap_or(0.0);
-                (fused + adjust * scale, cov, f)
+                let (sentence_coverage, typed) = sentence_features(&words, &idf, qtype, &c.text);
+                let features = RankFeatures {
+                    // A configured coverage share keeps its old meaning: mixed into the base.
+                    fused: (1.0 - s.coverage_weight) * base + s.coverage_weight * cov,
+                    dense: f.dense.map(|d| d.1).unwrap_or(0.0),
+                    bm25: f.bm25.map(|b| b.1 / bm25_max).unwrap_or(0.0),
+                    coverage: cov,
+                    sentence_coverage,
+                    type_match: if typed { 1.0 } else { 0.0 },
+                    // Priority and status shift a hit by a share of the head's score spread,
+                    // so they break near-ties (党章 over a law saying the same) without
+                    // overriding a clearly better match.
+                    priority: priority_adjustment(s, c.doc_type, c.doc_status),
+                };
+                Some((features.score(&s.rerank), cov, f, features))
             })
             .collect();
-        scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.2.chunk_id.cmp(&b.2.chunk_id)));
+        if opts.stage == SearchStage::Final {
+            scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.2.chunk_id.cmp(&b.2.chunk_id)));
+        }
         let mut hits = Vec::with_capacity(top_k);
-        for (score, cov, f) in scored.into_iter().take(top_k) {
+        for (score, cov, f, features) in scored.into_iter().take(top_k) {
             // A chunk deleted between retrieval and lookup was filtered out above.
             let Some(c) = by_id.get(&f.chunk_id) else { continue };
             hits.push(Hit {
@@ -735,6 +757,7 @@ impl KnowledgeBase {
                 bm25_score: f.bm25.map(|x| x.1),
                 dense_rank: f.dense.map(|x| x.0),
                 dense_score: f.dense.map(|x| x.1),
+                features,
             });
         }
         Ok(hits)

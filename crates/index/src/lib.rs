@@ -6,6 +6,8 @@ mod error;
 pub mod fusion;
 mod kb;
 pub mod lexical;
+pub mod qtype;
+pub mod rerank;
 pub mod query;
 pub mod tokenizer;
 pub mod vector;
@@ -53,6 +55,17 @@ pub struct SearchOptions {
     pub top_k: Option<usize>,
     pub filter: SearchFilter,
     pub mode: RetrievalMode,
+    /// Where the ranking stops: the final re-scored list, or the raw fusion (diagnostics).
+    pub stage: SearchStage,
+}
+
+/// How far `search` takes the ranking; eval compares the stages to see where a gold is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchStage {
+    #[default]
+    Final,
+    /// Fused BM25 + dense order, before coverage, priority and status re-scoring.
+    Fused,
 }
 
 /// One search result with everything a citation needs.
@@ -81,4 +94,7 @@ pub struct Hit {
     pub bm25_score: Option<f32>,
     pub dense_rank: Option<usize>,
     pub dense_score: Option<f32>,
+    /// What the head re-scoring saw (for `eval --rank-features`).
+    #[serde(skip)]
+    pub features: rerank::RankFeatures,
 }

@@ -13,7 +13,7 @@ use dwt_ingest::{load_file, LoadOptions};
 fn shipped_docs() -> Vec<dwt_core::ParsedDocument> {
     let dir = common::repo_root().join("knowledge/regulations");
     let opts = LoadOptions { key_base: Some(dir.clone()), ..LoadOptions::default() };
-    ["dangzhang-2017.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect()
+    ["dangzhang-2022.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect()
 }
 
 #[tokio::test]

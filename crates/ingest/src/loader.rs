@@ -211,7 +211,7 @@ struct FrontMatterGiven {
 }
 
 /// Optional `---` front matter with `key: value` lines (title, doc_type, issuer,
-/// effective_date, version, status, url).
+/// effective_date, version, status, url, superseded_by).
 fn split_front_matter<'a>(text: &'a str, path: &Path) -> Result<(DocMeta, FrontMatterGiven, &'a str), IngestError> {
     let mut meta = DocMeta::default();
     let mut given = FrontMatterGiven::default();
@@ -243,6 +243,7 @@ fn split_front_matter<'a>(text: &'a str, path: &Path) -> Result<(DocMeta, FrontM
             "version" => meta.version = Some(v),
             "status" => meta.status = DocStatus::parse(&v).ok_or_else(|| bad(format!("status 取值无效：{v}")))?,
             "url" | "origin" => meta.origin_url = Some(v),
+            "superseded_by" => meta.superseded_by_file = Some(v),
             other => return Err(bad(format!("未知的键：{other}"))),
         }
     }
@@ -299,6 +300,13 @@ mod tests {
         assert_eq!(doc.blocks.len(), 2);
         let again = load_file(&p, &LoadOptions { max_file_bytes: 10_000, key_base: Some(d.to_path_buf()) });
         assert_eq!(again.map(|d| d.content_hash).ok(), Some(doc.content_hash));
+        assert_eq!(doc.meta.superseded_by_file, None);
+
+        let old = write(d, "old.md", "---\ntitle: 某条例\nstatus: repealed\nsuperseded_by: new.md\n---\n第一条 旧规定。\n".as_bytes());
+        let doc = load_file(&old, &LoadOptions { max_file_bytes: 10_000, key_base: None });
+        let meta = doc.map(|d| d.meta).unwrap_or_default();
+        assert_eq!(meta.superseded_by_file.as_deref(), Some("new.md"));
+        assert_eq!(meta.status, DocStatus::Repealed);
     }
 
     #[allow(clippy::panic)]

@@ -35,6 +35,19 @@ fn heading_re() -> &'static Regex {
     re(&R, r"^第\s*[零〇一二两三四五六七八九十百千0-9]+\s*(编|章|节)(?:[\s\u{3000}]+(.*))?$")
 }
 
+/// A numbered item "一、…" of a text that has no 第X条 articles (八项规定, 若干准则 …).
+fn item_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^([一二三四五六七八九十]{1,3})、")
+}
+
+/// Item label "第一项" when a structured text numbers its provisions 一、二、… instead of 条.
+pub fn item_label(line: &str) -> Option<String> {
+    let caps = item_re().captures(line)?;
+    let n = parse_number(caps.get(1)?.as_str())?;
+    Some(format!("第{}项", to_chinese(n)))
+}
+
 fn date_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     re(&R, r"自(\d{4})年(\d{1,2})月(\d{1,2})日起施行")
@@ -96,6 +109,8 @@ struct Builder {
     blocks: Vec<Block>,
     current: Option<Block>,
     structured: bool,
+    /// The text has no 第X条 lines: its 一、二、… items are its provisions.
+    items: bool,
 }
 
 impl Builder {
@@ -126,7 +141,8 @@ impl Builder {
 
     fn push_line(&mut self, line: &str) {
         if self.structured {
-            if let Some(label) = article_label(line) {
+            let label = if self.items { item_label(line) } else { article_label(line) };
+            if let Some(label) = label {
                 self.flush();
                 self.current = Some(Block {
                     heading_path: self.heading_path(),
@@ -185,9 +201,12 @@ pub fn parse_text(text: &str, structured: Option<bool>) -> ParsedText {
         .collect();
     let structured =
         structured.unwrap_or_else(|| lines.iter().filter(|l| article_label(l).is_some()).take(3).count() >= 3);
+    let items = structured
+        && !lines.iter().any(|l| article_label(l).is_some())
+        && lines.iter().filter(|l| item_label(l).is_some()).take(2).count() >= 2;
 
     let mut out = ParsedText::default();
-    let mut b = Builder { headings: Vec::new(), blocks: Vec::new(), current: None, structured };
+    let mut b = Builder { headings: Vec::new(), blocks: Vec::new(), current: None, structured, items };
     let mut seen_content = false;
 
     for line in &lines {
@@ -310,6 +329,20 @@ mod tests {
         assert_eq!(got[1], (Some("第一条".into()), vec!["第一章 总则".into()]));
         assert_eq!(got[2], (Some("第二条".into()), vec!["第二章 职责".into(), "第一节 一般规定".into()]));
         assert_eq!(p.effective_date.as_deref(), Some("2022-05-01"));
+    }
+
+    #[test]
+    fn numbered_items_are_provisions_when_there_are_no_articles() {
+        let text = "# 中共中央八项规定\n\n中央政治局召开会议，审议八项规定。\n一、要改进调查研究，到基层调研。\n二、要精简会议活动，切实改进会风。\n十、要厉行勤俭节约。\n";
+        let p = parse_text(text, Some(true));
+        let labels: Vec<Option<String>> = p.blocks.iter().map(|b| b.article.clone()).collect();
+        assert_eq!(labels, vec![None, Some("第一项".into()), Some("第二项".into()), Some("第十项".into())]);
+        assert!(p.blocks[2].text.starts_with("二、要精简会议活动"));
+        // A text with articles keeps 一、 lines inside its articles.
+        let text = "第一条 总则如下：\n一、甲。\n二、乙。\n第二条 其他。\n第三条 施行。\n";
+        let p = parse_text(text, Some(true));
+        assert_eq!(p.blocks.len(), 3);
+        assert!(p.blocks[0].text.contains("二、乙"));
     }
 
     #[test]

@@ -352,7 +352,7 @@ async fn search_text(State(s): State<AppState>, Query(q): Query<TextQuery>) -> R
         return Err(ApiError::bad_request("search.query_too_long", "查询内容请控制在 200 字以内"));
     }
     let filter = dwt_index::SearchFilter { categories: q.category.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect(), ..Default::default() };
-    let opts = SearchOptions { top_k: Some(q.limit.unwrap_or(20).clamp(1, 50)), mode: RetrievalMode::Bm25, filter };
+    let opts = SearchOptions { top_k: Some(q.limit.unwrap_or(20).clamp(1, 50)), mode: RetrievalMode::Bm25, filter, ..Default::default() };
     let hits = s.assistant.knowledge_base().search(query, &opts).await?;
     let hits: Vec<serde_json::Value> = hits
         .into_iter()

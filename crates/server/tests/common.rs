@@ -20,7 +20,7 @@ async fn assistant(dir: &std::path::Path) -> (Arc<dwt_assistant::Assistant>, dwt
     let kb = dwt_index::KnowledgeBase::open(&settings).await.unwrap();
     let docs_dir = repo_root().join("knowledge/regulations");
     let opts = LoadOptions { key_base: Some(docs_dir.clone()), ..LoadOptions::default() };
-    let docs = ["dangzhang-2017.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&docs_dir.join(f), &opts).unwrap()).collect();
+    let docs = ["dangzhang-2022.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&docs_dir.join(f), &opts).unwrap()).collect();
     kb.ingest_batch(docs, None).await.unwrap();
     (Arc::new(dwt_assistant::Assistant::new(Arc::new(kb)).await.unwrap()), settings)
 }
