@@ -28,7 +28,10 @@ async function listDocs() {
   const j = await r.json();
   const ul = $("doc-list");
   ul.replaceChildren();
-  for (const d of j.documents) {
+  // Documents in force first, the 党章 ahead of the other rules; replaced editions last.
+  const rank = (d) => (d.status === "current" ? 0 : 2) + (d.doc_type === "constitution" ? 0 : 1);
+  const docs = [...j.documents].sort((a, b) => rank(a) - rank(b) || a.id - b.id);
+  for (const d of docs) {
     const li = el("li");
     const a = el("a", "", d.title);
     a.href = "#doc=" + d.id;

@@ -893,6 +893,9 @@ fn with_prior(prior: Vec<Hit>, all: Vec<Hit>, k: usize) -> Vec<Hit> {
 
 /// Most related articles offered with a refusal: links to read, never quoted as the answer.
 const REFUSAL_RELATED: usize = 3;
+/// Share of the question's words (IDF-weighted) an article must hold to be offered as related:
+/// a weather question gets no party articles, a 党费 question gets the 党费 articles.
+const RELATED_MIN_COVERAGE: f32 = 0.3;
 
 /// The refusal, followed by the closest articles (distinct, at most three) as 「相关条文」.
 fn refusal_with_related(hits: &[Hit]) -> (Vec<Source>, String) {
@@ -901,7 +904,7 @@ fn refusal_with_related(hits: &[Hit]) -> (Vec<Source>, String) {
         if sources.len() >= REFUSAL_RELATED {
             break;
         }
-        if h.article.is_none() || sources.iter().any(|s| s.doc_id == h.doc_id && s.article == h.article) {
+        if h.article.is_none() || h.coverage < RELATED_MIN_COVERAGE || sources.iter().any(|s| s.doc_id == h.doc_id && s.article == h.article) {
             continue;
         }
         sources.push(source_of(sources.len() + 1, h));
@@ -970,6 +973,17 @@ pub fn stream_pieces(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_answering_sentence_leads() {
+        let s = |position, text: &str, score| ScoredSentence { position, text: text.into(), score };
+        let chosen = vec![s(0, "预备党员的预备期为一年。", 0.5), s(2, "党员的党龄，从预备期满转为正式党员之日算起。", 0.9)];
+        let text = lead_with_answer("《中国共产党章程》第七条", "", &chosen, 1, true);
+        assert_eq!(text, "根据《中国共产党章程》第七条：党员的党龄，从预备期满转为正式党员之日算起。[1]\n该条还规定：预备党员的预备期为一年。[1]");
+        // A list introduction keeps its items after it, in text order.
+        let list = vec![s(0, "党员必须履行下列义务：", 0.9), s(1, "（一）认真学习。", 0.4)];
+        assert_eq!(lead_with_answer("《中国共产党章程》第三条", "", &list, 2, true), "根据《中国共产党章程》第三条：党员必须履行下列义务：（一）认真学习。[2]");
+    }
 
     #[test]
     fn pieces_rebuild_the_text() {

@@ -186,7 +186,15 @@ pub async fn find_document(kb: &KnowledgeBase, needle: &str) -> anyhow::Result<D
         return Ok(d);
     }
     let docs = kb.store.list_documents().await?;
-    let matches: Vec<DocumentRow> = docs.into_iter().filter(|d| d.title == needle || d.key.ends_with(needle)).collect();
+    let mut matches: Vec<DocumentRow> = docs.into_iter().filter(|d| d.title == needle || d.key.ends_with(needle)).collect();
+    // Editions share a title: the title names the one that replaced the others.
+    if matches.len() > 1 {
+        let replaced: Vec<i64> = matches.iter().filter_map(|d| d.superseded_by).collect();
+        let current: Vec<DocumentRow> = matches.iter().filter(|d| d.superseded_by.is_none() && replaced.contains(&d.id)).cloned().collect();
+        if current.len() == 1 {
+            matches = current;
+        }
+    }
     match matches.len() {
         1 => matches.into_iter().next().context("unreachable"),
         0 => anyhow::bail!("没有找到文档：{needle}（可用 dangwutong documents 查看 id）"),

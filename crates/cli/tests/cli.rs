@@ -55,7 +55,8 @@ fn fresh_data_dir_answers_from_shipped_knowledge() {
     let lines = stdout_json_lines(&o);
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["id"], "a");
-    assert_eq!(lines[0]["hits"][0]["article"], "第一条");
+    // 党章第一条 and 发展党员工作细则 both state the age; either answers.
+    assert!(lines[0]["hits"][0]["text"].as_str().unwrap().contains("年满十八岁"), "{}", lines[0]);
     assert_eq!(lines[1]["id"], 7);
     assert_eq!(lines[1]["hits"][0]["article"], "第五十三条");
 }
