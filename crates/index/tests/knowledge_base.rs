@@ -195,10 +195,17 @@ async fn current_documents_and_higher_priority_types_rank_first() {
     let opts = LoadOptions { key_base: Some(dir.clone()), ..LoadOptions::default() };
     let docs = ["a.md", "b.md", "c.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
     kb.ingest_batch(docs, None).await.unwrap();
-    let hits = kb.search("党员按月交纳党费", &SearchOptions { top_k: Some(3), ..Default::default() }).await.unwrap();
-    let order: Vec<&str> = hits.iter().map(|h| h.doc_title.as_str()).collect();
+    let hits = kb.search("党员按月交纳党费", &SearchOptions { top_k: Some(9), ..Default::default() }).await.unwrap();
+    // Each document's best hit, in rank order (the re-scoring may put another article of a
+    // current document above the repealed copy: the penalty is meant to push it down).
+    let mut order: Vec<&str> = Vec::new();
+    for h in &hits {
+        if !order.contains(&h.doc_title.as_str()) {
+            order.push(h.doc_title.as_str());
+            assert_eq!(h.article.as_deref(), Some("第二条"), "{}", h.doc_title);
+        }
+    }
     assert_eq!(order, vec!["乙办法", "丙法", "甲办法"], "current regulation, then current law, then the repealed one");
-    assert!(hits.iter().all(|h| h.article.as_deref() == Some("第二条")));
 
     // Without priorities and penalties the repealed copy is not pushed down.
     let mut s = common::settings(&tmp.path().join("data2"));
@@ -207,9 +214,9 @@ async fn current_documents_and_higher_priority_types_rank_first() {
     let kb2 = KnowledgeBase::open(&s).await.unwrap();
     let docs = ["a.md", "b.md", "c.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
     kb2.ingest_batch(docs, None).await.unwrap();
-    let hits2 = kb2.search("党员按月交纳党费", &SearchOptions { top_k: Some(3), ..Default::default() }).await.unwrap();
+    let hits2 = kb2.search("党员按月交纳党费", &SearchOptions { top_k: Some(9), ..Default::default() }).await.unwrap();
     let gap = |hits: &[dwt_index::Hit], a: &str, b: &str| {
-        let s = |t: &str| hits.iter().find(|h| h.doc_title == t).map(|h| h.score).unwrap();
+        let s = |t: &str| hits.iter().find(|h| h.doc_title == t && h.article.as_deref() == Some("第二条")).map(|h| h.score).unwrap();
         s(a) - s(b)
     };
     assert!(gap(&hits, "乙办法", "甲办法") > gap(&hits2, "乙办法", "甲办法") + 1e-4, "the penalty widens the gap");
