@@ -496,7 +496,9 @@ impl Assistant {
         let mode = if self.llm.is_some() { AnswerMode::Rag } else { AnswerMode::Extractive };
         if hits.is_empty() || confidence < self.settings.min_confidence {
             let done = Done { mode, confidence, handoff_suggested: true, refused: true, ..done_default() };
-            let (sources, text) = refusal_with_related(&hits);
+            // A question mostly in words the texts never use (weather, recipes) gets no
+            // articles at all; a near-domain one gets the articles closest to it.
+            let (sources, text) = if evidence.known >= RELATED_MIN_KNOWN { refusal_with_related(&hits) } else { (Vec::new(), REFUSAL_TEXT.to_string()) };
             return Ok(Composed { mode, sources, text, done, evidence });
         }
         let focus_terms = if focus == standalone { terms.clone() } else { self.kb.weighted_terms(focus) };
@@ -896,6 +898,8 @@ const REFUSAL_RELATED: usize = 3;
 /// Share of the question's words (IDF-weighted) an article must hold to be offered as related:
 /// a weather question gets no party articles, a 党费 question gets the 党费 articles.
 const RELATED_MIN_COVERAGE: f32 = 0.3;
+/// Share of the question's words the corpus must know before any article is offered.
+const RELATED_MIN_KNOWN: f32 = 0.5;
 
 /// The refusal, followed by the closest articles (distinct, at most three) as 「相关条文」.
 fn refusal_with_related(hits: &[Hit]) -> (Vec<Source>, String) {

@@ -507,8 +507,8 @@ pub struct SearchSettings {
     /// Linear re-scoring of the fused head (see `dwt_index::rerank`); fitted on the dev tuning
     /// halves.
     pub rerank: RerankWeights,
-    /// Leave out documents replaced by another document in the knowledge base (the 2017 党章
-    /// once the 2022 one is there) unless a search names the document. Answers cite the
+    /// Leave out editions replaced by a newer edition of the same title in the knowledge base
+    /// (the 2017 党章 once the 2022 one is there) unless a search names the document. Answers cite the
     /// current text; the library still shows the old one.
     pub hide_superseded: bool,
 }

@@ -688,8 +688,10 @@ impl KnowledgeBase {
         // The head is re-scored (coverage, document priority and status) before it is cut to
         // top_k, so a repealed or low-priority document cannot hold a top place by position alone.
         let rerank_n = if opts.stage == SearchStage::Fused { top_k } else { s.rerank_depth.max(top_k) };
-        // Superseded chunks are dropped before the head is cut, so their twins in the current
-        // edition do not lose places to them.
+        // Chunks of an edition replaced by a newer edition (same title) are dropped before the
+        // head is cut, so their twins in the current edition do not lose places to them. A
+        // document replaced by another one is only penalised: it is quoted, with a notice,
+        // when nothing current says the same.
         let hide_superseded = s.hide_superseded && opts.filter.doc_ids.is_empty();
         let look = if hide_superseded { rerank_n * 2 + 10 } else { rerank_n };
         let head: Vec<_> = fused.into_iter().take(look).collect();
@@ -697,7 +699,7 @@ impl KnowledgeBase {
         let chunks = self.store.chunks_by_ids(&ids).await?;
         let by_id: HashMap<i64, _> = chunks
             .into_iter()
-            .filter(|c| !(hide_superseded && c.doc_status == dwt_core::DocStatus::Repealed && c.doc_superseded_by.is_some()))
+            .filter(|c| !(hide_superseded && c.doc_status == dwt_core::DocStatus::Repealed && c.doc_superseded_by.as_deref() == Some(c.doc_title.as_str())))
             .map(|c| (c.id, c))
             .collect();
         let head: Vec<_> = head.into_iter().filter(|f| by_id.contains_key(&f.chunk_id)).take(rerank_n).collect();
