@@ -527,8 +527,13 @@ fn chunk_split_killed_between_sql_and_indexes_is_repaired_on_restart() {
     let o = run(dwt(&data).args(["chunk", "versions", &c7["id"].to_string()]));
     let versions: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(versions[0]["action"], "split");
-    let o = run(dwt(&data).args(["search", "--json", "党龄从什么时候开始计算"]));
-    let top = &stdout_json_lines(&o)[0]["hits"][0];
-    assert_eq!(top["article"], "第七条");
-    assert!(top["text"].as_str().unwrap().starts_with("预备党员的预备期，从支部大会"), "{top}");
+    // Both replayed indexes hold the new chunk: each retriever alone finds it near the top of the
+    // 党章 (发展党员工作细则 第三十三条 states the same rule, hence the scope).
+    for mode in ["bm25", "dense"] {
+        let o = run(dwt(&data).args(["search", "--json", "--mode", mode, "--doc-type", "constitution", "党龄从什么时候开始计算"]));
+        let hits = stdout_json_lines(&o)[0]["hits"].as_array().unwrap().clone();
+        let found = hits.iter().take(3).find(|h| h["text"].as_str().unwrap().starts_with("预备党员的预备期，从支部大会"));
+        let found = found.unwrap_or_else(|| panic!("{mode}: split chunk not in the top 3: {hits:?}"));
+        assert_eq!(found["article"], "第七条", "{mode}");
+    }
 }
