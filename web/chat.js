@@ -80,7 +80,7 @@ function renderAnswer(bubble, text, sources, mode) {
   }
 }
 
-function label(s) { return "《" + s.doc_title + "》" + (s.article || ""); }
+function label(s) { return "《" + s.doc_title + "》" + (s.edition ? "（" + s.edition + "）" : "") + (s.article || ""); }
 
 /** An http(s) URL (the crawled page of a document), or null. */
 function webUrl(u) {

@@ -58,7 +58,7 @@ export function textBlock(cls, text) {
   return el("div", "pre " + (cls || ""), text || "");
 }
 
-export const sourceLabel = (s) => "《" + (s.doc_title || "") + "》" + (s.article || "");
+export const sourceLabel = (s) => "《" + (s.doc_title || "") + "》" + (s.edition ? "（" + s.edition + "）" : "") + (s.article || "");
 
 /** The AI answer's sources as links into the regulation library (same-origin paths only). */
 export function renderSources(container, sources) {

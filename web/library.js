@@ -72,7 +72,7 @@ async function search(q) {
   if (!j.hits.length) { ul.append(el("li", "", "没有找到相关原文")); return; }
   for (const h of j.hits) {
     const li = el("li");
-    const a = el("a", "", "《" + h.doc_title + "》" + (h.article || ""));
+    const a = el("a", "", "《" + h.doc_title + "》" + (h.doc_edition ? "（" + h.doc_edition + "）" : "") + (h.article || ""));
     a.href = "#doc=" + h.doc_id + (h.article ? "&article=" + encodeURIComponent(h.article) : "");
     const p = el("div", "meta");
     p.append(highlighted(h.snippet));

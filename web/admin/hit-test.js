@@ -98,10 +98,15 @@ function renderFaq(faq) {
   if (p.category) head.append(el("span", "tag grey", p.category));
   const score = el("div", "ht-faq-score", `匹配度 ${fixed(faq.score, 3)} / 阈值 ${fixed(faq.threshold, 3)}`);
   const ev = faq.evidence || {};
-  const evidence = el("div", "meta ht-faq-evidence", `依据：向量相似 ${fixed(ev.dense, 3)} · 词面重合 ${fixed(ev.lexical, 3)} · 答案相关 ${fixed(ev.answer, 3)}`);
+  const evidence = el("div", "meta ht-faq-evidence", `依据：向量相似 ${fixed(ev.dense, 3)} · 词面重合 ${fixed(ev.lexical, 3)} · 答案相关 ${fixed(ev.answer, 3)} · 引用条文检索排名 ${fixed(ev.cited, 1)}`);
+  const kinds = el("div", "meta ht-faq-kinds");
+  kinds.dataset.conflict = ev.type_conflict > 0 ? "true" : "false";
+  kinds.textContent = ev.type_conflict > 0
+    ? `问法不一致（扣分）：提问问的是“${ev.question_kind}”，此问答问的是“${ev.pair_kind}”`
+    : (ev.question_kind && ev.question_kind !== "一般问题" ? `问法一致：都问“${ev.question_kind}”` : "问法一致");
   const answer = el("details", "ht-faq-answer");
   answer.append(el("summary", "", "查看答案"), el("div", "pre", p.answer || ""));
-  const parts = [title, head, score, evidence, answer];
+  const parts = [title, head, score, evidence, kinds, answer];
   if (!faq.accepted) parts.push(el("p", "hint", "未达阈值时不直接使用此问答，而是按下方检索结果作答。"));
   box.replaceChildren(...parts);
 }

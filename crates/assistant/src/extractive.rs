@@ -56,14 +56,6 @@ pub fn select(scored: &[ScoredSentence], max: usize, whole_if_chars: usize) -> V
     chosen
 }
 
-/// "《中国共产党章程》第七条" / "《中国共产党章程》总纲" / "《标题》".
-pub fn cite_label(doc_title: &str, article: Option<&str>) -> String {
-    match article {
-        Some(a) if !a.is_empty() => format!("《{doc_title}》{a}"),
-        _ => format!("《{doc_title}》"),
-    }
-}
-
 /// Joins chosen sentences, marking gaps between non-adjacent ones with "……".
 pub fn quote(chosen: &[ScoredSentence]) -> String {
     let mut out = String::new();
@@ -113,11 +105,5 @@ mod tests {
         let terms = vec![("党龄".to_string(), 3.0), ("计算".to_string(), 1.0)];
         assert!((term_coverage("党龄从……之日算起", &terms) - 0.75).abs() < 1e-6);
         assert_eq!(term_coverage("无关", &[]), 0.0);
-    }
-
-    #[test]
-    fn labels() {
-        assert_eq!(cite_label("中国共产党章程", Some("第七条")), "《中国共产党章程》第七条");
-        assert_eq!(cite_label("某文件", None), "《某文件》");
     }
 }

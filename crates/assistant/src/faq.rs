@@ -71,6 +71,10 @@ pub struct PairEvidence {
     pub cited: f32,
     /// 1 when the question asks another kind of thing than the pair's question (see `qtype`).
     pub type_conflict: f32,
+    /// The kinds of answer the question and the pair's question ask for (「数量」「后果」…),
+    /// shown in 命中测试 to say why a pair on the same topic did not match.
+    pub question_kind: &'static str,
+    pub pair_kind: &'static str,
 }
 
 /// How retrieval ranked the articles a pair cites: 1 for the top hit, 0.5 within the top 3.
@@ -196,8 +200,9 @@ impl FaqMatcher {
         for ((e, a), pair) in ev.iter_mut().zip(&snapshot.answers).zip(&snapshot.pairs) {
             e.answer = rescale(dot(a, qv), ANSWER_FLOOR);
             e.cited = cited_agreement(pair, retrieved);
-            let agree = crate::qtype::types_agree(qtype, crate::qtype::question_type(&pair.question));
-            e.type_conflict = if agree { 0.0 } else { 1.0 };
+            let pair_type = crate::qtype::question_type(&pair.question);
+            e.type_conflict = if crate::qtype::types_agree(qtype, pair_type) { 0.0 } else { 1.0 };
+            (e.question_kind, e.pair_kind) = (qtype.zh(), pair_type.zh());
         }
         snapshot.pairs.iter().cloned().zip(ev).collect()
     }

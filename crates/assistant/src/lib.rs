@@ -22,7 +22,8 @@ use tokio::sync::mpsc;
 
 use crate::citations::{CheckSource, CitationChecker, Flag};
 use crate::confidence::Evidence;
-use crate::extractive::{cite_label, quote, select, sentences, term_coverage, ScoredSentence};
+use crate::extractive::{quote, select, sentences, term_coverage, ScoredSentence};
+use dwt_core::edition::cite_label;
 use crate::faq::{FaqError, FaqMatch, FaqMatcher};
 use crate::llm::{LlmClient, LlmError, LlmEvent, LlmMessage};
 use crate::prompts::{PromptError, PromptSource, PromptTurn, Prompts};
@@ -97,6 +98,8 @@ pub struct Source {
     pub chunk_id: i64,
     pub doc_id: i64,
     pub doc_title: String,
+    /// Edition of the document (「2022年版」), named in the citation label.
+    pub edition: Option<String>,
     pub article: Option<String>,
     pub heading_path: Vec<String>,
     /// HTML: escaped text with `<em>` around matched words.
@@ -247,6 +250,7 @@ fn source_of(index: usize, h: &Hit) -> Source {
         chunk_id: h.chunk_id,
         doc_id: h.doc_id,
         doc_title: h.doc_title.clone(),
+        edition: h.doc_edition.clone(),
         article: h.article.clone(),
         heading_path: h.heading_path.clone(),
         snippet: h.snippet.clone(),
@@ -543,7 +547,9 @@ impl Assistant {
         let mut sources = Vec::new();
         let docs = self.kb.store().list_documents().await?;
         for r in &m.pair.source_refs {
-            let Some(doc) = docs.iter().find(|d| d.title == r.doc) else { continue };
+            // Two editions may share the title: the pair cites the one in force.
+            let named = || docs.iter().filter(|d| d.title == r.doc);
+            let Some(doc) = named().find(|d| d.superseded_by.is_none()).or_else(|| named().next()) else { continue };
             let chunks = self.kb.store().chunks_of_document(doc.id).await?;
             let label = r.article.as_deref().and_then(dwt_core::numerals::normalize_article_label).or_else(|| r.article.clone());
             // Disabled chunks are never quoted, in curated answers either.
@@ -556,6 +562,7 @@ impl Assistant {
                 chunk_id: first.map(|c| c.id).unwrap_or(0),
                 doc_id: doc.id,
                 doc_title: doc.title.clone(),
+                edition: doc.edition(),
                 article: label.clone(),
                 heading_path: first.map(|c| c.heading_path.clone()).unwrap_or_default(),
                 snippet: String::new(),
@@ -567,7 +574,7 @@ impl Assistant {
                 superseded_by: doc.superseded_by.and_then(|id| docs.iter().find(|d| d.id == id)).map(|d| d.title.clone()),
             });
         }
-        let cites: String = sources.iter().map(|s| format!("{}[{}]", cite_label(&s.doc_title, s.article.as_deref()), s.index)).collect::<Vec<_>>().join("、");
+        let cites: String = sources.iter().map(|s| format!("{}[{}]", cite_label(&s.doc_title, s.edition.as_deref(), s.article.as_deref()), s.index)).collect::<Vec<_>>().join("、");
         let text = if cites.is_empty() { format!("{}\n\n（{FAQ_LABEL}）", m.pair.answer.trim()) } else { format!("{}\n\n（{FAQ_LABEL}，依据：{cites}）", m.pair.answer.trim()) };
         let done = Done { mode: AnswerMode::Faq, confidence: m.score, faq_id: Some(m.pair.id), ..done_default() };
         let evidence = Evidence::default();
@@ -592,6 +599,7 @@ impl Assistant {
             .map(|(i, h)| PromptSource {
                 index: i + 1,
                 doc_title: &h.doc_title,
+                edition: h.doc_edition.as_deref(),
                 article: h.article.as_deref(),
                 heading: h.heading_path.join(" / "),
                 text: &h.text,
@@ -710,7 +718,7 @@ impl Assistant {
                 (DocStatus::Repealed, None) => "（该规定已废止）".to_string(),
                 _ => String::new(),
             };
-            let label = cite_label(&h.doc_title, h.article.as_deref());
+            let label = cite_label(&h.doc_title, h.doc_edition.as_deref(), h.article.as_deref());
             if !parts.is_empty() {
                 // Other articles are pointers for the member, not part of the answer.
                 related.push(format!("{label}[{index}]"));
@@ -916,7 +924,7 @@ fn refusal_with_related(hits: &[Hit]) -> (Vec<Source>, String) {
     if sources.is_empty() {
         return (sources, REFUSAL_TEXT.to_string());
     }
-    let labels: Vec<String> = sources.iter().map(|s| format!("{}[{}]", cite_label(&s.doc_title, s.article.as_deref()), s.index)).collect();
+    let labels: Vec<String> = sources.iter().map(|s| format!("{}[{}]", cite_label(&s.doc_title, s.edition.as_deref(), s.article.as_deref()), s.index)).collect();
     let text = format!("{REFUSAL_TEXT}\n\n相关条文（供参考，未必回答了您的问题）：{}", labels.join("、"));
     (sources, text)
 }

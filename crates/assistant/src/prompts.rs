@@ -27,6 +27,8 @@ pub struct Prompts {
 pub struct PromptSource<'a> {
     pub index: usize,
     pub doc_title: &'a str,
+    /// 「2022年版」: the answer names the edition it quotes.
+    pub edition: Option<&'a str>,
     pub article: Option<&'a str>,
     pub heading: String,
     pub text: &'a str,
@@ -78,10 +80,10 @@ mod tests {
     #[test]
     fn builtin_templates_render_sources_and_history() {
         let p = Prompts::load(Path::new("/nonexistent")).unwrap();
-        let sources = vec![PromptSource { index: 1, doc_title: "中国共产党章程", article: Some("第七条"), heading: "第一章 党员".into(), text: "预备党员的预备期为一年。", repealed: false, superseded_by: None }];
+        let sources = vec![PromptSource { index: 1, doc_title: "中国共产党章程", edition: Some("2022年版"), article: Some("第七条"), heading: "第一章 党员".into(), text: "预备党员的预备期为一年。", repealed: false, superseded_by: None }];
         let history = vec![PromptTurn { role: "党员", content: "预备党员有什么权利？" }];
         let user = p.render("answer.user.j2", minijinja::context! { sources => sources, history => history, question => "那预备期多长？" }).unwrap();
-        assert!(user.contains("[1] 《中国共产党章程》第七条（第一章 党员）\n预备党员的预备期为一年。"), "{user}");
+        assert!(user.contains("[1] 《中国共产党章程》（2022年版）第七条（第一章 党员）\n预备党员的预备期为一年。"), "{user}");
         assert!(user.contains("党员：预备党员有什么权利？"), "{user}");
         assert!(user.ends_with("问题：那预备期多长？"), "{user}");
         let system = p.render("answer.system.j2", minijinja::context! { refusal_phrase => "知识库中没有找到", max_chars => 400 }).unwrap();

@@ -97,6 +97,35 @@ async fn curated_pair_answers_first_and_threshold_decides() {
 }
 
 #[tokio::test]
+async fn a_curated_pair_cites_the_edition_in_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The 2017 党章 is ingested first, so a lookup by title alone would find it.
+    let a = assistant_over(tmp.path(), &["dangzhang-2017.md", "dangzhang-2022.md"], true, |_| {}).await;
+    let docs = a.knowledge_base().store().list_documents().await.unwrap();
+    let edition = |v: &str| docs.iter().find(|d| d.key.contains(v)).unwrap().id;
+    let (old, current) = (edition("2017"), edition("2022"));
+    assert!(old < current);
+    a.knowledge_base().set_document_successor(old, dwt_core::DocStatus::Repealed, Some(current)).await.unwrap();
+
+    let (answer, _) = ask(&a, req("预备党员的预备期是多长？")).await;
+    assert_eq!(answer.meta.mode, AnswerMode::Faq);
+    let s = &answer.sources[0];
+    assert_eq!((s.doc_id, s.article.as_deref()), (current, Some("第七条")), "{s:?}");
+    assert_eq!(s.superseded_by, None);
+    assert_eq!(s.edition.as_deref(), Some("2022年版"));
+    assert!(answer.text.contains("依据：《中国共产党章程》（2022年版）第七条[1]"), "{}", answer.text);
+    assert!(s.text.contains("预备期为一年"), "{}", s.text);
+
+    // 命中测试 says what kind of answer the question and the matched pair ask for.
+    let faq = a.faq().unwrap();
+    let m = faq.match_question("预备党员的预备期是多长？", &dwt_store::Audience::anonymous()).await.unwrap().unwrap();
+    assert_eq!((m.evidence.question_kind, m.evidence.pair_kind, m.evidence.type_conflict), ("多长时间", "多长时间", 0.0));
+    let m = faq.match_question("预备期满了达不到党员条件会有什么后果？", &dwt_store::Audience::anonymous()).await.unwrap().unwrap();
+    assert_eq!(m.evidence.question_kind, "后果");
+    assert_eq!(m.evidence.type_conflict > 0.0, !matches!(m.evidence.pair_kind, "后果" | "一般问题"), "{:?}", m.evidence);
+}
+
+#[tokio::test]
 async fn generated_answer_streams_through_the_citation_check() {
     let question = "预备党员的预备期是多长？党龄从什么时候算？";
     // Which of the sources given to the model holds 第七条 (retrieval is deterministic).
@@ -153,7 +182,7 @@ async fn generated_answer_streams_through_the_citation_check() {
     assert!(system.contains("只能依据") && system.contains("知识库中没有找到能够回答这个问题的内容。"), "{system}");
     let user = sent["messages"][1]["content"].as_str().unwrap();
     assert!(user.contains("[1] 《") && user.contains("[2] 《") && user.contains("[3] 《"), "{user}");
-    assert!(user.contains(&format!("[{k}] 《中国共产党章程》第七条")), "{user}");
+    assert!(user.contains(&format!("[{k}] 《中国共产党章程》（2022年版）第七条")), "{user}");
     assert!(user.ends_with(&format!("问题：{question}")), "{user}");
 }
 
@@ -182,7 +211,7 @@ async fn llm_failures_fall_back_to_quoting_with_a_notice() {
         } else {
             assert!(err.starts_with("llm."), "{name}: {err}");
         }
-        assert!(answer.text.contains("根据《中国共产党章程》第七条："), "{name}: {}", answer.text);
+        assert!(answer.text.contains("根据《中国共产党章程》（2022年版）第七条："), "{name}: {}", answer.text);
         assert!(answer.text.contains("预备期满转为正式党员之日算起"), "{name}");
         assert_eq!(streamed_text(&events), answer.text, "{name}");
         assert!(!answer.sources.is_empty(), "{name}");

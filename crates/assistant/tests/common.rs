@@ -21,12 +21,17 @@ use dwt_ingest::{load_file, LoadOptions};
 
 /// A knowledge base holding the shipped regulations, with `tweak` applied to the settings.
 pub async fn assistant_with(tmp: &std::path::Path, seed_faq: bool, tweak: impl FnOnce(&mut Settings)) -> Assistant {
+    assistant_over(tmp, &["dangzhang-2022.md", "xinfang-gongzuo-tiaoli-2022.md"], seed_faq, tweak).await
+}
+
+/// A knowledge base holding these shipped regulation files (in this order).
+pub async fn assistant_over(tmp: &std::path::Path, files: &[&str], seed_faq: bool, tweak: impl FnOnce(&mut Settings)) -> Assistant {
     let mut s = settings(tmp);
     tweak(&mut s);
     let kb = dwt_index::KnowledgeBase::open(&s).await.unwrap();
     let dir = repo_root().join("knowledge/regulations");
     let opts = LoadOptions { key_base: Some(dir.clone()), ..LoadOptions::default() };
-    let docs = ["dangzhang-2022.md", "xinfang-gongzuo-tiaoli-2022.md"].iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
+    let docs = files.iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
     kb.ingest_batch(docs, None).await.unwrap();
     if seed_faq {
         let file = dwt_ingest::qa::read_qa_file(&repo_root().join("knowledge/qa/seed.jsonl")).unwrap();

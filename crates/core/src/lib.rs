@@ -1,6 +1,7 @@
 //! Domain types, configuration and shared text helpers for 党务通. No I/O beyond reading config.
 
 pub mod config;
+pub mod edition;
 pub mod numerals;
 pub mod text;
 pub mod types;

@@ -170,4 +170,7 @@ pub struct StoredChunk {
     /// Title of the document that replaced this chunk's (repealed) document.
     #[serde(default)]
     pub doc_superseded_by: Option<String>,
+    /// Edition of the chunk's document (「2022年版」), see [`crate::edition::edition_label`].
+    #[serde(default)]
+    pub doc_edition: Option<String>,
 }

@@ -749,6 +749,7 @@ impl KnowledgeBase {
                 doc_url: c.doc_url.clone(),
                 doc_published_at: c.doc_published_at.clone(),
                 doc_superseded_by: c.doc_superseded_by.clone(),
+                doc_edition: c.doc_edition.clone(),
                 article: c.article.clone(),
                 heading_path: c.heading_path.clone(),
                 text: c.text.clone(),

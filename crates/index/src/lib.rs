@@ -81,6 +81,8 @@ pub struct Hit {
     pub doc_published_at: Option<String>,
     /// Title of the document that replaced this (repealed) one.
     pub doc_superseded_by: Option<String>,
+    /// Edition of the document (「2022年版」), named in citation labels.
+    pub doc_edition: Option<String>,
     pub article: Option<String>,
     pub heading_path: Vec<String>,
     pub text: String,

@@ -35,6 +35,25 @@ pub enum QuestionType {
     Other,
 }
 
+impl QuestionType {
+    /// How the 命中测试 page names the kind of answer asked for.
+    pub fn zh(self) -> &'static str {
+        match self {
+            QuestionType::Duration => "多长时间",
+            QuestionType::Number => "数量",
+            QuestionType::When => "什么时候",
+            QuestionType::Place => "在哪里",
+            QuestionType::Who => "由谁",
+            QuestionType::Consequence => "后果",
+            QuestionType::Permission => "能不能",
+            QuestionType::Procedure => "怎么办",
+            QuestionType::List => "哪些",
+            QuestionType::Definition => "是什么",
+            QuestionType::Other => "一般问题",
+        }
+    }
+}
+
 /// The patterns are constants covered by the unit tests.
 #[allow(clippy::expect_used)]
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {

@@ -52,6 +52,8 @@ impl CompletionMessage {
 pub struct Reference {
     pub index: usize,
     pub doc_title: String,
+    /// Edition of the document (「2022年版」).
+    pub edition: Option<String>,
     pub article: Option<String>,
     pub heading_path: Vec<String>,
     pub url: String,
@@ -60,16 +62,16 @@ pub struct Reference {
 fn references(sources: &[Source]) -> Vec<Reference> {
     sources
         .iter()
-        .map(|s| Reference { index: s.index, doc_title: s.doc_title.clone(), article: s.article.clone(), heading_path: s.heading_path.clone(), url: s.url.clone() })
+        .map(|s| Reference { index: s.index, doc_title: s.doc_title.clone(), edition: s.edition.clone(), article: s.article.clone(), heading_path: s.heading_path.clone(), url: s.url.clone() })
         .collect()
 }
 
-/// "\n\n参考资料：\n[1] 《中国共产党章程》第七条 /library.html#…" (empty without sources).
+/// "\n\n参考资料：\n[1] 《中国共产党章程》（2022年版）第七条 /library.html#…" (empty without sources).
 fn reference_list(sources: &[Source]) -> String {
     if sources.is_empty() {
         return String::new();
     }
-    let lines: Vec<String> = sources.iter().map(|s| format!("[{}] 《{}》{} {}", s.index, s.doc_title, s.article.clone().unwrap_or_default(), s.url)).collect();
+    let lines: Vec<String> = sources.iter().map(|s| format!("[{}] {} {}", s.index, dwt_core::edition::cite_label(&s.doc_title, s.edition.as_deref(), s.article.as_deref()), s.url)).collect();
     format!("\n\n参考资料：\n{}", lines.join("\n"))
 }
 

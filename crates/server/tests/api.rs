@@ -26,7 +26,7 @@ async fn chat_streams_a_cited_extractive_answer_and_keeps_history() {
     assert!(sources[0]["url"].as_str().unwrap().contains("article=第七条"));
 
     let text = answer_text(&events);
-    assert!(text.starts_with("根据《中国共产党章程》第七条："), "{text}");
+    assert!(text.starts_with("根据《中国共产党章程》（2022年版）第七条："), "{text}");
     assert!(text.contains("党员的党龄，从预备期满转为正式党员之日算起。[1]"), "{text}");
     // Extractive means quoted: every quoted piece occurs verbatim in the source it cites.
     for para in text.split("\n\n").filter(|p| p.starts_with("根据")) {

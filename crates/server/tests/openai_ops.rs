@@ -23,8 +23,8 @@ async fn openai_compatible_chat_completions_stream_and_non_stream() {
     assert_eq!(v["choices"][0]["message"]["role"], "assistant");
     assert_eq!(v["choices"][0]["finish_reason"], "stop");
     let content = v["choices"][0]["message"]["content"].as_str().unwrap().to_string();
-    assert!(content.contains("根据《中国共产党章程》第七条：") && content.contains("预备期满转为正式党员之日算起"), "{content}");
-    assert!(content.contains("\n\n参考资料：\n[1] 《中国共产党章程》第七条 /library.html#doc="), "{content}");
+    assert!(content.contains("根据《中国共产党章程》（2022年版）第七条：") && content.contains("预备期满转为正式党员之日算起"), "{content}");
+    assert!(content.contains("\n\n参考资料：\n[1] 《中国共产党章程》（2022年版）第七条 /library.html#doc="), "{content}");
     assert_eq!(v["references"][0]["index"], 1);
     assert_eq!(v["references"][0]["article"], "第七条");
     assert_eq!(v["dangwutong"]["mode"], "extractive");

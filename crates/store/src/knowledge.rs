@@ -34,6 +34,13 @@ pub struct DocumentRow {
     pub superseded_by: Option<i64>,
 }
 
+impl DocumentRow {
+    /// Edition named in citations (「2022年版」).
+    pub fn edition(&self) -> Option<String> {
+        dwt_core::edition::edition_label(self.doc_type, self.version.as_deref(), self.effective_date.as_deref())
+    }
+}
+
 /// What [`KnowledgeStore::replace_document`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replaced {
@@ -70,7 +77,7 @@ pub struct NewChunk {
 
 const DOC_COLUMNS: &str = "id, doc_key, title, doc_type, status, version, issuer, effective_date, origin_url, category, published_at, content_hash, chunk_count, updated_at, superseded_by";
 const CHUNK_COLUMNS: &str = "c.id, c.doc_id, c.position, c.heading_path, c.article, c.text, c.enabled, d.title, d.doc_type, d.status, d.origin_url, d.published_at, c.questions_json,
-    (SELECT s.title FROM documents s WHERE s.id = d.superseded_by) AS superseded_title";
+    (SELECT s.title FROM documents s WHERE s.id = d.superseded_by) AS superseded_title, d.version, d.effective_date";
 
 fn doc_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, StoreError> {
     let doc_type: String = r.try_get("doc_type")?;
@@ -114,6 +121,11 @@ fn chunk_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredChunk, StoreError
         doc_published_at: r.try_get(11)?,
         questions: serde_json::from_str(&r.try_get::<String, _>(12)?).unwrap_or_default(),
         doc_superseded_by: r.try_get(13)?,
+        doc_edition: dwt_core::edition::edition_label(
+            DocType::parse(&doc_type).unwrap_or(DocType::Other),
+            r.try_get::<Option<String>, _>(14)?.as_deref(),
+            r.try_get::<Option<String>, _>(15)?.as_deref(),
+        ),
     })
 }
 
