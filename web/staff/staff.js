@@ -264,8 +264,17 @@ window.addEventListener("hashchange", route);
 
 // --- actions -------------------------------------------------------------------------------------
 
+/** Actions in flight: their handlers reload the detail themselves, so a live event about the
+ * same change does not (after 上报 the item may already be out of this user's scope). */
+let acting = 0;
+
 async function act(id, action, body) {
-  return api("POST", `/api/staff/consultations/${encodeURIComponent(id)}/${action}`, body);
+  acting++;
+  try {
+    return await api("POST", `/api/staff/consultations/${encodeURIComponent(id)}/${action}`, body);
+  } finally {
+    acting--;
+  }
 }
 
 async function claim(id) {
@@ -465,7 +474,10 @@ if (!(me.roles || []).some((r) => STAFF_ROLES.includes(r.role))) {
   // Safety net for changes the live stream does not carry (e.g. an item another staff member
   // moved out of this scope): a quiet reload every two minutes while the page is visible.
   setInterval(() => { if (!document.hidden) refreshQueue(); }, 120_000);
-  const refreshDetail = debounce((id) => { if (routeId() === String(id)) loadDetail(id); }, 200);
+  const refreshDetail = debounce((id) => {
+    if (acting) { refreshDetail(id); return; }
+    if (routeId() === String(id)) loadDetail(id);
+  }, 200);
   liveEvents({
     state: (s) => showLiveState($("live-state"), s),
     consultation: (d) => {
