@@ -88,6 +88,8 @@ mod tests {
         assert!(user.ends_with("问题：那预备期多长？"), "{user}");
         let system = p.render("answer.system.j2", minijinja::context! { refusal_phrase => "知识库中没有找到", max_chars => 400 }).unwrap();
         assert!(system.contains("“知识库中没有找到”") && system.contains("400"), "{system}");
+        // Answer first, the edition in citations, other articles only as pointers.
+        assert!(system.contains("第一句直接回答所问") && system.contains("（2022年版）第七条") && system.contains("相关条文："), "{system}");
     }
 
     #[test]
