@@ -152,20 +152,54 @@ async fn link_successors(kb: &KnowledgeBase, pairs: &[(String, String)], report:
     Ok(())
 }
 
-/// Ingests the shipped `knowledge/` documents once per data directory (the `knowledge` source
-/// records that it happened, so documents an admin later removes are not brought back).
+/// Ingests each shipped `knowledge/` document once per data directory: all of them on the first
+/// start, and on later starts the files a new release added (`shipped_files` records what was
+/// offered, so a document an admin removes is not brought back). An older shipped document whose
+/// front matter names a newly shipped successor is linked to it.
 pub async fn ensure_shipped_knowledge(kb: &KnowledgeBase) -> anyhow::Result<()> {
     let k = &kb.settings().knowledge;
-    if !k.auto_ingest || kb.store.source_exists(KNOWLEDGE_SOURCE).await? {
+    if !k.auto_ingest {
         return Ok(());
     }
+    let fresh = !kb.store.source_exists(KNOWLEDGE_SOURCE).await?;
     let dirs: Vec<PathBuf> = k.document_dirs.iter().map(|d| k.dir.join(d)).filter(|d| d.is_dir()).collect();
     if dirs.is_empty() {
-        tracing::warn!(dir = %k.dir.display(), "no shipped knowledge found; the knowledge base starts empty");
+        if fresh {
+            tracing::warn!(dir = %k.dir.display(), "no shipped knowledge found; the knowledge base starts empty");
+        }
         return Ok(());
     }
-    tracing::info!(dir = %k.dir.display(), "fresh data directory: ingesting shipped knowledge");
-    let report = ingest_paths(kb, &dirs, KNOWLEDGE_SOURCE).await?;
+    let knowledge = knowledge_prefix(kb);
+    let offered = kb.store.shipped_offered().await?;
+    let (new, old): (Vec<PathBuf>, Vec<PathBuf>) =
+        collect_files(&dirs)?.into_iter().partition(|f| !offered.contains(&key_for(f, knowledge.as_deref())));
+    if new.is_empty() {
+        return Ok(());
+    }
+    if fresh {
+        tracing::info!(dir = %k.dir.display(), "fresh data directory: ingesting shipped knowledge");
+    } else {
+        tracing::info!(files = new.len(), "shipped knowledge added by this release: ingesting");
+    }
+    let mut report = ingest_paths(kb, &new, KNOWLEDGE_SOURCE).await?;
+    let new_keys: Vec<String> = new.iter().map(|f| key_for(f, knowledge.as_deref())).collect();
+    let mut successors = Vec::new();
+    let opts = LoadOptions { max_file_bytes: kb.settings().ingest.max_file_bytes, key_base: None };
+    for f in &old {
+        let Some(next) = load_file(f, &opts).ok().and_then(|d| d.meta.superseded_by_file) else { continue };
+        let next_key = key_for(&f.parent().map(|p| p.join(&next)).unwrap_or_else(|| PathBuf::from(&next)), knowledge.as_deref());
+        if new_keys.contains(&next_key) {
+            successors.push((key_for(f, knowledge.as_deref()), next_key));
+        }
+    }
+    link_successors(kb, &successors, &mut report).await?;
+    // A file that failed to load is offered again on the next start.
+    let loaded: Vec<String> = new
+        .iter()
+        .filter(|f| !report.errors.iter().any(|e| e.file == f.display().to_string() && e.code != "ingest.successor_not_found"))
+        .map(|f| key_for(f, knowledge.as_deref()))
+        .collect();
+    kb.store.mark_shipped_offered(&loaded).await?;
     tracing::info!(added = report.added, chunks = report.chunks, failed = report.failed, "shipped knowledge ingested");
     Ok(())
 }

@@ -61,6 +61,63 @@ fn fresh_data_dir_answers_from_shipped_knowledge() {
     assert_eq!(lines[1]["hits"][0]["article"], "第五十三条");
 }
 
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_release_that_ships_new_documents_adds_them_to_an_existing_data_dir_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, knowledge) = (tmp.path().join("data"), tmp.path().join("knowledge"));
+    let shipped = repo_root().join("knowledge");
+    let dwt_k = |data: &Path| {
+        let mut c = dwt(data);
+        c.env("DWT__KNOWLEDGE__DIR", &knowledge);
+        c
+    };
+    let docs = |o: &Output| -> Vec<Value> {
+        assert_ok(o);
+        stdout_json_lines(o)
+    };
+    // The first release: the 2017 党章 (then in force) and the 信访工作条例.
+    copy_dir(&shipped.join("dict"), &knowledge.join("dict"));
+    copy_dir(&shipped.join("qa"), &knowledge.join("qa"));
+    std::fs::create_dir_all(knowledge.join("regulations")).unwrap();
+    let old_charter = std::fs::read_to_string(shipped.join("regulations/dangzhang-2017.md")).unwrap();
+    let old_charter = old_charter.replace("status: repealed\n", "status: current\n").replace("superseded_by: dangzhang-2022.md\n", "");
+    std::fs::write(knowledge.join("regulations/dangzhang-2017.md"), old_charter).unwrap();
+    std::fs::copy(shipped.join("regulations/xinfang-gongzuo-tiaoli-2022.md"), knowledge.join("regulations/xinfang-gongzuo-tiaoli-2022.md")).unwrap();
+    let first = docs(&run(dwt_k(&data).args(["documents", "--json"])));
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert!(first.iter().all(|d| d["status"] == "current"), "{first:?}");
+    // An admin removes a shipped document.
+    assert_ok(&run(dwt_k(&data).args(["remove", "信访工作条例"])));
+
+    // The upgrade ships the current 党章, the core 党内法规 and the 2017 党章 marked superseded.
+    copy_dir(&shipped.join("regulations"), &knowledge.join("regulations"));
+    let after = docs(&run(dwt_k(&data).args(["documents", "--json"])));
+    let expected = std::fs::read_dir(shipped.join("regulations")).unwrap().count() - 1;
+    assert_eq!(after.len(), expected, "every newly shipped document, not the removed one: {after:?}");
+    assert!(!after.iter().any(|d| d["title"] == "信访工作条例"), "a removed document is not brought back");
+    let by_key = |k: &str| after.iter().find(|d| d["key"].as_str().unwrap().ends_with(k)).unwrap_or_else(|| panic!("{k}: {after:?}")).clone();
+    let (new, old) = (by_key("dangzhang-2022.md"), by_key("dangzhang-2017.md"));
+    assert_eq!(new["status"], "current");
+    assert_eq!((old["status"].as_str(), &old["superseded_by"]), (Some("repealed"), &new["id"]), "the older edition is linked to the newly shipped one");
+    assert_eq!(old["id"], first.iter().find(|d| d["title"] == "中国共产党章程").unwrap()["id"], "the existing document is kept, not re-created");
+
+    // The next start offers nothing again.
+    let again = docs(&run(dwt_k(&data).args(["documents", "--json"])));
+    assert_eq!(again.len(), after.len());
+}
+
 #[test]
 fn shipped_knowledge_is_current_and_old_editions_are_not_answered_from() {
     let tmp = tempfile::tempdir().unwrap();

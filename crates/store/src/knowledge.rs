@@ -159,6 +159,22 @@ impl KnowledgeStore {
         Ok(sqlx::query_scalar("SELECT id FROM sources WHERE name = ?").bind(name).fetch_one(&self.pool).await?)
     }
 
+    /// Keys of the shipped knowledge files this data directory was already offered.
+    pub async fn shipped_offered(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let keys: Vec<String> = sqlx::query_scalar("SELECT doc_key FROM shipped_files").fetch_all(&self.pool).await?;
+        Ok(keys.into_iter().collect())
+    }
+
+    /// Records shipped files as offered (idempotent).
+    pub async fn mark_shipped_offered(&self, keys: &[String]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for k in keys {
+            sqlx::query("INSERT INTO shipped_files (doc_key) VALUES (?) ON CONFLICT(doc_key) DO NOTHING").bind(k).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn source_exists(&self, name: &str) -> Result<bool, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sources WHERE name = ?").bind(name).fetch_one(&self.pool).await?;
         Ok(n > 0)
