@@ -289,9 +289,28 @@ pub fn infer_meta(meta: &mut DocMeta, parsed: &ParsedText, fallback_title: &str,
     if !doc_type_given {
         let t = meta.title.as_str();
         let articles = parsed.blocks.iter().filter(|b| b.kind == BlockKind::Article).count();
+        // What precedes the first article: issuing body, order number, adopting meeting.
+        let mut header: String = parsed.blocks.iter().take_while(|b| b.kind != BlockKind::Article).map(|b| b.text.as_str()).collect();
+        header.extend([meta.issuer.as_deref(), meta.version.as_deref()].into_iter().flatten());
+        header.extend(parsed.notes.iter().map(String::as_str));
+        let header: String = header.chars().take(600).collect();
+        // Party rules state their purpose in party terms in the first articles (「坚持党的领导」);
+        // state regulations without an issuing line mostly do not.
+        let opening: String = parsed.blocks.iter().filter(|b| b.kind == BlockKind::Article).take(3).map(|b| b.text.as_str()).collect();
         meta.doc_type = if t.contains("中国共产党章程") {
             DocType::Constitution
-        } else if t.starts_with("中华人民共和国") || t.ends_with('法') {
+        } else if state_title_re().is_match(t) {
+            DocType::Law
+        } else if party_re().is_match(t) || party_issuer_re().is_match(&header) {
+            // 党内法规, including those the Party and the State issue together.
+            if articles >= 3 { DocType::Regulation } else { DocType::Other }
+        } else if t.starts_with("中华人民共和国")
+            || (t.ends_with('法') && !t.ends_with("办法"))
+            || state_re().is_match(t)
+            || state_re().is_match(&header)
+            || (articles >= 3 && !opening.contains('党'))
+        {
+            // Laws, 行政法规, 部门规章 and 司法解释: state law, not party rules.
             DocType::Law
         } else if articles >= 3 {
             DocType::Regulation
@@ -301,9 +320,60 @@ pub fn infer_meta(meta: &mut DocMeta, parsed: &ParsedText, fallback_title: &str,
     }
 }
 
+/// A title that names a party rule.
+fn party_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"中国共产党|中共|党内|党组|党委|党支部|党员|党的|党政机关|党建|纪律检查|八项规定")
+}
+
+/// A title that starts with a state issuer (司法解释, 国务院 decisions).
+fn state_title_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^(最高人民法院|最高人民检察院|国务院|全国人民代表大会)")
+}
+
+/// A party body among the issuers.
+fn party_issuer_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"中共中央|中国共产党|中央委员会|中央办公厅|中央纪委|中央组织部|中央政治局")
+}
+
+/// A state issuer or a state legal form (国务院令, 部令, 司法解释).
+fn state_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"国务院|最高人民法院|最高人民检察院|人民代表大会|人民政府|令第|部令|司法解释|适用法律|若干问题的解释")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inferred(text: &str) -> DocType {
+        let parsed = parse_text(text, None);
+        let mut meta = DocMeta::default();
+        infer_meta(&mut meta, &parsed, "x", false);
+        meta.doc_type
+    }
+
+    #[test]
+    fn state_law_is_told_from_party_rules() {
+        let articles = "第一条 甲。\n第二条 乙。\n第三条 丙。\n";
+        // 行政法规 and 部门规章: the order that issued them.
+        assert_eq!(inferred(&format!("# 专利代理条例\n\n2018年11月6日中华人民共和国国务院令第706号公布\n\n{articles}")), DocType::Law);
+        assert_eq!(inferred(&format!("# 上海航运交易所管理规定\n\n1996年10月3日 中华人民共和国交通部令第8号发布\n\n{articles}")), DocType::Law);
+        // 司法解释 by their title.
+        assert_eq!(inferred(&format!("# 最高人民法院关于审理买卖合同纠纷案件适用法律问题的解释\n\n{articles}")), DocType::Law);
+        // Party rules, also those issued with the State.
+        assert_eq!(inferred(&format!("# 中国共产党纪律处分条例\n\n{articles}")), DocType::Regulation);
+        assert_eq!(inferred(&format!("# 党政机关厉行节约反对浪费条例\n\n中共中央 国务院印发\n\n{articles}")), DocType::Regulation);
+        assert_eq!(inferred(&format!("# 信访工作条例\n\n中共中央、国务院印发\n\n{articles}")), DocType::Regulation);
+        // A 行政法规 without an issuing line: its opening articles say nothing of the Party.
+        assert_eq!(inferred(&format!("# 地名管理条例\n\n{articles}")), DocType::Law);
+        assert_eq!(inferred(&format!("# 最高人民法院关于审理与党政机关脱钩企业相关纠纷案件若干问题的规定\n\n{articles}")), DocType::Law);
+        // A rule that opens in party terms stays a regulation; short texts are other.
+        assert_eq!(inferred("# 某校教职工学习制度\n\n第一条 为加强党的建设，制定本制度。\n第二条 乙。\n第三条 丙。\n"), DocType::Regulation);
+        assert_eq!(inferred("# 关于开展主题党日活动的通知\n\n请各支部按时参加。\n"), DocType::Other);
+    }
 
     #[test]
     fn parses_articles_headings_and_preamble() {
