@@ -153,7 +153,7 @@ pub enum MissStage {
 pub fn miss_stage(r: &StageRanks) -> MissStage {
     if r.bm25.is_none() && r.dense.is_none() {
         MissStage::NotRetrieved
-    } else if !r.fused.is_some_and(|x| x <= FUSED_HEAD) {
+    } else if r.fused.is_none_or(|x| x > FUSED_HEAD) {
         MissStage::Fusion
     } else {
         MissStage::Rescoring
