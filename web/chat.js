@@ -5,7 +5,7 @@
 // offers 申请人工答复 (POST /api/consultations with its message id). Anonymous visitors make no
 // API call on load; a logged-in browser (dwt_csrf cookie) shows 我的咨询 with a live unread counter.
 import { api, ApiError, errorText, toast, isAdmin } from "/admin/admin.js";
-import { hasSessionCookie, liveEvents } from "/handoff.js";
+import { hasSessionCookie, liveEvents, sourceLabel } from "/handoff.js";
 import { setFormatted } from "/format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -80,7 +80,7 @@ function renderAnswer(bubble, text, sources, mode) {
   }
 }
 
-function label(s) { return "《" + s.doc_title + "》" + (s.edition ? "（" + s.edition + "）" : "") + (s.article || ""); }
+const label = sourceLabel;
 
 /** An http(s) URL (the crawled page of a document), or null. */
 function webUrl(u) {

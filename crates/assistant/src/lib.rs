@@ -434,7 +434,7 @@ impl Assistant {
     /// Ids of the documents titled `title` that are not replaced or withdrawn.
     async fn current_documents(&self, title: &str) -> Result<Vec<i64>, AssistantError> {
         let docs = self.kb.store().list_documents().await?;
-        Ok(docs.iter().filter(|d| d.title == title && d.superseded_by.is_none() && d.status != DocStatus::Withdrawn).map(|d| d.id).collect())
+        Ok(docs.iter().filter(|d| d.title == title && d.in_force()).map(|d| d.id).collect())
     }
 
     /// Answers one question without history or persistence (eval, hit-testing), as `audience`
@@ -549,7 +549,7 @@ impl Assistant {
         for r in &m.pair.source_refs {
             // Two editions may share the title: the pair cites the one in force.
             let named = || docs.iter().filter(|d| d.title == r.doc);
-            let Some(doc) = named().find(|d| d.superseded_by.is_none()).or_else(|| named().next()) else { continue };
+            let Some(doc) = named().find(|d| d.in_force()).or_else(|| named().next()) else { continue };
             let chunks = self.kb.store().chunks_of_document(doc.id).await?;
             let label = r.article.as_deref().and_then(dwt_core::numerals::normalize_article_label).or_else(|| r.article.clone());
             // Disabled chunks are never quoted, in curated answers either.

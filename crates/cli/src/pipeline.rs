@@ -196,7 +196,7 @@ pub async fn ensure_shipped_knowledge(kb: &KnowledgeBase) -> anyhow::Result<()> 
     // A file that failed to load is offered again on the next start.
     let loaded: Vec<String> = new
         .iter()
-        .filter(|f| !report.errors.iter().any(|e| e.file == f.display().to_string() && e.code != "ingest.successor_not_found"))
+        .filter(|f| !report.errors.iter().any(|e| e.file == f.display().to_string()))
         .map(|f| key_for(f, knowledge.as_deref()))
         .collect();
     kb.store.mark_shipped_offered(&loaded).await?;
@@ -221,13 +221,9 @@ pub async fn find_document(kb: &KnowledgeBase, needle: &str) -> anyhow::Result<D
     }
     let docs = kb.store.list_documents().await?;
     let mut matches: Vec<DocumentRow> = docs.into_iter().filter(|d| d.title == needle || d.key.ends_with(needle)).collect();
-    // Editions share a title: the title names the one that replaced the others.
-    if matches.len() > 1 {
-        let replaced: Vec<i64> = matches.iter().filter_map(|d| d.superseded_by).collect();
-        let current: Vec<DocumentRow> = matches.iter().filter(|d| d.superseded_by.is_none() && replaced.contains(&d.id)).cloned().collect();
-        if current.len() == 1 {
-            matches = current;
-        }
+    // Editions share a title: the title names the one in force.
+    if matches.len() > 1 && matches.iter().filter(|d| d.in_force()).count() == 1 {
+        matches.retain(DocumentRow::in_force);
     }
     match matches.len() {
         1 => matches.into_iter().next().context("unreachable"),

@@ -39,6 +39,11 @@ impl DocumentRow {
     pub fn edition(&self) -> Option<String> {
         dwt_core::edition::edition_label(self.doc_type, self.version.as_deref(), self.effective_date.as_deref())
     }
+
+    /// Neither replaced by another document nor withdrawn.
+    pub fn in_force(&self) -> bool {
+        self.superseded_by.is_none() && self.status != DocStatus::Withdrawn
+    }
 }
 
 /// What [`KnowledgeStore::replace_document`] wrote.
