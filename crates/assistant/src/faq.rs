@@ -55,6 +55,8 @@ struct Phrasing {
 #[derive(Default)]
 struct Snapshot {
     pairs: Vec<QaPair>,
+    /// The kinds of answer each pair gives: those asked by any of its phrasings.
+    kinds: Vec<Vec<crate::qtype::QuestionType>>,
     /// e5 passage vector of each pair's answer (same order as `pairs`).
     answers: Vec<Vec<f32>>,
     phrasings: Vec<Phrasing>,
@@ -87,6 +89,23 @@ fn cited_agreement(pair: &QaPair, retrieved: &[Hit]) -> f32 {
         Some(_) => 0.5,
         None => 0.0,
     }
+}
+
+/// The kinds of answer a pair gives: those its phrasings ask for. A phrasing whose kind is not
+/// recognised says nothing about the pair's kind; only a pair with no recognised kind at all
+/// is `Other` (agrees with anything).
+fn pair_kinds<'a>(phrasings: impl Iterator<Item = &'a String>) -> Vec<crate::qtype::QuestionType> {
+    use crate::qtype::QuestionType;
+    let mut kinds: Vec<QuestionType> = Vec::new();
+    for t in phrasings.flat_map(|q| crate::qtype::question_types(q)) {
+        if t != QuestionType::Other && !kinds.contains(&t) {
+            kinds.push(t);
+        }
+    }
+    if kinds.is_empty() {
+        kinds.push(QuestionType::Other);
+    }
+    kinds
 }
 
 pub struct FaqMatcher {
@@ -163,7 +182,8 @@ impl FaqMatcher {
             })
             .collect::<Vec<_>>();
         let n = pairs.len();
-        let snapshot = Arc::new(Snapshot { pairs, answers, phrasings });
+        let kinds = pairs.iter().map(|p| pair_kinds(std::iter::once(&p.question).chain(p.similar.iter()))).collect();
+        let snapshot = Arc::new(Snapshot { pairs, kinds, answers, phrasings });
         if let Ok(mut guard) = self.snapshot.write() {
             *guard = snapshot;
         }
@@ -197,12 +217,12 @@ impl FaqMatcher {
             e.lexical = e.lexical.max(lexical_agreement(&q_terms, &p.terms));
         }
         let qtype = crate::qtype::question_type(question);
-        for ((e, a), pair) in ev.iter_mut().zip(&snapshot.answers).zip(&snapshot.pairs) {
+        let qtypes = crate::qtype::question_types(question);
+        for (((e, a), pair), kinds) in ev.iter_mut().zip(&snapshot.answers).zip(&snapshot.pairs).zip(&snapshot.kinds) {
             e.answer = rescale(dot(a, qv), ANSWER_FLOOR);
             e.cited = cited_agreement(pair, retrieved);
-            let pair_type = crate::qtype::question_type(&pair.question);
-            e.type_conflict = if crate::qtype::types_agree(qtype, pair_type) { 0.0 } else { 1.0 };
-            (e.question_kind, e.pair_kind) = (qtype.zh(), pair_type.zh());
+            e.type_conflict = if crate::qtype::any_types_agree(&qtypes, kinds) { 0.0 } else { 1.0 };
+            (e.question_kind, e.pair_kind) = (qtype.zh(), crate::qtype::question_type(&pair.question).zh());
         }
         snapshot.pairs.iter().cloned().zip(ev).collect()
     }
@@ -271,6 +291,17 @@ mod tests {
 
     fn w(words: &[(&str, f32)]) -> HashMap<String, f32> {
         words.iter().map(|(t, x)| (t.to_string(), *x)).collect()
+    }
+
+    #[test]
+    fn a_pair_gives_the_kinds_its_phrasings_ask_for() {
+        use crate::qtype::{any_types_agree, question_types, QuestionType};
+        let phrasings: Vec<String> = ["入党介绍人要承担哪些责任？", "当介绍人都要干点啥？", "介绍人光签个字就行吗？"].map(String::from).into();
+        let kinds = pair_kinds(phrasings.iter());
+        assert_eq!(kinds, vec![QuestionType::List], "unrecognised phrasings add no kind");
+        assert!(!any_types_agree(&question_types("入党介绍人一般由谁来指定？"), &kinds), "who ≠ what duties");
+        let vague: Vec<String> = vec!["党的最高理想".into()];
+        assert_eq!(pair_kinds(vague.iter()), vec![QuestionType::Other]);
     }
 
     #[test]

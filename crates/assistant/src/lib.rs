@@ -375,18 +375,14 @@ impl Assistant {
             }
             previous = Some(match standalone {
                 Some(s) => s.clone(),
-                None => {
-                    let terms = self.kb.weighted_terms(content);
-                    match &previous {
-                        Some(p) => rewrite::rewrite(content, &terms, Some((p, &self.kb.weighted_terms(p)))),
-                        None => content.clone(),
-                    }
-                }
+                None => match &previous {
+                    Some(p) => self.rule_rewrite(content, p),
+                    None => content.clone(),
+                },
             });
         }
         let Some(prev) = previous else { return question.to_string() };
-        let terms = self.kb.weighted_terms(question);
-        if !rewrite::looks_like_follow_up(question, terms.len()) {
+        if !rewrite::looks_like_follow_up(question, self.own_topic_terms(question)) {
             return question.to_string();
         }
         if let (Some(llm), true) = (&self.llm, self.llm_settings.rewrite_followups) {
@@ -395,7 +391,17 @@ impl Assistant {
                 Err(e) => tracing::warn!(code = e.code(), error = %e, "LLM follow-up rewrite failed; using the rule"),
             }
         }
-        rewrite::rewrite(question, &terms, Some((&prev, &self.kb.weighted_terms(&prev))))
+        self.rule_rewrite(question, &prev)
+    }
+
+    /// Words of its own the question brings: a document it names in passing counts, the
+    /// documents it names as sources (or turns away from) do not.
+    fn own_topic_terms(&self, question: &str) -> usize {
+        rewrite::own_topic_terms(&self.kb.weighted_terms(&self.aliases.without_sources(question))) + self.aliases.named_in_passing(question)
+    }
+
+    fn rule_rewrite(&self, question: &str, previous: &str) -> String {
+        rewrite::rewrite(question, self.own_topic_terms(question), Some((previous, &self.kb.weighted_terms(previous))))
     }
 
     async fn rewrite_with_llm(&self, llm: &LlmClient, question: &str, history: &[(String, String, Option<String>)]) -> Result<String, LlmError> {

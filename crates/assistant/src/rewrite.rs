@@ -5,6 +5,7 @@
 const FOLLOW_UP_MARKERS: &[&str] = &[
     "那", "那么", "这个", "那个", "这些", "那些", "它", "其", "他们", "还有", "另外", "此外", "这种", "那种", "上述", "该", "要是", "如果", "假如",
     "万一", "具体", "除了", "其中", "这事", "这样", "这期间", "这时", "此时", "不服", "我是说", "我是问", "我问的是", "我说的是", "我是想", "不是",
+    "然后", "接着", "我想问", "我想看", "问的是", "说的是",
 ];
 
 /// Pronouns inside a question that point back ("…对这个咋规定的", "它拿啥作行动指南").
@@ -15,25 +16,55 @@ const NOT_TOPIC: &[&str] = &[
     "能", "能否", "可以", "谁", "什么", "怎么", "怎样", "多久", "多长", "几", "几个", "一次", "才能", "定", "负", "具体", "有", "要", "需要", "是否",
     "哪些", "吗", "呢", "个", "不能", "开", "讲", "说", "走", "找", "怎么办", "如何", "多少", "几年", "时候", "一般", "应该", "必须", "还", "就",
     "直接", "最高", "一起", "规定", "问", "想", "咋", "啥", "会", "被", "给", "让", "里", "中", "这种", "那种", "这个", "那个", "处理",
-    "情况", "不是", "一下", "知道", "请问", "细则", "条例", "党章", "规定里",
+    "情况", "不是", "一下", "知道", "请问", "细则", "条例", "党章", "规定里", "还有", "别的", "其他", "然后", "哪儿", "哪里", "东西", "弄",
+    "搞", "干", "行", "算", "说法", "写", "看", "意思", "路子", "办法",
 ];
 
-/// True when `question` probably depends on the previous turn.
-pub fn looks_like_follow_up(question: &str, question_terms: usize) -> bool {
+/// How many words of its own a question brings: words the knowledge base knows that are not
+/// question or function words, positions (第二条) or amounts (一年, 三次).
+pub fn own_topic_terms(terms: &[(String, f32)]) -> usize {
+    // A single character (「列」「车」) is too vague to be a topic of its own.
+    terms.iter().filter(|(t, idf)| *idf > 0.0 && t.chars().count() >= 2 && is_topic(t)).count()
+}
+
+fn is_topic(term: &str) -> bool {
+    !NOT_TOPIC.contains(&term) && !is_position(term) && !is_amount(term)
+}
+
+/// True when `question` probably depends on the previous turn. `own_terms`: see
+/// [`own_topic_terms`] (of the question without the documents it names as sources).
+pub fn looks_like_follow_up(question: &str, own_terms: usize) -> bool {
     let q = question.trim();
     let starts_with_marker = FOLLOW_UP_MARKERS.iter().any(|m| q.starts_with(m));
     let points_back = BACK_REFERENCES.iter().any(|m| q.contains(m));
     let bare = q.trim_end_matches(|c: char| c.is_ascii_punctuation() || "？！。，、".contains(c));
     // A short question is elliptical only when it has at most one word of its own or ends in
-    // 呢 (「县委委员呢？」); 「党徽是啥图案」 is short and complete.
-    let short = bare.chars().count() <= 6 && (question_terms <= 1 || bare.ends_with('呢'));
-    starts_with_marker || points_back || short || question_terms <= 1
+    // 呢 (「县委委员呢？」); 「党徽是啥图案」 is short and complete. A question ending in 呢 with
+    // two words of its own still leans on the topic before (「接收那边审核呢？」).
+    let elliptical = bare.ends_with('呢') && own_terms <= 2;
+    let short = bare.chars().count() <= 6 && own_terms <= 1;
+    starts_with_marker || points_back || short || elliptical || own_terms <= 1
 }
 
-/// 「第二条」「一条」「第三项」: a position in a document, not a topic.
+const NUMERALS: &str = "一二三四五六七八九十百零两几0123456789";
+
+/// 「第二条」「一条」「第三项」「第二」: a position in a document, not a topic.
 fn is_position(term: &str) -> bool {
+    let ordinal = term.starts_with('第');
     let t = term.trim_start_matches('第');
-    t.ends_with(['条', '项', '章', '款']) && t.chars().count() <= 5 && t.chars().take(t.chars().count() - 1).all(|c| "一二三四五六七八九十百零两0123456789".contains(c))
+    let n = t.chars().count();
+    if ordinal && n >= 1 && t.chars().all(|c| NUMERALS.contains(c)) {
+        return true;
+    }
+    t.ends_with(['条', '项', '章', '款']) && n <= 5 && t.chars().take(n - 1).all(|c| NUMERALS.contains(c))
+}
+
+/// 「一年」「三次」「一届」「几回」: an amount the question asks about, not its topic.
+fn is_amount(term: &str) -> bool {
+    let n = term.chars().count();
+    n >= 2
+        && term.chars().last().is_some_and(|c| "年次届回个名月天人岁周期".contains(c))
+        && term.chars().take(n - 1).all(|c| NUMERALS.contains(c))
 }
 
 /// The previous turn's topic words worth carrying: content words (not question or function
@@ -42,7 +73,7 @@ fn topic_terms<'a>(question: &str, prev_terms: &'a [(String, f32)]) -> Vec<&'a s
     let mut carried: Vec<&(String, f32)> = prev_terms
         .iter()
         .filter(|(t, idf)| {
-            *idf > 0.0 && t.chars().count() >= 2 && !NOT_TOPIC.contains(&t.as_str()) && !is_position(t) && !question.contains(t.as_str())
+            *idf > 0.0 && t.chars().count() >= 2 && is_topic(t) && !question.contains(t.as_str())
         })
         .collect();
     carried.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
@@ -58,20 +89,26 @@ fn topic_terms<'a>(question: &str, prev_terms: &'a [(String, f32)]) -> Vec<&'a s
 }
 
 /// Rewrites `question` using `previous` (the previous standalone question) and its weighted
-/// terms. Returns the question unchanged when it stands alone.
-pub fn rewrite(question: &str, question_terms: &[(String, f32)], previous: Option<(&str, &[(String, f32)])>) -> String {
-    let Some((_, prev_terms)) = previous else {
+/// terms. `own_terms`: see [`own_topic_terms`]. Returns the question unchanged when it stands
+/// alone.
+pub fn rewrite(question: &str, own_terms: usize, previous: Option<(&str, &[(String, f32)])>) -> String {
+    let Some((prev, prev_terms)) = previous else {
         return question.trim().to_string();
     };
-    if !looks_like_follow_up(question, question_terms.len()) {
+    if !looks_like_follow_up(question, own_terms) {
         return question.trim().to_string();
+    }
+    let body = question.trim().trim_start_matches(['那', '么']).trim();
+    // Nothing of its own (「还有别的吗？」「我问的是细则里咋说的」): the whole previous question
+    // is the topic.
+    if own_terms == 0 {
+        return format!("{} {body}", prev.trim());
     }
     // The previous turn's most specific topic words that the question does not repeat.
     let carried = topic_terms(question, prev_terms);
     if carried.is_empty() {
         return question.trim().to_string();
     }
-    let body = question.trim().trim_start_matches(['那', '么']).trim();
     format!("{} {}", carried.join(" "), body)
 }
 
@@ -87,7 +124,7 @@ mod tests {
     fn follow_up_carries_previous_topic() {
         let prev = t(&[("预备党员", 3.0), ("权利", 2.0)]);
         let q = "那预备期多长？";
-        let out = rewrite(q, &t(&[("预备期", 3.5)]), Some(("预备党员有哪些权利", &prev)));
+        let out = rewrite(q, 1, Some(("预备党员有哪些权利", &prev)));
         assert!(out.contains("预备党员"), "{out}");
         assert!(out.contains("预备期多长"), "{out}");
         assert!(!out.starts_with('那'));
@@ -97,15 +134,15 @@ mod tests {
     fn standalone_question_is_kept() {
         let prev = t(&[("预备党员", 3.0)]);
         let q = "党员有哪些权利和义务";
-        let out = rewrite(q, &t(&[("党员", 1.0), ("权利", 2.0), ("义务", 2.0)]), Some(("预备党员", &prev)));
+        let out = rewrite(q, 3, Some(("预备党员", &prev)));
         assert_eq!(out, q);
-        assert_eq!(rewrite(q, &[], None), q);
+        assert_eq!(rewrite(q, 0, None), q);
     }
 
     #[test]
     fn only_topic_words_are_carried() {
         let prev = t(&[("能", 4.0), ("档案", 3.0), ("干部", 2.5), ("查阅", 2.8), ("谁", 5.0), ("一次", 4.5)]);
-        let out = rewrite("那具体走啥程序？", &t(&[("程序", 2.0)]), Some(("干部能查阅自己的档案吗", &prev)));
+        let out = rewrite("那具体走啥程序？", 1, Some(("干部能查阅自己的档案吗", &prev)));
         assert!(out.starts_with("档案 查阅 干部"), "{out}");
         for junk in ["能 ", "谁", "一次"] {
             assert!(!out.contains(junk), "{out}");
@@ -120,6 +157,18 @@ mod tests {
         assert!(!looks_like_follow_up("去信访的时候哪些事是不让干的？", 3));
         assert!(!looks_like_follow_up("党徽是啥图案？", 2), "short but complete");
         assert!(looks_like_follow_up("县委委员呢？", 2));
-        assert!(is_position("第二条") && is_position("一条") && is_position("第三项") && !is_position("条例"));
+        assert!(looks_like_follow_up("接收那边审核呢？", 2));
+        assert!(!looks_like_follow_up("预备党员的权利和义务有哪些呢？", 3));
+        assert!(is_position("第二条") && is_position("一条") && is_position("第三项") && is_position("第二") && !is_position("条例"));
+        assert!(is_amount("一年") && is_amount("几回") && !is_amount("年度") && !is_amount("全年"));
+    }
+
+    #[test]
+    fn a_question_with_nothing_of_its_own_takes_the_whole_previous_question() {
+        let prev = t(&[("干部", 2.0), ("档案", 3.0), ("材料", 2.5)]);
+        let out = rewrite("还有别的吗？", 0, Some(("干部档案里都装些啥材料", &prev)));
+        assert_eq!(out, "干部档案里都装些啥材料 还有别的吗？");
+        let own = own_topic_terms(&t(&[("还有", 1.0), ("一年", 3.0), ("第二条", 4.0), ("那边", 0.0)]));
+        assert_eq!(own, 0, "function words, amounts, positions and unknown words are not topics");
     }
 }

@@ -85,6 +85,22 @@ pub fn question_type(question: &str) -> QuestionType {
     rules().iter().find(|(_, r)| r.is_match(question)).map(|(t, _)| *t).unwrap_or(QuestionType::Other)
 }
 
+/// Every kind of answer a question asks for, in rule order (「可以退党吗？要经过什么程序？」
+/// asks for a permission and a procedure); `[Other]` when none is recognised.
+pub fn question_types(question: &str) -> Vec<QuestionType> {
+    let found: Vec<QuestionType> = rules().iter().filter(|(_, r)| r.is_match(question)).map(|(t, _)| *t).collect();
+    if found.is_empty() {
+        vec![QuestionType::Other]
+    } else {
+        found
+    }
+}
+
+/// True when some kind one question asks for agrees with some kind the other asks for.
+pub fn any_types_agree(a: &[QuestionType], b: &[QuestionType]) -> bool {
+    a.iter().any(|x| b.iter().any(|y| types_agree(*x, *y)))
+}
+
 fn duration_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     re(&R, r"[0-9一二三四五六七八九十两半百]+\s*(个)?(年|月|日|天|周|小时|学时|个工作日|届)|期满|期限|任期|届满|每年|每月|每季度|每半年")
@@ -187,5 +203,15 @@ mod tests {
         assert!(!types_agree(amount, consequence));
         assert!(types_agree(question_type("预备期多长"), question_type("预备期几年")));
         assert!(types_agree(QuestionType::Other, amount));
+    }
+
+    #[test]
+    fn a_question_may_ask_for_several_kinds() {
+        use QuestionType::*;
+        let pair = question_types("党员可以退党吗？退党要经过什么程序？");
+        assert!(pair.contains(&Permission) && pair.contains(&Procedure), "{pair:?}");
+        assert!(any_types_agree(&question_types("退党咋办手续"), &pair));
+        assert!(!any_types_agree(&question_types("党费每个月交多少"), &question_types("不交党费会怎么样")));
+        assert_eq!(question_types("党的最高理想"), vec![Other]);
     }
 }

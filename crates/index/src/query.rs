@@ -94,8 +94,12 @@ impl QueryAnalyzer {
             .collect();
         for (raw, label) in refs {
             text = text.replacen(&raw, &label, 1);
-            if !articles.contains(&label) {
-                articles.push(label);
+            // Members count numbered items as 条 too (八项规定「第二条」 is its 第二项).
+            let item = label.replace('条', "项");
+            for l in [label, item] {
+                if !articles.contains(&l) {
+                    articles.push(l);
+                }
             }
         }
 
@@ -142,7 +146,7 @@ mod tests {
         let a = QueryAnalyzer::new(vec![("党章".into(), vec!["中国共产党章程".into()])]);
         let seg = Segmenter::new(None);
         let q = a.analyze("党章第7条讲的是什么？", &seg);
-        assert_eq!(q.articles, vec!["第七条".to_string()]);
+        assert_eq!(q.articles, vec!["第七条".to_string(), "第七项".to_string()]);
         assert!(q.text.contains("第七条"), "{}", q.text);
         let terms: HashMap<_, _> = q.terms.iter().cloned().collect();
         assert_eq!(terms.get("党章"), Some(&1.0));
