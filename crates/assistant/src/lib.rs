@@ -382,7 +382,7 @@ impl Assistant {
             });
         }
         let Some(prev) = previous else { return question.to_string() };
-        if !rewrite::looks_like_follow_up(question, self.own_topic_terms(question)) {
+        if !rewrite::looks_like_follow_up(question, self.own_topic(question)) {
             return question.to_string();
         }
         if let (Some(llm), true) = (&self.llm, self.llm_settings.rewrite_followups) {
@@ -394,14 +394,17 @@ impl Assistant {
         self.rule_rewrite(question, &prev)
     }
 
-    /// Words of its own the question brings: a document it names in passing counts, the
-    /// documents it names as sources (or turns away from) do not.
-    fn own_topic_terms(&self, question: &str) -> usize {
-        rewrite::own_topic_terms(&self.kb.weighted_terms(&self.aliases.without_sources(question))) + self.aliases.named_in_passing(question)
+    /// What the question brings of its own: the documents it names as sources (or turns away
+    /// from) are not its topic, a document it names in passing is.
+    fn own_topic(&self, question: &str) -> rewrite::OwnTopic {
+        rewrite::OwnTopic {
+            terms: rewrite::own_topic_terms(&self.kb.weighted_terms(&self.aliases.without_sources(question))),
+            names_document: self.aliases.named_in_passing(question) > 0,
+        }
     }
 
     fn rule_rewrite(&self, question: &str, previous: &str) -> String {
-        rewrite::rewrite(question, self.own_topic_terms(question), Some((previous, &self.kb.weighted_terms(previous))))
+        rewrite::rewrite(question, self.own_topic(question), Some((previous, &self.kb.weighted_terms(previous))))
     }
 
     async fn rewrite_with_llm(&self, llm: &LlmClient, question: &str, history: &[(String, String, Option<String>)]) -> Result<String, LlmError> {

@@ -31,12 +31,24 @@ fn is_topic(term: &str) -> bool {
     !NOT_TOPIC.contains(&term) && !is_position(term) && !is_amount(term)
 }
 
-/// True when `question` probably depends on the previous turn. `own_terms`: see
-/// [`own_topic_terms`] (of the question without the documents it names as sources).
-pub fn looks_like_follow_up(question: &str, own_terms: usize) -> bool {
+/// What a question brings of its own: topic words (see [`own_topic_terms`], counted without
+/// the documents it names as sources) and whether it names a document in passing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OwnTopic {
+    pub terms: usize,
+    /// 「八项规定最后一条讲的啥」: a document is a topic of its own.
+    pub names_document: bool,
+}
+
+/// True when `question` probably depends on the previous turn.
+pub fn looks_like_follow_up(question: &str, own: OwnTopic) -> bool {
     let q = question.trim();
     let starts_with_marker = FOLLOW_UP_MARKERS.iter().any(|m| q.starts_with(m));
     let points_back = BACK_REFERENCES.iter().any(|m| q.contains(m));
+    if own.names_document && !starts_with_marker && !points_back {
+        return false;
+    }
+    let own_terms = own.terms;
     let bare = q.trim_end_matches(|c: char| c.is_ascii_punctuation() || "？！。，、".contains(c));
     // A short question is elliptical only when it has at most one word of its own or ends in
     // 呢 (「县委委员呢？」); 「党徽是啥图案」 is short and complete. A question ending in 呢 with
@@ -89,19 +101,19 @@ fn topic_terms<'a>(question: &str, prev_terms: &'a [(String, f32)]) -> Vec<&'a s
 }
 
 /// Rewrites `question` using `previous` (the previous standalone question) and its weighted
-/// terms. `own_terms`: see [`own_topic_terms`]. Returns the question unchanged when it stands
+/// terms. `own`: what the question brings of its own. Returns the question unchanged when it stands
 /// alone.
-pub fn rewrite(question: &str, own_terms: usize, previous: Option<(&str, &[(String, f32)])>) -> String {
+pub fn rewrite(question: &str, own: OwnTopic, previous: Option<(&str, &[(String, f32)])>) -> String {
     let Some((prev, prev_terms)) = previous else {
         return question.trim().to_string();
     };
-    if !looks_like_follow_up(question, own_terms) {
+    if !looks_like_follow_up(question, own) {
         return question.trim().to_string();
     }
     let body = question.trim().trim_start_matches(['那', '么']).trim();
     // Nothing of its own (「还有别的吗？」「我问的是细则里咋说的」): the whole previous question
     // is the topic.
-    if own_terms == 0 {
+    if own.terms == 0 && !own.names_document {
         return format!("{} {body}", prev.trim());
     }
     // The previous turn's most specific topic words that the question does not repeat.
@@ -116,6 +128,10 @@ pub fn rewrite(question: &str, own_terms: usize, previous: Option<(&str, &[(Stri
 mod tests {
     use super::*;
 
+    fn own(terms: usize) -> OwnTopic {
+        OwnTopic { terms, names_document: false }
+    }
+
     fn t(words: &[(&str, f32)]) -> Vec<(String, f32)> {
         words.iter().map(|(w, i)| (w.to_string(), *i)).collect()
     }
@@ -124,7 +140,7 @@ mod tests {
     fn follow_up_carries_previous_topic() {
         let prev = t(&[("预备党员", 3.0), ("权利", 2.0)]);
         let q = "那预备期多长？";
-        let out = rewrite(q, 1, Some(("预备党员有哪些权利", &prev)));
+        let out = rewrite(q, own(1), Some(("预备党员有哪些权利", &prev)));
         assert!(out.contains("预备党员"), "{out}");
         assert!(out.contains("预备期多长"), "{out}");
         assert!(!out.starts_with('那'));
@@ -134,15 +150,15 @@ mod tests {
     fn standalone_question_is_kept() {
         let prev = t(&[("预备党员", 3.0)]);
         let q = "党员有哪些权利和义务";
-        let out = rewrite(q, 3, Some(("预备党员", &prev)));
+        let out = rewrite(q, own(3), Some(("预备党员", &prev)));
         assert_eq!(out, q);
-        assert_eq!(rewrite(q, 0, None), q);
+        assert_eq!(rewrite(q, own(0), None), q);
     }
 
     #[test]
     fn only_topic_words_are_carried() {
         let prev = t(&[("能", 4.0), ("档案", 3.0), ("干部", 2.5), ("查阅", 2.8), ("谁", 5.0), ("一次", 4.5)]);
-        let out = rewrite("那具体走啥程序？", 1, Some(("干部能查阅自己的档案吗", &prev)));
+        let out = rewrite("那具体走啥程序？", own(1), Some(("干部能查阅自己的档案吗", &prev)));
         assert!(out.starts_with("档案 查阅 干部"), "{out}");
         for junk in ["能 ", "谁", "一次"] {
             assert!(!out.contains(junk), "{out}");
@@ -152,13 +168,16 @@ mod tests {
     #[test]
     fn hypotheticals_corrections_and_back_references_are_follow_ups() {
         for q in ["要是开除党籍呢？", "我是说党章里对这个咋规定的", "不是党章，是发展党员细则", "这事谁负直接责任？"] {
-            assert!(looks_like_follow_up(q, 3), "{q}");
+            assert!(looks_like_follow_up(q, own(3)), "{q}");
         }
-        assert!(!looks_like_follow_up("去信访的时候哪些事是不让干的？", 3));
-        assert!(!looks_like_follow_up("党徽是啥图案？", 2), "short but complete");
-        assert!(looks_like_follow_up("县委委员呢？", 2));
-        assert!(looks_like_follow_up("接收那边审核呢？", 2));
-        assert!(!looks_like_follow_up("预备党员的权利和义务有哪些呢？", 3));
+        assert!(!looks_like_follow_up("去信访的时候哪些事是不让干的？", own(3)));
+        assert!(!looks_like_follow_up("党徽是啥图案？", own(2)), "short but complete");
+        assert!(looks_like_follow_up("县委委员呢？", own(2)));
+        assert!(looks_like_follow_up("接收那边审核呢？", own(2)));
+        let names = OwnTopic { terms: 0, names_document: true };
+        assert!(!looks_like_follow_up("八项规定最后一条讲的啥？", names), "a new document is a new topic");
+        assert!(looks_like_follow_up("那八项规定呢？", names));
+        assert!(!looks_like_follow_up("预备党员的权利和义务有哪些呢？", own(3)));
         assert!(is_position("第二条") && is_position("一条") && is_position("第三项") && is_position("第二") && !is_position("条例"));
         assert!(is_amount("一年") && is_amount("几回") && !is_amount("年度") && !is_amount("全年"));
     }
@@ -166,7 +185,7 @@ mod tests {
     #[test]
     fn a_question_with_nothing_of_its_own_takes_the_whole_previous_question() {
         let prev = t(&[("干部", 2.0), ("档案", 3.0), ("材料", 2.5)]);
-        let out = rewrite("还有别的吗？", 0, Some(("干部档案里都装些啥材料", &prev)));
+        let out = rewrite("还有别的吗？", own(0), Some(("干部档案里都装些啥材料", &prev)));
         assert_eq!(out, "干部档案里都装些啥材料 还有别的吗？");
         let own = own_topic_terms(&t(&[("还有", 1.0), ("一年", 3.0), ("第二条", 4.0), ("那边", 0.0)]));
         assert_eq!(own, 0, "function words, amounts, positions and unknown words are not topics");

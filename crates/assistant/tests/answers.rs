@@ -294,3 +294,24 @@ async fn follow_ups_are_rewritten_by_the_llm_when_configured_and_by_rule_otherwi
     assert!(answer.text.contains("第七条"), "{}", answer.text);
     assert!(matches!(events.first(), Some(AnswerEvent::Meta(_))));
 }
+
+#[tokio::test]
+async fn a_correction_names_its_source_and_keeps_the_topic_and_a_new_document_starts_a_new_topic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = assistant_over(tmp.path(), &["dangzhang-2022.md", "fazhan-dangyuan-xize-2026.md"], false, |_| {}).await;
+    let first = "预备期能延长吗，最长多久？";
+    let (answer, _) = ask(&a, req(first)).await;
+    let history = vec![Turn { role: "user".into(), content: first.into() }, Turn { role: "assistant".into(), content: answer.text.clone() }];
+
+    // Nothing new but the source: the whole previous question, answered from the named document.
+    let correction = ChatRequest { question: "不是党章，我问的是发展党员细则里咋说的".into(), history: history.clone(), ..Default::default() };
+    let (answer, _) = ask(&a, correction).await;
+    assert!(answer.meta.standalone_question.starts_with(first), "{}", answer.meta.standalone_question);
+    let top = answer.sources.first().expect("answered with a source");
+    assert_eq!(top.doc_title, "中国共产党发展党员工作细则", "{}", answer.text);
+
+    // A document named in passing is the new topic: nothing is carried over.
+    let shift = ChatRequest { question: "八项规定最后一条讲的啥？".into(), history, ..Default::default() };
+    let (answer, _) = ask(&a, shift).await;
+    assert_eq!(answer.meta.standalone_question, "八项规定最后一条讲的啥？");
+}
