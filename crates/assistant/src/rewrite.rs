@@ -50,13 +50,18 @@ pub fn looks_like_follow_up(question: &str, own: OwnTopic) -> bool {
     }
     let own_terms = own.terms;
     let bare = q.trim_end_matches(|c: char| c.is_ascii_punctuation() || "？！。，、".contains(c));
-    // A short question is elliptical only when it has at most one word of its own or ends in
-    // 呢 (「县委委员呢？」); 「党徽是啥图案」 is short and complete. A question ending in 呢 with
-    // two words of its own still leans on the topic before (「接收那边审核呢？」).
+    // A question ending in 呢 with at most two words of its own leans on the topic before
+    // (「县委委员呢？」「接收那边审核呢？」). One word of its own in a short question does too
+    // (「职责具体有哪些？」); in a longer one it is the new topic (「去信访的时候哪些事是不让干
+    // 的？」), and two make a short question complete (「党徽是啥图案」).
     let elliptical = bare.ends_with('呢') && own_terms <= 2;
-    let short = bare.chars().count() <= 6 && own_terms <= 1;
-    starts_with_marker || points_back || short || elliptical || own_terms <= 1
+    let short = bare.chars().count() <= SHORT_QUESTION_CHARS && own_terms <= 1;
+    starts_with_marker || points_back || short || elliptical || own_terms == 0
 }
+
+/// Longest question (in characters, without the final punctuation) that one word of its own
+/// does not make standalone.
+const SHORT_QUESTION_CHARS: usize = 10;
 
 const NUMERALS: &str = "一二三四五六七八九十百零两几0123456789";
 
@@ -171,6 +176,8 @@ mod tests {
             assert!(looks_like_follow_up(q, own(3)), "{q}");
         }
         assert!(!looks_like_follow_up("去信访的时候哪些事是不让干的？", own(3)));
+        assert!(!looks_like_follow_up("去信访的时候哪些事是不让干的？", own(1)), "one word of its own in a long question is a new topic");
+        assert!(looks_like_follow_up("职责具体有哪些？", own(1)));
         assert!(!looks_like_follow_up("党徽是啥图案？", own(2)), "short but complete");
         assert!(looks_like_follow_up("县委委员呢？", own(2)));
         assert!(looks_like_follow_up("接收那边审核呢？", own(2)));
