@@ -57,6 +57,8 @@ struct Snapshot {
     pairs: Vec<QaPair>,
     /// The kinds of answer each pair gives: those asked by any of its phrasings.
     kinds: Vec<Vec<crate::qtype::QuestionType>>,
+    /// The kind its canonical question asks for (shown in 命中测试).
+    primary_kinds: Vec<crate::qtype::QuestionType>,
     /// e5 passage vector of each pair's answer (same order as `pairs`).
     answers: Vec<Vec<f32>>,
     phrasings: Vec<Phrasing>,
@@ -183,7 +185,8 @@ impl FaqMatcher {
             .collect::<Vec<_>>();
         let n = pairs.len();
         let kinds = pairs.iter().map(|p| pair_kinds(std::iter::once(&p.question).chain(p.similar.iter()))).collect();
-        let snapshot = Arc::new(Snapshot { pairs, kinds, answers, phrasings });
+        let primary_kinds = pairs.iter().map(|p| crate::qtype::question_type(&p.question)).collect();
+        let snapshot = Arc::new(Snapshot { pairs, kinds, primary_kinds, answers, phrasings });
         if let Ok(mut guard) = self.snapshot.write() {
             *guard = snapshot;
         }
@@ -216,13 +219,15 @@ impl FaqMatcher {
             e.dense = e.dense.max(rescale(dot(&p.vector, qv), DENSE_FLOOR));
             e.lexical = e.lexical.max(lexical_agreement(&q_terms, &p.terms));
         }
-        let qtype = crate::qtype::question_type(question);
         let qtypes = crate::qtype::question_types(question);
-        for (((e, a), pair), kinds) in ev.iter_mut().zip(&snapshot.answers).zip(&snapshot.pairs).zip(&snapshot.kinds) {
+        // The first kind found is the one `question_type` names.
+        let qtype = qtypes.first().copied().unwrap_or(crate::qtype::QuestionType::Other);
+        let pairs = snapshot.pairs.iter().zip(&snapshot.answers).zip(&snapshot.kinds).zip(&snapshot.primary_kinds);
+        for (e, (((pair, a), kinds), primary)) in ev.iter_mut().zip(pairs) {
             e.answer = rescale(dot(a, qv), ANSWER_FLOOR);
             e.cited = cited_agreement(pair, retrieved);
             e.type_conflict = if crate::qtype::any_types_agree(&qtypes, kinds) { 0.0 } else { 1.0 };
-            (e.question_kind, e.pair_kind) = (qtype.zh(), crate::qtype::question_type(&pair.question).zh());
+            (e.question_kind, e.pair_kind) = (qtype.zh(), primary.zh());
         }
         snapshot.pairs.iter().cloned().zip(ev).collect()
     }
