@@ -34,7 +34,7 @@ pub async fn assistant_over(tmp: &std::path::Path, files: &[&str], seed_faq: boo
     let docs = files.iter().map(|f| load_file(&dir.join(f), &opts).unwrap()).collect();
     kb.ingest_batch(docs, None).await.unwrap();
     if seed_faq {
-        let file = dwt_ingest::qa::read_qa_file(&repo_root().join("knowledge/qa/seed.jsonl")).unwrap();
+        let file = dwt_ingest::qa::read_qa_file(&repo_root().join("knowledge/qa/seed.jsonl"), &Default::default()).unwrap();
         assert!(file.errors.is_empty(), "{:?}", file.errors);
         let pairs: Vec<_> = file.pairs.into_iter().map(|(_, p)| p).collect();
         dwt_store::QaStore::new(kb.store().pool().clone()).upsert_all(&pairs, "seed", false, None).await.unwrap();

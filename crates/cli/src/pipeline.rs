@@ -248,7 +248,7 @@ pub struct QaImportReport {
 /// Imports a curated Q&A file (JSONL/CSV/XLSX). Good rows are written in one transaction;
 /// bad rows are reported by row number and nothing is written for them.
 pub async fn import_qa(kb: &KnowledgeBase, path: &Path, updated_by: &str, overwrite: bool) -> anyhow::Result<QaImportReport> {
-    let file = dwt_ingest::qa::read_qa_file(path).map_err(|e| anyhow::anyhow!("{e}（{}）", e.code()))?;
+    let file = dwt_ingest::qa::read_qa_file(path, &kb.settings().upload).map_err(|e| anyhow::anyhow!("{e}（{}）", e.code()))?;
     let pairs: Vec<dwt_store::NewQaPair> = file.pairs.iter().map(|(_, p)| p.clone()).collect();
     let store = dwt_store::QaStore::new(kb.store.pool().clone());
     let outcomes = store.upsert_all(&pairs, updated_by, overwrite, None).await?;

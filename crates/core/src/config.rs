@@ -35,6 +35,32 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub handoff: HandoffSettings,
     pub crawl: CrawlSettings,
+    pub upload: UploadLimits,
+}
+
+/// Bounds on every uploaded or imported office file (xlsx, docx and other zip containers),
+/// checked before a parser allocates: a 2 KB spreadsheet naming cell XFD1048576, or 1 MB of
+/// shared strings that inflate to 1 GB, must be refused, not parsed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct UploadLimits {
+    /// Entries in one zip container.
+    pub max_zip_entries: usize,
+    /// Bytes of all entries together once inflated (actual bytes, not the sizes the file declares).
+    pub max_unzipped_bytes: u64,
+    /// Sheet rows below the header and columns read from a spreadsheet.
+    pub max_rows: u32,
+    pub max_cols: u32,
+    /// Non-empty cells read from a spreadsheet.
+    pub max_cells: usize,
+    /// Wall-clock budget for unpacking and parsing one file.
+    pub max_parse_secs: u64,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        Self { max_zip_entries: 4096, max_unzipped_bytes: 128 * 1024 * 1024, max_rows: 20_000, max_cols: 64, max_cells: 500_000, max_parse_secs: 30 }
+    }
 }
 
 /// Crawlers (website news, JSON news APIs, WeChat articles): politeness and fetch limits shared

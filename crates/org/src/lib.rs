@@ -56,6 +56,8 @@ pub enum CoreError {
     SmsSend(String),
     #[error("表格文件无法读取：{0}")]
     Spreadsheet(String),
+    #[error(transparent)]
+    Upload(#[from] dwt_upload::UploadError),
 }
 
 impl CoreError {
@@ -78,13 +80,14 @@ impl CoreError {
             CoreError::RateLimited(_) => "auth.sms_rate_limited",
             CoreError::SmsSend(_) => "auth.sms_send_failed",
             CoreError::Spreadsheet(_) => "import.unreadable",
+            CoreError::Upload(e) => e.code(),
         }
     }
 
     /// The HTTP status this error maps to.
     pub fn status(&self) -> u16 {
         match self {
-            CoreError::Invalid { .. } | CoreError::Spreadsheet(_) => 400,
+            CoreError::Invalid { .. } | CoreError::Spreadsheet(_) | CoreError::Upload(_) => 400,
             CoreError::InvalidCredentials | CoreError::Unauthenticated => 401,
             CoreError::Forbidden | CoreError::Disabled => 403,
             CoreError::NotFound(..) => 404,

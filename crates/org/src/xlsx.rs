@@ -4,9 +4,9 @@
 //! on the same data instead of duplicating it.
 
 use std::collections::HashMap;
-use std::io::Cursor;
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::Data;
+use dwt_upload::{xlsx_grid, Grid, UploadLimits};
 use rust_xlsxwriter::{Format, Workbook};
 use serde::Serialize;
 
@@ -55,44 +55,20 @@ fn cell_text(c: &Data) -> String {
     }
 }
 
-/// Largest sheet read: a crafted file naming cell XFD1048576 must not make us allocate the
-/// whole grid.
-const MAX_ROWS: u32 = 20_000;
-const MAX_COLS: u32 = 64;
-
-/// The first sheet as a grid of cells (row 0 = the sheet's first used row), capped in size.
-/// Returns the 0-based sheet row of the grid's first row too.
-fn sheet_grid(bytes: &[u8]) -> Result<(usize, Vec<Vec<Data>>), CoreError> {
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| CoreError::Spreadsheet(format!("不是有效的 xlsx 文件（{e}）")))?;
-    let sheet = wb.sheet_names().first().cloned().ok_or_else(|| CoreError::Spreadsheet("文件中没有工作表".into()))?;
-    let mut reader = wb.worksheet_cells_reader(&sheet).map_err(|e| CoreError::Spreadsheet(e.to_string()))?;
-    let mut cells: Vec<((u32, u32), Data)> = Vec::new();
-    while let Some(cell) = reader.next_cell().map_err(|e| CoreError::Spreadsheet(e.to_string()))? {
-        let (r, c) = cell.get_position();
-        if r >= MAX_ROWS || c >= MAX_COLS {
-            return Err(CoreError::Spreadsheet(format!("表格过大：最多 {MAX_ROWS} 行、{MAX_COLS} 列")));
-        }
-        let value = Data::from(cell.get_value().clone());
-        if !matches!(value, Data::Empty) {
-            cells.push(((r, c), value));
-        }
-    }
-    let Some(first_row) = cells.iter().map(|((r, _), _)| *r).min() else { return Ok((0, Vec::new())) };
-    let last_row = cells.iter().map(|((r, _), _)| *r).max().unwrap_or(first_row);
-    let width = cells.iter().map(|((_, c), _)| *c).max().map(|c| c as usize + 1).unwrap_or(0);
-    let mut grid = vec![vec![Data::Empty; width]; (last_row - first_row) as usize + 1];
-    for ((r, c), v) in cells {
-        grid[(r - first_row) as usize][c as usize] = v;
-    }
-    Ok((first_row as usize, grid))
-}
-
 /// (1-based row number, header → text, header → raw cell).
 type SheetRow = (usize, HashMap<String, String>, Vec<(String, Data)>);
 
-/// Rows of the first sheet below the header.
-fn read_rows(bytes: &[u8], required: &[&str]) -> Result<Vec<SheetRow>, CoreError> {
-    let (first_row, grid) = sheet_grid(bytes)?;
+/// Rows of the first sheet below the header, parsed on a blocking thread within `limits` (an
+/// upload must neither stall the async workers nor allocate for what the file claims).
+async fn parse_rows(bytes: &[u8], limits: &UploadLimits, required: &'static [&'static str]) -> Result<Vec<SheetRow>, CoreError> {
+    let (bytes, limits) = (bytes.to_vec(), limits.clone());
+    tokio::task::spawn_blocking(move || read_rows(&bytes, &limits, required))
+        .await
+        .map_err(|e| CoreError::Spreadsheet(format!("表格解析中断（{e}）")))?
+}
+
+fn read_rows(bytes: &[u8], limits: &UploadLimits, required: &[&str]) -> Result<Vec<SheetRow>, CoreError> {
+    let Grid { first_row, rows: grid } = xlsx_grid(bytes, limits)?;
     let mut rows = grid.iter();
     let header: Vec<String> = rows.next().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default();
     let missing: Vec<&str> = required.iter().filter(|h| !header.iter().any(|x| x == *h)).copied().collect();
@@ -175,8 +151,8 @@ pub fn export_orgs(orgs: &[Org]) -> Result<Vec<u8>, CoreError> {
 /// Imports organisations keyed by 组织编码: new codes are created under 上级组织编码 (an existing
 /// organisation, or one earlier in the file); known codes are updated (and moved when the parent
 /// changed). Every touched organisation must be within the caller's `OrgManage` scope.
-pub async fn import_orgs(repo: &OrgRepo, who: &Principal, bytes: &[u8]) -> Result<ImportReport, CoreError> {
-    let rows = read_rows(bytes, &ORG_HEADERS[..4])?;
+pub async fn import_orgs(repo: &OrgRepo, who: &Principal, bytes: &[u8], limits: &UploadLimits) -> Result<ImportReport, CoreError> {
+    let rows = parse_rows(bytes, limits, &ORG_HEADERS[..4]).await?;
     let mut report = ImportReport::default();
     // Pass 1: check everything. `planned` tracks codes created earlier in the file.
     let mut planned: HashMap<String, Option<String>> = HashMap::new(); // code -> anchor path
@@ -334,8 +310,15 @@ pub fn export_members(members: &[Member], org_codes: &HashMap<i64, String>) -> R
 
 /// Imports members keyed by 身份证号 (required here, so a re-import updates instead of
 /// duplicating). 所在党组织编码 names the organisation; when blank, `default_org` is used.
-pub async fn import_members(orgs: &OrgRepo, members: &MemberRepo, who: &Principal, bytes: &[u8], default_org: Option<&Org>) -> Result<ImportReport, CoreError> {
-    let rows = read_rows(bytes, &["姓名", "身份证号"])?;
+pub async fn import_members(
+    orgs: &OrgRepo,
+    members: &MemberRepo,
+    who: &Principal,
+    bytes: &[u8],
+    default_org: Option<&Org>,
+    limits: &UploadLimits,
+) -> Result<ImportReport, CoreError> {
+    let rows = parse_rows(bytes, limits, &["姓名", "身份证号"]).await?;
     let mut report = ImportReport::default();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut plan = Vec::new();
@@ -420,7 +403,7 @@ pub async fn import_members(orgs: &OrgRepo, members: &MemberRepo, who: &Principa
 
 /// The first sheet as rows of text (header included), for checks and previews.
 pub fn read_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, CoreError> {
-    Ok(sheet_grid(bytes)?.1.iter().map(|r| r.iter().map(cell_text).collect()).collect())
+    Ok(xlsx_grid(bytes, &UploadLimits::default())?.rows.iter().map(|r| r.iter().map(cell_text).collect()).collect())
 }
 
 /// Builds an xlsx from header + rows of text (tests and templates).

@@ -347,7 +347,7 @@ async fn spreadsheet_import_reports_bad_rows_and_writes_nothing() {
         )
         .unwrap();
         let before = core.orgs.count().await.unwrap();
-        let r = import_orgs(&core.orgs, &sys, &bad).await.unwrap();
+        let r = import_orgs(&core.orgs, &sys, &bad, &Default::default()).await.unwrap();
         let rows: Vec<usize> = r.errors.iter().map(|e| e.row).collect();
         assert_eq!(rows, vec![3, 4, 5], "{:?} ({})", r.errors, t.name);
         assert!(r.errors[0].message.contains("组织名称"), "{:?}", r.errors);
@@ -355,9 +355,9 @@ async fn spreadsheet_import_reports_bad_rows_and_writes_nothing() {
         assert_eq!(core.orgs.count().await.unwrap(), before, "nothing written when any row is bad");
 
         let good = sheet_from_rows(ORG_IMPORT_HEADERS, &[vec!["N-1", "新党委", "党委", "T-GW"], vec!["N-2", "新支部", "党支部", "N-1"]]).unwrap();
-        let r = import_orgs(&core.orgs, &sys, &good).await.unwrap();
+        let r = import_orgs(&core.orgs, &sys, &good, &Default::default()).await.unwrap();
         assert_eq!((r.inserted, r.updated, r.errors.len()), (2, 0, 0), "{r:?}");
-        let r = import_orgs(&core.orgs, &sys, &good).await.unwrap();
+        let r = import_orgs(&core.orgs, &sys, &good, &Default::default()).await.unwrap();
         assert_eq!((r.inserted, r.updated), (0, 2), "re-import updates, never duplicates");
         let n2 = core.orgs.get_by_code("N-2").await.unwrap().unwrap();
         assert_eq!(n2.parent_id, core.orgs.get_by_code("N-1").await.unwrap().map(|o| o.id));
@@ -374,22 +374,22 @@ async fn spreadsheet_import_reports_bad_rows_and_writes_nothing() {
             r
         };
         let bad = sheet_from_rows(h, &[row("甲", id1.clone(), "N-2"), row("乙", "110105198505050000".into(), "N-2"), row("丙", id_number("19850505", 23), "X-9")]).unwrap();
-        let r = import_members(&core.orgs, &core.members, &sys, &bad, None).await.unwrap();
+        let r = import_members(&core.orgs, &core.members, &sys, &bad, None, &Default::default()).await.unwrap();
         assert_eq!(r.errors.iter().map(|e| e.row).collect::<Vec<_>>(), vec![3, 4], "{:?}", r.errors);
         assert!(r.errors[0].message.contains("身份证号"), "{:?}", r.errors);
         let (n, _) = core.members.search(&[format!("/{gw}/")], &MemberQuery::default()).await.unwrap();
         assert_eq!(n, 0);
         let good = sheet_from_rows(h, &[row("甲", id1.clone(), "N-2")]).unwrap();
-        assert_eq!(import_members(&core.orgs, &core.members, &sys, &good, None).await.unwrap().inserted, 1);
-        assert_eq!(import_members(&core.orgs, &core.members, &sys, &good, None).await.unwrap().updated, 1);
+        assert_eq!(import_members(&core.orgs, &core.members, &sys, &good, None, &Default::default()).await.unwrap().inserted, 1);
+        assert_eq!(import_members(&core.orgs, &core.members, &sys, &good, None, &Default::default()).await.unwrap().updated, 1);
         // Export round-trips through the importer.
         let (_, all) = core.members.search(&[format!("/{gw}/")], &MemberQuery::default()).await.unwrap();
         let codes = core.orgs.list(&[format!("/{gw}/")]).await.unwrap().into_iter().map(|o| (o.id, o.code)).collect();
         let bytes = dwt_org::xlsx::export_members(&all, &codes).unwrap();
-        let r = import_members(&core.orgs, &core.members, &sys, &bytes, None).await.unwrap();
+        let r = import_members(&core.orgs, &core.members, &sys, &bytes, None, &Default::default()).await.unwrap();
         assert_eq!((r.inserted, r.updated, r.errors.len()), (0, 1, 0), "{r:?}");
         // Not a spreadsheet at all.
-        assert_eq!(import_orgs(&core.orgs, &sys, b"hello").await.unwrap_err().code(), "import.unreadable");
+        assert_eq!(import_orgs(&core.orgs, &sys, b"hello", &Default::default()).await.unwrap_err().code(), "upload.not_a_zip");
     }
 }
 
@@ -484,7 +484,7 @@ async fn review_fixes_hold() {
             grants: vec![dwt_org::authz::Grant { role: Role::OrgAdmin, org_id: a, org_name: String::new(), org_path: a_path.clone() }],
         };
         let file = sheet_from_rows(ORG_IMPORT_HEADERS, &[vec!["NEW-1", "新支部", "党支部", "T-A"], vec!["T-B1", "支部B1", "党支部", "NEW-1"]]).unwrap();
-        let r = import_orgs(&core.orgs, &admin_a, &file).await.unwrap();
+        let r = import_orgs(&core.orgs, &admin_a, &file, &Default::default()).await.unwrap();
         assert_eq!(r.errors.iter().map(|e| e.row).collect::<Vec<_>>(), vec![3], "{:?} ({})", r.errors, t.name);
         assert_eq!(core.orgs.get(b1).await.unwrap().parent_id, Some(b), "B1 did not move");
         // A cycle through a planned parent is refused too (system admin).
@@ -494,7 +494,7 @@ async fn review_fixes_hold() {
             grants: vec![dwt_org::authz::Grant { role: Role::SysAdmin, org_id: gw, org_name: String::new(), org_path: format!("/{gw}/") }],
         };
         let file = sheet_from_rows(ORG_IMPORT_HEADERS, &[vec!["NEW-2", "新支部", "党支部", "T-B1"], vec!["T-B", "党委B", "党委", "NEW-2"]]).unwrap();
-        let r = import_orgs(&core.orgs, &sys, &file).await.unwrap();
+        let r = import_orgs(&core.orgs, &sys, &file, &Default::default()).await.unwrap();
         assert!(r.errors.iter().any(|e| e.row == 3 && e.message.contains("下级")), "{:?}", r.errors);
 
         // Password reset checks the code before anything else: a guess equal to the current

@@ -33,6 +33,12 @@ impl ApiError {
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
+
+    /// A server-side failure: `detail` goes to the log only; the caller sees a generic message.
+    pub fn internal(code: &str, detail: impl std::fmt::Display) -> Self {
+        tracing::error!(code, %detail, "internal failure");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, "服务暂时不可用，请稍后再试")
+    }
 }
 
 impl IntoResponse for ApiError {

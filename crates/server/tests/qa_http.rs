@@ -150,7 +150,7 @@ async fn xlsx_import_reports_bad_rows_and_round_trips_with_export() {
     // Not a spreadsheet: a clear error, nothing written.
     let (status, _, body) = request(&app, "POST", "/api/admin/qa/import", t, &[], Some(Body::from("not xlsx")), xlsx).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body.contains("qa_import.read_failed"), "{body}");
+    assert!(body.contains("upload.not_a_zip"), "{body}");
 
     let (status, _, body) = request(&app, "GET", "/api/admin/qa/export", t, &[], None, None).await;
     assert_eq!(status, StatusCode::OK);

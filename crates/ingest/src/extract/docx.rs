@@ -11,6 +11,9 @@ const MAX_XML_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The document's text, or a reason in Chinese.
 pub fn docx_text(bytes: &[u8]) -> Result<String, String> {
+    // The shared container check first (entry count, inflated bytes, time), as for spreadsheets.
+    let limits = dwt_upload::UploadLimits::default();
+    dwt_upload::check_zip(bytes, "docx", &limits, &dwt_upload::Budget::start(&limits)).map_err(|e| e.to_string())?;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| "文件不是有效的 .docx（zip）压缩包".to_string())?;
     let file = zip.by_name("word/document.xml").map_err(|_| "压缩包中没有 word/document.xml".to_string())?;
     if file.size() > MAX_XML_BYTES {

@@ -175,7 +175,8 @@ pub async fn import(State(s): State<AppState>, caller: Caller, Query(p): Query<I
         None if caller.auth.principal.scope(Action::MemberManage).is_empty() => return Err(CoreError::Forbidden.into()),
         None => None,
     };
-    let report = dwt_org::xlsx::import_members(&core.orgs, &core.members, &caller.auth.principal, &body, default_org.as_ref()).await?;
+    let report = dwt_org::xlsx::import_members(&core.orgs, &core.members, &caller.auth.principal, &body, default_org.as_ref(), &s.assistant.knowledge_base().settings().upload)
+        .await?;
     core.audit.record(&caller.actor(), "member.imported", "member", None, Some(format!("新增 {}，更新 {}，错误 {}", report.inserted, report.updated, report.errors.len()))).await?;
     Ok(Json(report).into_response())
 }

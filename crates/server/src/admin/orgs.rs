@@ -116,7 +116,7 @@ pub async fn import(State(s): State<AppState>, caller: Caller, body: Bytes) -> R
     if caller.auth.principal.scope(Action::OrgManage).is_empty() {
         return Err(dwt_org::CoreError::Forbidden.into());
     }
-    let report = dwt_org::xlsx::import_orgs(&core.orgs, &caller.auth.principal, &body).await?;
+    let report = dwt_org::xlsx::import_orgs(&core.orgs, &caller.auth.principal, &body, &s.assistant.knowledge_base().settings().upload).await?;
     core.audit.record(&caller.actor(), "org.imported", "org", None, Some(format!("新增 {}，更新 {}，错误 {}", report.inserted, report.updated, report.errors.len()))).await?;
     Ok(Json(report).into_response())
 }

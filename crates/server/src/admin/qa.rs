@@ -335,20 +335,29 @@ pub struct ImportParams {
 pub async fn import(State(s): State<AppState>, caller: Caller, Query(q): Query<ImportParams>, body: axum::body::Bytes) -> Result<Response, ApiError> {
     let cur = Curator::of(&s, &caller).await?;
     cur.check(q.org_id)?;
-    let file = dwt_ingest::qa::parse_spreadsheet_bytes(&body, "上传的文件").map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    // Parsed on a blocking thread within the upload limits: a hostile sheet is refused before it
+    // is allocated and never stalls the async workers.
+    let limits = s.assistant.knowledge_base().settings().upload.clone();
+    let file = tokio::task::spawn_blocking(move || dwt_ingest::qa::parse_spreadsheet_bytes(&body, "上传的文件", &limits))
+        .await
+        .map_err(|e| ApiError::internal("qa_import.parser_failed", e))?
+        .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     let store = s.assistant.qa_store();
     let existing = store.list(&QaFilter::default()).await?;
     let mut errors = file.errors;
     let rows = file.pairs.len() + errors.len();
     let mut good = Vec::new();
     // Rows are pairs of the chosen scope: the same question there updates that pair; other
-    // scopes' pairs are neither changed nor in the way.
-    let existing: Vec<&QaPair> = existing.iter().filter(|e| e.org_id == q.org_id).collect();
+    // scopes' pairs are neither changed nor in the way. Each phrasing of the scope's pairs is
+    // normalised once (a lookup per row, not a scan).
+    let mut phrasings: HashMap<String, &QaPair> = HashMap::new();
+    for e in existing.iter().filter(|e| e.org_id == q.org_id) {
+        for phrase in std::iter::once(&e.question).chain(&e.similar) {
+            phrasings.entry(dwt_store::normalize_question(phrase)).or_insert(e);
+        }
+    }
     for (row, p) in file.pairs {
-        let n = dwt_store::normalize_question(&p.question);
-        let clash = existing.iter().find(|e| {
-            e.question != p.question && std::iter::once(&e.question).chain(&e.similar).any(|q| dwt_store::normalize_question(q) == n)
-        });
+        let clash = phrasings.get(&dwt_store::normalize_question(&p.question)).filter(|e| e.question != p.question);
         match clash {
             Some(c) => errors.push(dwt_ingest::qa::RowError { row, message: format!("与已有问答重复：{}（编号 {}）", c.question, c.id) }),
             None => good.push(p),
