@@ -16,8 +16,11 @@ use dwt_org::demo::DEMO_PASSWORD;
 use dwt_org::LoginOutcome;
 use serde_json::Value;
 
-/// A valid .xlsx (as the org template would be) with `replace` entries swapped in or added.
-fn rezip(base: &[u8], replace: &[(&str, &dyn Fn(&mut dyn Write))]) -> Vec<u8> {
+/// An entry name and what writes its content.
+type Entry<'a> = (&'a str, &'a dyn Fn(&mut dyn Write));
+
+/// A valid .xlsx with `replace` entries swapped in or added.
+fn rezip(base: &[u8], replace: &[Entry]) -> Vec<u8> {
     let mut src = zip::ZipArchive::new(Cursor::new(base)).unwrap();
     let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default().compression_level(Some(1));
