@@ -199,6 +199,8 @@ pub struct ChatRequest {
     pub persist: bool,
     /// The asker's organisations: which org-scoped curated pairs may answer.
     pub audience: dwt_store::Audience,
+    /// Who asks: owns a new stored conversation; only its owner continues one.
+    pub asker: dwt_store::Asker,
 }
 
 /// The whole answer, for non-streaming callers (eval, OpenAI non-stream).
@@ -805,7 +807,7 @@ impl Assistant {
         let standalone = self.standalone(&question, &history).await;
         let record = if req.persist {
             let conversation_id =
-                self.conversations.open_or_create(req.conversation_id.as_deref(), &question, req.audience.home()).await?.ok_or(AssistantError::ConversationNotFound)?;
+                self.conversations.open_or_create(req.conversation_id.as_deref(), &question, req.audience.home(), &req.asker).await?.ok_or(AssistantError::ConversationNotFound)?;
             self.conversations.add_user_message(&conversation_id, &question, &standalone).await?;
             let message_id = self.conversations.start_assistant_message(&conversation_id).await?;
             Some(Record { conversation_id, message_id })

@@ -78,6 +78,7 @@ pub async fn run(assistant: &Assistant, file: &Path, verbose: bool) -> anyhow::R
                 history: history.clone(),
                 persist: false,
                 audience: dwt_store::Audience::anonymous(),
+                asker: dwt_store::Asker::default(),
             };
             let answer = assistant.chat(req, None).await?;
             let cited = answer.sources.first().map(|s| (s.doc_title.clone(), s.article.clone()));

@@ -179,24 +179,25 @@ pub(crate) struct ChatBody {
               (status = 400, description = "Empty or too long question, bad JSON", body = ErrorBody),
               (status = 404, description = "Unknown conversation", body = ErrorBody),
               (status = 413, description = "Body too large", body = ErrorBody)))]
-async fn chat(State(s): State<AppState>, caller: admin::session::MaybeCaller, body: Result<Json<ChatBody>, JsonRejection>) -> Result<Response, ApiError> {
+async fn chat(State(s): State<AppState>, who: admin::session::ChatAsker, body: Result<Json<ChatBody>, JsonRejection>) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(rejected)?;
-    if s.core.is_some() && !s.auth_settings().allow_anonymous_chat && caller.0.is_none() {
+    if s.core.is_some() && !s.auth_settings().allow_anonymous_chat && who.caller.is_none() {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "auth.required", "请先登录后再提问"));
     }
     // Reject bad input before the stream starts, with a proper status code.
     s.assistant.validate(&body.question)?;
     if let Some(id) = &body.conversation_id {
-        if !s.assistant.conversations().exists(id).await? {
+        if !s.assistant.conversations().accessible(id, &who.asker).await? {
             return Err(ApiError::not_found("chat.conversation_not_found", "找不到这个对话，请开始新对话"));
         }
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<AnswerEvent>(64);
     let assistant = s.assistant.clone();
     let metrics = s.metrics.clone();
-    let audience = admin::session::audience(caller.0.as_ref());
+    let audience = admin::session::audience(who.caller.as_ref());
+    let asker = who.asker;
     tokio::spawn(async move {
-        let req = ChatRequest { question: body.question, conversation_id: body.conversation_id, history: Vec::new(), persist: true, audience };
+        let req = ChatRequest { question: body.question, conversation_id: body.conversation_id, history: Vec::new(), persist: true, audience, asker };
         match assistant.chat(req, Some(tx.clone())).await {
             Ok(answer) => metrics.answer(&answer.done),
             Err(e) => {
@@ -219,15 +220,19 @@ async fn chat(State(s): State<AppState>, caller: admin::session::MaybeCaller, bo
             Some((Ok::<_, Infallible>(event), (rx, false)))
         }
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+    let mut response = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
+    if let Some(cookie) = who.issued {
+        response.headers_mut().append(axum::http::header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 #[utoipa::path(get, path = "/api/conversations/{id}", tag = "chat", params(("id" = String, Path, description = "conversation id")), responses((status = 200, description = "Messages of the conversation"), (status = 404, description = "Unknown conversation", body = ErrorBody)))]
-async fn conversation(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn conversation(State(s): State<AppState>, who: admin::session::ChatAsker, Path(id): Path<String>) -> Result<Response, ApiError> {
     let messages = s
         .assistant
         .conversations()
-        .messages(&id)
+        .messages_for(&id, &who.asker)
         .await?
         .ok_or_else(|| ApiError::not_found("chat.conversation_not_found", "找不到这个对话"))?;
     Ok(Json(serde_json::json!({"conversation_id": id, "messages": messages})).into_response())
@@ -244,6 +249,7 @@ pub(crate) struct FeedbackBody {
 #[utoipa::path(post, path = "/api/messages/{id}/feedback", tag = "chat", params(("id" = i64, Path, description = "assistant message id")), request_body = FeedbackBody, responses((status = 200, description = "Stored"), (status = 400, description = "Bad rating or comment", body = ErrorBody), (status = 404, description = "Unknown message", body = ErrorBody)))]
 async fn feedback(
     State(s): State<AppState>,
+    who: admin::session::ChatAsker,
     Path(id): Path<i64>,
     body: Result<Json<FeedbackBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -256,7 +262,9 @@ async fn feedback(
     if body.comment.chars().count() > 1000 {
         return Err(ApiError::bad_request("feedback.comment_too_long", "意见请控制在 1000 字以内"));
     }
-    if !s.assistant.conversations().set_feedback(id, up, body.comment.trim()).await? {
+    // Only the asker who got the answer rates it (ids are sequential: anyone else is refused as
+    // if the answer did not exist).
+    if !s.assistant.conversations().set_feedback(id, up, body.comment.trim(), &who.asker).await? {
         return Err(ApiError::not_found("feedback.message_not_found", "找不到这条回答"));
     }
     Ok(Json(serde_json::json!({"ok": true})).into_response())

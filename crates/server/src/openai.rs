@@ -99,7 +99,7 @@ fn to_request(req: &CompletionRequest) -> Result<ChatRequest, ApiError> {
         .map(|m| Turn { role: m.role.clone(), content: m.text() })
         .collect();
     // API clients carry no member identity: only system-wide curated pairs answer them.
-    Ok(ChatRequest { question: req.messages[last_user].text(), conversation_id: None, history, persist: false, audience: dwt_store::Audience::anonymous() })
+    Ok(ChatRequest { question: req.messages[last_user].text(), conversation_id: None, history, persist: false, audience: dwt_store::Audience::anonymous(), asker: dwt_store::Asker::default() })
 }
 
 /// `POST /v1/chat/completions`.

@@ -64,6 +64,26 @@ async fn chat_streams_a_cited_extractive_answer_and_keeps_history() {
     let user_msg = messages[0]["id"].as_i64().unwrap();
     let (status, body) = call(&app, "POST", &format!("/api/messages/{user_msg}/feedback"), Some(json!({"rating": "up"}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "only assistant answers take feedback: {body}");
+
+    // Another browser (another asker cookie, or none) neither reads, continues nor rates it.
+    let stranger = [("cookie", "dwt_asker=00000000000000000000000000000000000000000000000000000000000000ff")];
+    for headers in [&stranger[..], &[("cookie", "x=1")][..]] {
+        let (status, _, body) = common::request(&app, "POST", &format!("/api/messages/{id}/feedback"), None, headers, Some(json!({"rating": "down"}).to_string().into()), Some("application/json")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{headers:?}: {body}");
+        let (status, _, _) = common::request(&app, "GET", &format!("/api/conversations/{conv}"), None, headers, None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{headers:?}");
+        let ask = json!({"question": "那预备期多长？", "conversation_id": conv}).to_string();
+        let (status, _, body) = common::request(&app, "POST", "/api/chat", None, headers, Some(ask.into()), Some("application/json")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{headers:?}: {body}");
+    }
+    // A browser without the cookie gets one (HttpOnly) with its first answer.
+    let ask = json!({"question": "党龄从什么时候开始计算"}).to_string();
+    let (status, headers, _) = common::request(&app, "POST", "/api/chat", None, &[("cookie", "x=1")], Some(ask.into()), Some("application/json")).await;
+    assert_eq!(status, StatusCode::OK);
+    let set = headers.get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(set.starts_with("dwt_asker=") && set.contains("HttpOnly"), "{set}");
+    let (_, after) = get_json(&app, &format!("/api/conversations/{conv}")).await;
+    assert_eq!(after["messages"].as_array().unwrap().len(), 2, "nothing was appended by the strangers");
 }
 
 #[tokio::test]

@@ -97,6 +97,9 @@ pub async fn request(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("cookie")) {
+        req = req.header("cookie", TEST_ASKER_COOKIE);
+    }
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
@@ -118,8 +121,12 @@ pub fn body_bytes(text: &str) -> Vec<u8> {
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
 }
 
+/// The anonymous asker cookie the helpers send (one browser), unless a test sends its own
+/// cookies: conversations it starts can be continued and rated by the next request.
+pub const TEST_ASKER_COOKIE: &str = "dwt_asker=0000000000000000000000000000000000000000000000000000000000000001";
+
 pub async fn call(app: &Router, method: &str, uri: &str, body: Option<serde_json::Value>) -> (StatusCode, String) {
-    let mut req = Request::builder().method(method).uri(uri);
+    let mut req = Request::builder().method(method).uri(uri).header("cookie", TEST_ASKER_COOKIE);
     let body = match body {
         Some(b) => {
             req = req.header("content-type", "application/json");

@@ -227,6 +227,20 @@ async fn chunk_tuning_with_versions_and_hit_testing() {
     let mid = common::sse_events(&chat).iter().find(|(n, _)| n == "meta").map(|(_, v)| v["message_id"].as_i64().unwrap()).unwrap();
     let (status, _, text) = request(&app, "POST", &format!("/api/messages/{mid}/feedback"), Some(&member), &[], body(json!({"rating": "down", "comment": "支部党员的意见"})), JSON).await;
     assert!(status.is_success(), "{text}");
+    // The member's conversation and vote are theirs: neither another member nor an anonymous
+    // visitor with the ids (message ids are sequential) can read, continue or re-rate it.
+    let conv = common::sse_events(&chat).iter().find(|(n, _)| n == "meta").map(|(_, v)| v["conversation_id"].as_str().unwrap().to_string()).unwrap();
+    let other = token(&core, "jy_staff").await;
+    for who in [None, Some(other.as_str())] {
+        let (status, _, text) = request(&app, "POST", &format!("/api/messages/{mid}/feedback"), who, &[], body(json!({"rating": "up", "comment": "伪造"})), JSON).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{who:?}: {text}");
+        let (status, _, _) = request(&app, "GET", &format!("/api/conversations/{conv}"), who, &[], None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{who:?}");
+        let (status, _, text) = request(&app, "POST", "/api/chat", who, &[], body(json!({"question": "那转正呢", "conversation_id": conv})), JSON).await;
+        assert_eq!((status, text.contains("chat.conversation_not_found")), (StatusCode::NOT_FOUND, true), "{who:?}: {text}");
+    }
+    let (status, _, text) = request(&app, "GET", &format!("/api/conversations/{conv}"), Some(&member), &[], None, None).await;
+    assert_eq!(status, StatusCode::OK, "the member reads their own conversation: {text}");
     for (user, sees_member, sees_anonymous) in [("sysadmin", true, true), ("jy_admin", true, false), ("jy_staff", true, false), ("wj_admin", false, false), ("wj_staff", false, false)] {
         let tk = token(&core, user).await;
         let (status, _, text) = request(&app, "GET", "/api/admin/feedback", Some(&tk), &[], None, None).await;

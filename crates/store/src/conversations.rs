@@ -1,6 +1,7 @@
 //! Conversations, messages and feedback.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use sqlx::{Row, SqlitePool};
 
 use crate::StoreError;
@@ -50,6 +51,44 @@ pub struct AssistantTurn {
     pub notice: Option<String>,
 }
 
+/// Who is asking: the logged-in user and/or the anonymous asker token of this browser (an
+/// HttpOnly cookie). A conversation belongs to the asker who started it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Asker {
+    pub user_id: Option<i64>,
+    pub anon_token: Option<String>,
+}
+
+impl Asker {
+    /// A new anonymous asker token (256 random bits, hex).
+    pub fn new_token() -> String {
+        hex::encode(rand::random::<[u8; 32]>())
+    }
+
+    fn user_key(&self) -> Option<String> {
+        self.user_id.map(|id| format!("user:{id}"))
+    }
+
+    /// The token is stored hashed: the database alone does not let anyone act as the asker.
+    fn anon_key(&self) -> Option<String> {
+        self.anon_token.as_deref().filter(|t| !t.is_empty()).map(|t| format!("anon:{}", hex::encode(Sha256::digest(t.as_bytes()))))
+    }
+
+    /// The owner recorded for a conversation this asker starts (the account when logged in).
+    pub fn owner_key(&self) -> Option<String> {
+        self.user_key().or_else(|| self.anon_key())
+    }
+
+    /// May this asker read, continue and rate a conversation of `owner`? Conversations started
+    /// before owners were recorded (None) stay reachable by their id.
+    pub fn owns(&self, owner: Option<&str>) -> bool {
+        match owner {
+            None => true,
+            Some(o) => self.user_key().as_deref() == Some(o) || self.anon_key().as_deref() == Some(o),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ConversationStore {
     pool: SqlitePool,
@@ -69,16 +108,37 @@ impl ConversationStore {
     /// An unknown id is an error so that a client cannot append to someone else's guess.
     /// Continues conversation `id`, or starts one (titled by the first question) for an asker of
     /// organisation `org_path` (None: anonymous).
-    pub async fn open_or_create(&self, id: Option<&str>, title: &str, org_path: Option<&str>) -> Result<Option<String>, StoreError> {
+    /// Someone else's conversation is as unknown as a missing one.
+    pub async fn open_or_create(&self, id: Option<&str>, title: &str, org_path: Option<&str>, asker: &Asker) -> Result<Option<String>, StoreError> {
         match id {
-            Some(id) => Ok(self.exists(id).await?.then(|| id.to_string())),
+            Some(id) => Ok(self.accessible(id, asker).await?.then(|| id.to_string())),
             None => {
                 let id = new_id();
                 let title: String = title.chars().take(40).collect();
-                sqlx::query("INSERT INTO conversations (id, title, org_path) VALUES (?, ?, ?)").bind(&id).bind(title).bind(org_path).execute(&self.pool).await?;
+                sqlx::query("INSERT INTO conversations (id, title, org_path, owner) VALUES (?, ?, ?, ?)")
+                    .bind(&id)
+                    .bind(title)
+                    .bind(org_path)
+                    .bind(asker.owner_key())
+                    .execute(&self.pool)
+                    .await?;
                 Ok(Some(id))
             }
         }
+    }
+
+    /// The conversation exists and `asker` may read and continue it.
+    pub async fn accessible(&self, conversation_id: &str, asker: &Asker) -> Result<bool, StoreError> {
+        let owner: Option<Option<String>> = sqlx::query_scalar("SELECT owner FROM conversations WHERE id = ?").bind(conversation_id).fetch_optional(&self.pool).await?;
+        Ok(owner.is_some_and(|o| asker.owns(o.as_deref())))
+    }
+
+    /// Messages of a conversation `asker` may read; None when it is missing or someone else's.
+    pub async fn messages_for(&self, conversation_id: &str, asker: &Asker) -> Result<Option<Vec<MessageRow>>, StoreError> {
+        if !self.accessible(conversation_id, asker).await? {
+            return Ok(None);
+        }
+        self.messages(conversation_id).await
     }
 
     pub async fn add_user_message(&self, conversation_id: &str, content: &str, standalone: &str) -> Result<i64, StoreError> {
@@ -162,14 +222,17 @@ impl ConversationStore {
         Ok(Some(out))
     }
 
-    /// Records (or replaces) the member's vote on an assistant message. False when there is no
-    /// such assistant message.
-    pub async fn set_feedback(&self, message_id: i64, up: bool, comment: &str) -> Result<bool, StoreError> {
-        let is_assistant = sqlx::query("SELECT 1 FROM messages WHERE id = ? AND role = 'assistant'")
-            .bind(message_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        if is_assistant.is_none() {
+    /// Records (or replaces) the asker's vote on an assistant message of their own conversation:
+    /// one vote per answer, by the one who asked. False when there is no such assistant message
+    /// or it answered someone else.
+    pub async fn set_feedback(&self, message_id: i64, up: bool, comment: &str, asker: &Asker) -> Result<bool, StoreError> {
+        let owner: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT c.owner FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ? AND m.role = 'assistant'",
+        )
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if !owner.is_some_and(|o| asker.owns(o.as_deref())) {
             return Ok(false);
         }
         sqlx::query(

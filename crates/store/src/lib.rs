@@ -10,7 +10,7 @@ mod qa_categories;
 mod qa_curation;
 
 pub use chunks::{chunk_basis_of, ChunkEdit, ChunkRow, ChunkVersion, Refusal};
-pub use conversations::{AssistantTurn, ConversationStore, FeedbackItem, MessageRow};
+pub use conversations::{Asker, AssistantTurn, ConversationStore, FeedbackItem, MessageRow};
 pub use crawl::{CrawlErrorRow, CrawlRun, CrawlStore, CrawlUrl, UrlOutcome, UrlVisit};
 pub use knowledge::{DocumentRow, JournalWork, KnowledgeStore, NewChunk, Replaced};
 pub use qa_categories::QaCategory;

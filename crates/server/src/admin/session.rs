@@ -15,6 +15,8 @@ use crate::{ApiError, AppState};
 
 pub const SESSION_COOKIE: &str = "dwt_session";
 pub const CSRF_COOKIE: &str = "dwt_csrf";
+/// The anonymous asker of this browser: owns the conversations it starts (HttpOnly).
+pub const ASKER_COOKIE: &str = "dwt_asker";
 
 /// An authenticated caller (401 otherwise).
 pub struct Caller {
@@ -36,6 +38,34 @@ pub fn audience(caller: Option<&Caller>) -> dwt_store::Audience {
 
 /// The caller when logged in, None for anonymous visitors (bad or expired tokens are anonymous).
 pub struct MaybeCaller(pub Option<Caller>);
+
+/// Who asks in the chat: the logged-in member (if any) and this browser's anonymous asker token.
+/// `issued` is a new token to set as a cookie on the response (none was sent).
+pub struct ChatAsker {
+    pub caller: Option<Caller>,
+    pub asker: dwt_store::Asker,
+    pub issued: Option<HeaderValue>,
+}
+
+impl FromRequestParts<AppState> for ChatAsker {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let MaybeCaller(caller) = MaybeCaller::from_request_parts(parts, state).await?;
+        let sent = cookie(&parts.headers, ASKER_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())).map(str::to_string);
+        let (token, issued) = match sent {
+            Some(t) => (t, None),
+            None => {
+                let t = dwt_store::Asker::new_token();
+                let secure = if state.auth_settings().cookie_secure { "; Secure" } else { "" };
+                let header = HeaderValue::from_str(&format!("{ASKER_COOKIE}={t}; Path=/api; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}")).ok();
+                (t, header)
+            }
+        };
+        let asker = dwt_store::Asker { user_id: caller.as_ref().map(|c| c.auth.principal.user_id), anon_token: Some(token) };
+        Ok(ChatAsker { caller, asker, issued })
+    }
+}
 
 /// The client's address (for rate limits and the audit log).
 pub struct ClientIp(pub Option<String>);
