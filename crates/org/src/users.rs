@@ -234,25 +234,30 @@ impl UserRepo {
         Ok(())
     }
 
-    /// Counts one more failed login; locks the account once `max` is reached. Returns the
-    /// failure count and the lock end, if locked. One UPDATE, so concurrent failures all count.
-    pub async fn record_failure(&self, id: i64, max: u32, lock_until: &str) -> Result<(i64, Option<String>), CoreError> {
-        // After an expired lock the count starts again from this failure (every expression reads
+    /// Counts a login attempt before its password is verified, in one statement: the attempt is
+    /// admitted only when the account is not locked, and the attempt that reaches `max` sets the
+    /// lock. A parallel burst therefore cannot verify more than `max` guesses, and a right
+    /// password arriving after them is refused. None: locked, not admitted. Some((attempts,
+    /// locked_until)) otherwise; a success then clears the count ([`Self::clear_failures`]).
+    pub async fn admit_attempt(&self, id: i64, max: u32, lock_until: &str) -> Result<Option<(i64, Option<String>)>, CoreError> {
+        // After an expired lock the count starts again from this attempt (every expression reads
         // the row as it was before the UPDATE).
         let expired = "(locked_until IS NOT NULL AND locked_until <= $3)";
-        sqlx::query(&format!(
+        let row = sqlx::query(&format!(
             "UPDATE users SET failed_logins = CASE WHEN {expired} THEN 1 ELSE failed_logins + 1 END, \
              locked_until = CASE WHEN (CASE WHEN {expired} THEN 1 ELSE failed_logins + 1 END) >= $1 THEN $2 WHEN {expired} THEN NULL ELSE locked_until END, \
-             updated_at = $3 WHERE id = $4"
+             updated_at = $3 WHERE id = $4 AND (locked_until IS NULL OR {expired}) RETURNING failed_logins, locked_until"
         ))
         .bind(i64::from(max))
         .bind(lock_until)
         .bind(now_text())
         .bind(id)
-        .execute(&self.db.pool)
+        .fetch_optional(&self.db.pool)
         .await?;
-        let a = self.account(id).await?;
-        Ok((a.failed_logins, a.locked_until))
+        match row {
+            Some(r) => Ok(Some((r.try_get("failed_logins")?, r.try_get("locked_until")?))),
+            None => Ok(None),
+        }
     }
 
     /// After a successful login or an admin unlock.

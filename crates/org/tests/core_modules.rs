@@ -174,6 +174,27 @@ async fn lockout_after_five_failures_without_revealing_accounts() {
         assert!(u.locked_until.is_none());
         session(&core, "zhangsan", "Dwt#Demo2026").await;
         assert!(matches!(core.auth.login("zhangsan", "bad", None).await.unwrap_err(), CoreError::InvalidCredentials));
+
+        // Admission is one atomic statement: of 20 parallel attempts exactly 5 get in, and the
+        // 5th sets the lock.
+        core.auth.unlock(id, &Actor::default()).await.unwrap();
+        let until = "2999-01-01T00:00:00Z";
+        let admitted: Vec<_> = futures::future::join_all((0..20).map(|_| core.users.admit_attempt(id, 5, until))).await.into_iter().filter_map(|r| r.unwrap()).collect();
+        assert_eq!(admitted.len(), 5, "{} {admitted:?}", t.name);
+        assert_eq!(admitted.iter().filter(|(_, l)| l.is_some()).count(), 1, "{admitted:?}");
+        // End to end: a burst of wrong guesses with the right password among them verifies at
+        // most 5 passwords in all; the rest are refused as locked before any hash is checked.
+        core.auth.unlock(id, &Actor::default()).await.unwrap();
+        let burst = (0..11).map(|i| core.auth.login("zhangsan", if i == 10 { "Dwt#Demo2026" } else { "wrong-password" }, None));
+        let outcomes = futures::future::join_all(burst).await;
+        let invalid = outcomes.iter().filter(|o| matches!(o, Err(CoreError::InvalidCredentials))).count();
+        let ok = outcomes.iter().filter(|o| o.is_ok()).count();
+        let locked = outcomes.iter().filter(|o| matches!(o, Err(CoreError::Locked { .. }))).count();
+        assert_eq!(invalid + ok + locked, 11, "{}", t.name);
+        assert!(invalid <= 4 && locked >= 6, "{}: {invalid} invalid, {ok} ok, {locked} locked", t.name);
+        if ok == 0 {
+            assert!(matches!(core.auth.login("zhangsan", "Dwt#Demo2026", None).await.unwrap_err(), CoreError::Locked { .. }), "the burst locked the account");
+        }
     }
 }
 

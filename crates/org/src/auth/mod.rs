@@ -137,19 +137,21 @@ impl AuthService {
             let _ = password::verify_async(password, &account.password_hash).await;
             return Err(CoreError::Locked { minutes });
         }
+        // The attempt is counted (and may lock) before the slow hash is checked, in one statement:
+        // guesses verified in parallel cannot outrun the limit.
+        let until = format_ts(chrono::Utc::now() + chrono::Duration::minutes(i64::from(self.settings.lockout_minutes)));
+        let Some((attempts, locked)) = self.users.admit_attempt(account.id, self.settings.max_failed_logins, &until).await? else {
+            let _ = password::verify_async(password, &account.password_hash).await;
+            let minutes = self.users.account(account.id).await?.locked_until.as_deref().and_then(Self::lock_minutes_left).unwrap_or(1);
+            return Err(CoreError::Locked { minutes });
+        };
         if !password::verify_async(password, &account.password_hash).await {
-            let until = format_ts(chrono::Utc::now() + chrono::Duration::minutes(i64::from(self.settings.lockout_minutes)));
-            let (failures, locked) = self.users.record_failure(account.id, self.settings.max_failed_logins, &until).await?;
             if let Some(minutes) = locked.as_deref().and_then(Self::lock_minutes_left) {
-                self.audit.record(&actor, "auth.locked", "user", Some(account.id.to_string()), Some(format!("连续 {failures} 次密码错误，锁定 {minutes} 分钟"))).await?;
+                self.audit.record(&actor, "auth.locked", "user", Some(account.id.to_string()), Some(format!("连续 {attempts} 次密码错误，锁定 {minutes} 分钟"))).await?;
                 return Err(CoreError::Locked { minutes });
             }
-            self.audit.record(&actor, "auth.login_failed", "user", Some(account.id.to_string()), Some(format!("第 {failures} 次密码错误"))).await?;
+            self.audit.record(&actor, "auth.login_failed", "user", Some(account.id.to_string()), Some(format!("第 {attempts} 次密码错误"))).await?;
             return Err(CoreError::InvalidCredentials);
-        }
-        // A parallel burst of guesses may have locked the account while this one was verified.
-        if let Some(minutes) = self.users.account(account.id).await?.locked_until.as_deref().and_then(Self::lock_minutes_left) {
-            return Err(CoreError::Locked { minutes });
         }
         if account.status != "active" {
             return Err(CoreError::Disabled);
