@@ -88,6 +88,9 @@ pub struct CrawlSettings {
     /// Cosine similarity an article needs to a category description to be put in it (when no
     /// keyword rule decided); below it the source's default category applies.
     pub similarity_threshold: f32,
+    /// Let sources reach loopback, private and other non-public addresses (政务外网 sites).
+    /// Off by default: an admin-entered URL must not point the server at itself or its network.
+    pub allow_internal_hosts: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -126,6 +129,7 @@ impl Default for CrawlSettings {
                 category("工作动态", "各级党组织开展工作和活动的新闻报道", &["召开", "举行", "开展", "走访", "调研"]),
             ],
             similarity_threshold: 0.80,
+            allow_internal_hosts: false,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod edition;
+pub mod net;
 pub mod numerals;
 pub mod text;
 pub mod types;

@@ -7,11 +7,11 @@ use url::Url;
 /// different articles into one.
 const TRACKING: &[&str] = &["spm", "fbclid", "gclid", "isappinstalled"];
 
-/// Lower-cased scheme and host (by `Url`), no fragment, tracking parameters (utm_* and the
+/// Lower-cased scheme and host (by `Url`), no credentials, no fragment, tracking parameters (utm_* and the
 /// list above) removed, remaining parameters sorted. WeChat article links keep only the four
 /// parameters that identify an article (`__biz`, `mid`, `idx`, `sn`).
 pub fn canonical_url(url: &Url) -> String {
-    let mut u = url.clone();
+    let mut u = crate::fetch::without_credentials(url);
     u.set_fragment(None);
     let wechat = u.host_str() == Some("mp.weixin.qq.com");
     let mut pairs: Vec<(String, String)> = u
@@ -54,5 +54,6 @@ mod tests {
             "https://mp.weixin.qq.com/s?__biz=MzA&idx=1&mid=265&sn=abc"
         );
         assert_eq!(c("https://mp.weixin.qq.com/s/AbCdEf?scene=1"), "https://mp.weixin.qq.com/s/AbCdEf");
+        assert_eq!(c("https://user:pw@dj.example.cn/a.html"), "https://dj.example.cn/a.html", "credentials are never stored");
     }
 }

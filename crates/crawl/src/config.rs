@@ -200,7 +200,7 @@ impl Checker<'_> {
 
     fn url(&mut self, key: &str, s: &str) -> Option<Url> {
         match Url::parse(s.trim()) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Some(u),
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Some(crate::fetch::without_credentials(&u)),
             Ok(_) => {
                 self.bad(key, format!("只支持 http/https 网址：{s}"));
                 None

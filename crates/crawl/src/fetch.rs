@@ -56,6 +56,8 @@ pub enum FetchError {
     Redirects,
     #[error("拒绝跳转到内网地址：{0}")]
     InternalRedirect(String),
+    #[error("拒绝访问内网地址：{0}（确需抓取政务外网等内网站点时，请在配置中开启 crawl.allow_internal_hosts）")]
+    InternalTarget(String),
     #[error("请求失败：{0}")]
     Other(String),
 }
@@ -70,6 +72,7 @@ impl FetchError {
             FetchError::TooLarge(_) => "crawl.too_large",
             FetchError::Redirects => "crawl.redirect_loop",
             FetchError::InternalRedirect(_) => "crawl.internal_redirect",
+            FetchError::InternalTarget(_) => "crawl.internal_address",
             FetchError::Other(_) => "crawl.request",
         }
     }
@@ -126,19 +129,68 @@ fn host_key(url: &Url) -> String {
     url.host_str().unwrap_or_default().to_ascii_lowercase()
 }
 
-/// Loopback, private, link-local and unspecified addresses (IP literals and `localhost`).
-fn internal_host(url: &Url) -> bool {
+/// A host that is not a public address: `localhost` names and every non-public IP literal (the
+/// URL parser has already turned 0x7f000001, 2130706433, 127.1 and 0177.0.0.1 into 127.0.0.1).
+/// Other names are checked when they resolve ([`PublicResolver`]).
+pub fn internal_host(url: &Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00 || (ip.segments()[0] & 0xffc0) == 0xfe80,
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => !dwt_core::net::is_public_ip(ip.into()),
+        Some(url::Host::Ipv6(ip)) => !dwt_core::net::is_public_ip(ip.into()),
         None => true,
+    }
+}
+
+/// The URL without `user:password@` (never sent, never stored).
+pub fn without_credentials(url: &Url) -> Url {
+    let mut u = url.clone();
+    if !u.username().is_empty() || u.password().is_some() {
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+    }
+    u
+}
+
+/// A name that resolved only to non-public addresses.
+#[derive(Debug)]
+struct BlockedName(String);
+
+impl std::fmt::Display for BlockedName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} resolves only to internal addresses", self.0)
+    }
+}
+
+impl std::error::Error for BlockedName {}
+
+/// Resolves names for the crawler's client and drops every non-public address, so the
+/// connection goes only to an address that was checked (no window for DNS rebinding between a
+/// check and the connect).
+struct PublicResolver;
+
+impl reqwest::dns::Resolve for PublicResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.filter(|a| dwt_core::net::is_public_ip(a.ip())).collect();
+            if addrs.is_empty() {
+                return Err(Box::new(BlockedName(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 
 impl Fetcher {
     pub fn new(settings: &CrawlSettings) -> Result<Self, FetchError> {
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder();
+        if !settings.allow_internal_hosts {
+            client = client.dns_resolver(Arc::new(PublicResolver));
+        }
+        let client = client
             .user_agent(settings.user_agent.clone())
             .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
             .read_timeout(Duration::from_secs(settings.read_timeout_secs))
@@ -215,6 +267,10 @@ impl Fetcher {
         extra_delay: Duration,
         headers: &[(String, String)],
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), FetchError> {
+        let url = &without_credentials(url);
+        if !self.settings.allow_internal_hosts && internal_host(url) {
+            return Err(FetchError::InternalTarget(url.host_str().unwrap_or_default().to_string()));
+        }
         let _permit = self.turn(url, polite, extra_delay).await?;
         let mut req = self.client.get(url.clone());
         for (k, v) in headers {
@@ -347,6 +403,13 @@ impl Fetcher {
 }
 
 fn classify_reqwest(e: reqwest::Error) -> FetchError {
+    let mut source = std::error::Error::source(&e);
+    while let Some(inner) = source {
+        if let Some(blocked) = inner.downcast_ref::<BlockedName>() {
+            return FetchError::InternalTarget(blocked.0.clone());
+        }
+        source = inner.source();
+    }
     if e.is_timeout() {
         FetchError::Timeout
     } else if e.is_redirect() {
@@ -394,13 +457,56 @@ mod tests {
 
     #[test]
     fn internal_addresses_are_recognised() {
-        let internal = ["http://127.0.0.1/a", "http://10.1.2.3/", "http://192.168.0.1/", "http://169.254.169.254/latest", "http://localhost:8080/", "http://[::1]/", "http://[fd00::1]/"];
+        let internal = [
+            "http://127.0.0.1/a",
+            "http://10.1.2.3/",
+            "http://192.168.0.1/",
+            "http://169.254.169.254/latest",
+            "http://localhost:8080/",
+            "http://[::1]/",
+            "http://[fd00::1]/",
+            // The spellings a probe tried: all reach 127.0.0.1.
+            "http://[::ffff:127.0.0.1]/",
+            "http://0x7f000001/",
+            "http://2130706433/",
+            "http://127.1/",
+            "http://0177.0.0.1/",
+            "http://LOCALHOST/",
+            "http://localhost./",
+            "http://user:pw@127.0.0.1/",
+            "http://100.64.0.1/",
+            "http://[64:ff9b::7f00:1]/",
+        ];
         for u in internal {
             assert!(internal_host(&Url::parse(u).unwrap()), "{u}");
         }
         for u in ["https://www.12371.cn/", "http://8.8.8.8/", "https://mp.weixin.qq.com/s/x"] {
             assert!(!internal_host(&Url::parse(u).unwrap()), "{u}");
         }
+    }
+
+    #[test]
+    fn credentials_are_stripped() {
+        assert_eq!(without_credentials(&Url::parse("https://u:p@dj.example.cn/a?x=1").unwrap()).as_str(), "https://dj.example.cn/a?x=1");
+    }
+
+    #[tokio::test]
+    async fn internal_targets_are_refused_before_any_request_unless_allowed() {
+        let polite = Politeness { interval: Duration::ZERO, concurrency: 1 };
+        let strict = Fetcher::new(&CrawlSettings { retries: 0, ..CrawlSettings::default() }).unwrap();
+        for u in ["http://2130706433/", "http://[::ffff:127.0.0.1]:9/", "http://u:p@127.1:9/x"] {
+            let e = strict.fetch_once(&Url::parse(u).unwrap(), polite, None, Duration::ZERO, &[]).await.unwrap_err();
+            assert_eq!(e.code(), "crawl.internal_address", "{u}: {e}");
+        }
+        // Other names are checked where they resolve: a name of loopback yields no address.
+        use reqwest::dns::Resolve;
+        let resolved = PublicResolver.resolve("localhost".parse().unwrap()).await;
+        let err = resolved.err().expect("localhost resolves to loopback only");
+        assert!(err.downcast_ref::<BlockedName>().is_some(), "{err}");
+        // With intranet sources allowed the request is made (and fails to connect: nothing listens).
+        let open = Fetcher::new(&CrawlSettings { retries: 0, allow_internal_hosts: true, connect_timeout_secs: 1, ..CrawlSettings::default() }).unwrap();
+        let e = open.fetch_once(&Url::parse("http://127.0.0.1:9/").unwrap(), polite, None, Duration::ZERO, &[]).await.unwrap_err();
+        assert_eq!(e.code(), "crawl.connect", "{e}");
     }
 
     #[test]

@@ -108,6 +108,9 @@ impl Crawler {
         if !matches!(u.scheme(), "http" | "https") {
             return Err(CrawlError::BadUrl(format!("{url}（只支持 http/https）")));
         }
+        if !self.settings.allow_internal_hosts && crate::fetch::internal_host(&u) {
+            return Err(CrawlError::BadUrl(format!("{url}（不能抓取内网或本机地址）")));
+        }
         if source.kind == SourceKind::JsonApi {
             return Err(CrawlError::BadUrl(format!("{url}（接口类数据源的文章来自接口，不能手工添加网址）")));
         }

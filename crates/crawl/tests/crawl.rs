@@ -192,6 +192,8 @@ fn settings(data: &Path, crawlers: &Path) -> Settings {
     s.storage.data_dir = data.to_path_buf();
     s.embedding.model_dir = std::env::var_os("DWT__EMBEDDING__MODEL_DIR").map(PathBuf::from);
     s.crawl.dir = crawlers.to_path_buf();
+    // The fixture site listens on loopback.
+    s.crawl.allow_internal_hosts = true;
     s.crawl.read_timeout_secs = 1;
     s.crawl.request_timeout_secs = 2;
     s.crawl.max_body_bytes = 256 * 1024;

@@ -52,6 +52,12 @@ async fn sources_runs_and_manual_urls() {
     let (status, _, body) = request(&app, "POST", "/api/admin/crawl/sources/wechat-test/urls", t, &[], add("ftp://example.com/a"), Some("application/json")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("crawl.bad_url") && body.contains("只支持 http/https"), "{body}");
+    // The server itself in any spelling is refused (intranet sources are off by default).
+    for internal in ["http://127.0.0.1:8080/admin", "http://[::ffff:127.0.0.1]/", "http://localhost/"] {
+        let (status, _, body) = request(&app, "POST", "/api/admin/crawl/sources/wechat-test/urls", t, &[], add(internal), Some("application/json")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{internal}: {body}");
+        assert!(body.contains("不能抓取内网或本机地址"), "{body}");
+    }
     let url = "https://mp.weixin.qq.com/s?__biz=MzA&mid=1&idx=1&sn=ab&scene=21#wechat_redirect";
     let (_, _, body) = request(&app, "POST", "/api/admin/crawl/sources/wechat-test/urls", t, &[], add(url), Some("application/json")).await;
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["added"], true);
