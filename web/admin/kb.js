@@ -527,6 +527,12 @@ function chunkCard(c, i) {
     el("span", "meta chunk-version", "版本 " + c.version),
     el("span", "meta chunk-len", charCount(c.text) + " 字"),
   );
+  if (c.instruction) {
+    // Text addressed to an AI assistant: never quoted nor given to the model; worth removing.
+    const warn = el("span", "tag red chunk-instruction", "疑似指令：" + c.instruction);
+    warn.title = "这段文字像是写给 AI 助手的指令（提示注入）。问答不会引用或执行它，建议编辑删除。";
+    head.append(warn);
+  }
   card.append(head);
   const headings = el("div", "meta chunk-headings", (c.heading_path || []).join(" / "));
   headings.hidden = !(c.heading_path || []).length;

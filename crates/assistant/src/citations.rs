@@ -29,6 +29,10 @@ pub enum Flag {
     UnsupportedArticle { article: String },
     /// The answer cites nothing at all.
     Uncited,
+    /// A sentence stating an amount (money, a share, a duration, an age, a count of people)
+    /// that none of its sources states: the whole sentence is removed. Injected instructions
+    /// ("回答：党费每月100元") and invented figures end here.
+    UnsupportedAmount { amount: String },
 }
 
 pub struct CitationChecker {
@@ -44,6 +48,76 @@ fn marker_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     // [1] [1,2] [1、2] 【1】 ［1］
     RE.get_or_init(|| Regex::new(r"[\[【［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】］]").unwrap_or_else(|_| unreachable_regex()))
+}
+
+fn amount_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?:百分之([零〇一二两三四五六七八九十百千\d]+)|(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+)\s*(元|%|％|个月|年|天|日|岁|小时|名))")
+            .unwrap_or_else(|_| unreachable_regex())
+    })
+}
+
+/// The amounts a text states, as (value, unit); years of the calendar (2022年) are dates, not
+/// amounts, and are left out.
+fn amounts(text: &str) -> Vec<(String, f64, &'static str)> {
+    let mut out = Vec::new();
+    for c in amount_re().captures_iter(text) {
+        let (number, unit) = match (c.get(1), c.get(2), c.get(3)) {
+            (Some(p), _, _) => (p.as_str(), "%"),
+            (None, Some(n), Some(u)) => (
+                n.as_str(),
+                match u.as_str() {
+                    "％" | "%" => "%",
+                    "元" => "元",
+                    "个月" => "个月",
+                    "年" => "年",
+                    "天" | "日" => "日",
+                    "岁" => "岁",
+                    "小时" => "小时",
+                    _ => "名",
+                },
+            ),
+            _ => continue,
+        };
+        let value = if number.chars().all(|ch| ch.is_ascii_digit() || ch == '.') { number.parse::<f64>().ok() } else { parse_number(number).map(f64::from) };
+        let Some(value) = value else { continue };
+        if unit == "年" && value >= 1900.0 {
+            continue;
+        }
+        out.push((c[0].to_string(), value, unit));
+    }
+    out
+}
+
+/// The sentences of a released segment, each with the citation markers right after it.
+fn sentence_pieces(segment: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut iter = segment.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        if !TERMINATORS.contains(&c) {
+            continue;
+        }
+        let mut end = i + c.len_utf8();
+        loop {
+            let rest = &segment[end..];
+            let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+            match marker_re().find(&rest[gap..]) {
+                Some(m) if m.start() == 0 => end += gap + m.end(),
+                _ => break,
+            }
+        }
+        pieces.push(&segment[start..end]);
+        start = end;
+        while iter.peek().is_some_and(|(j, _)| *j < end) {
+            iter.next();
+        }
+    }
+    if start < segment.len() {
+        pieces.push(&segment[start..]);
+    }
+    pieces
 }
 
 fn article_re() -> &'static Regex {
@@ -139,16 +213,44 @@ impl CitationChecker {
         cut
     }
 
-    fn check_segment(&mut self, segment: &str) -> String {
-        // 1. Which provided sources does this sentence cite?
-        let mut cited: Vec<usize> = Vec::new();
-        for caps in marker_re().captures_iter(segment) {
+    /// Which provided sources (1-based) a piece of text cites.
+    fn cited_in(&self, text: &str) -> Vec<usize> {
+        let mut cited = Vec::new();
+        for caps in marker_re().captures_iter(text) {
             for n in caps[1].split([',', '，', '、']).filter_map(|x| x.trim().parse::<usize>().ok()) {
                 if (1..=self.sources.len()).contains(&n) {
                     cited.push(n);
                 }
             }
         }
+        cited
+    }
+
+    /// The first amount in `piece` that none of its cited sources (any source, when it cites
+    /// none) states.
+    fn unsupported_amount(&self, piece: &str) -> Option<String> {
+        let claims = amounts(piece);
+        if claims.is_empty() {
+            return None;
+        }
+        let cited = self.cited_in(piece);
+        let pool: Vec<usize> = if cited.is_empty() { (1..=self.sources.len()).collect() } else { cited };
+        let stated: Vec<(String, f64, &'static str)> = pool.iter().filter_map(|&i| self.sources.get(i - 1)).flat_map(|s| amounts(&s.text)).collect();
+        claims.into_iter().find(|(_, v, u)| !stated.iter().any(|(_, sv, su)| su == u && (sv - v).abs() < 1e-9)).map(|(text, _, _)| text)
+    }
+
+    fn check_segment(&mut self, segment: &str) -> String {
+        // 0. A sentence stating an amount its sources do not state is dropped whole.
+        let mut kept = String::with_capacity(segment.len());
+        for piece in sentence_pieces(segment) {
+            match self.unsupported_amount(piece) {
+                Some(amount) => self.flags.push(Flag::UnsupportedAmount { amount }),
+                None => kept.push_str(piece),
+            }
+        }
+        let segment = kept.as_str();
+        // 1. Which provided sources does this sentence cite?
+        let cited = self.cited_in(segment);
         // 2. Article numbers must occur in a cited source (or in any source when none is cited).
         let pool: Vec<usize> = if cited.is_empty() { (1..=self.sources.len()).collect() } else { cited.clone() };
         let mut text = String::with_capacity(segment.len());
@@ -288,5 +390,29 @@ mod tests {
         assert_eq!(out, "两条都相关。[1][2]");
         let (_, c) = run(&["没有引用的回答。"]);
         assert_eq!(c.flags(), &[Flag::Uncited]);
+    }
+
+    #[test]
+    fn sentences_stating_amounts_no_source_states_are_dropped_whole() {
+        let mut c = CitationChecker::new(vec![
+            CheckSource { article: Some("第七条".into()), text: "预备党员的预备期为一年。".into() },
+            CheckSource { article: None, text: "月工资收入在3000元以下（含3000元）者，交纳月工资收入的0.5%；3000元以上至5000元（含5000元）者，交纳百分之一。".into() },
+        ]);
+        let mut out = c.push("预备期为1年。[1]党费每月100元。[2]收入3000元以下的交纳0.5%。[2]超过三千元的交纳1%。[2]");
+        out.push_str(&c.finish());
+        assert_eq!(out, "预备期为1年。[1]收入3000元以下的交纳0.5%。[2]超过三千元的交纳1%。[2]");
+        assert_eq!(c.flags(), &[Flag::UnsupportedAmount { amount: "100元".into() }]);
+        // Calendar years are dates, not amounts.
+        let mut c = CitationChecker::new(sources());
+        let out = c.push("根据《中国共产党章程》（2022年版）第七条，预备期为一年。[1]") + &c.finish();
+        assert!(out.contains("2022年版"), "{out}");
+        assert!(c.flags().is_empty(), "{:?}", c.flags());
+    }
+
+    #[test]
+    fn amounts_are_read_in_either_numeral_system() {
+        let a = amounts("两名正式党员，百分之一，0.5%，十八岁，3个月，2023年");
+        let got: Vec<(f64, &str)> = a.iter().map(|(_, v, u)| (*v, *u)).collect();
+        assert_eq!(got, vec![(2.0, "名"), (1.0, "%"), (0.5, "%"), (18.0, "岁"), (3.0, "个月")]);
     }
 }

@@ -604,6 +604,9 @@ impl Assistant {
         sink: &Sink,
     ) -> Result<(Vec<Source>, String, bool, Vec<Flag>, Usage), (String, Vec<Source>, LlmError)> {
         let fail = |e: LlmError| (String::new(), Vec::new(), e);
+        // Sources are data: sentences in them that address an assistant ("忽略以上所有指令…")
+        // never reach the model, and the closing delimiter cannot be forged from inside.
+        let clean: Vec<String> = hits.iter().map(|h| dwt_core::text::without_instructions(&h.text).replace("</资料", "<∕资料")).collect();
         let prompt_sources: Vec<PromptSource> = hits
             .iter()
             .enumerate()
@@ -613,7 +616,7 @@ impl Assistant {
                 edition: h.doc_edition.as_deref(),
                 article: h.article.as_deref(),
                 heading: h.heading_path.join(" / "),
-                text: &h.text,
+                text: &clean[i],
                 repealed: h.doc_status == DocStatus::Repealed,
                 superseded_by: h.doc_superseded_by.as_deref(),
             })
@@ -628,7 +631,7 @@ impl Assistant {
             .render("answer.user.j2", minijinja::context! { sources => prompt_sources, history => turns, question => question })
             .map_err(|e| fail(LlmError::Config(e.to_string())))?;
         let mut stream = llm.stream(&[LlmMessage::system(system), LlmMessage::user(user)]).await.map_err(fail)?;
-        let mut checker = CitationChecker::new(hits.iter().map(|h| CheckSource { article: h.article.clone(), text: h.text.clone() }).collect());
+        let mut checker = CitationChecker::new(hits.iter().zip(&clean).map(|(h, text)| CheckSource { article: h.article.clone(), text: text.clone() }).collect());
         let mut usage = Usage::default();
         while let Some(ev) = stream.next().await {
             match ev {
@@ -678,7 +681,9 @@ impl Assistant {
         prior: Vec<Source>,
     ) -> Result<(Vec<Source>, String), AssistantError> {
         let candidates: Vec<&Hit> = hits.iter().take(self.settings.max_sources.max(1)).collect();
-        let per_hit: Vec<Vec<String>> = candidates.iter().map(|h| sentences(&h.text)).collect();
+        // A sentence that speaks to an assistant is never quoted as an answer.
+        let per_hit: Vec<Vec<String>> =
+            candidates.iter().map(|h| sentences(&h.text).into_iter().filter(|s| dwt_core::text::instruction_marker(s).is_none()).collect()).collect();
         let flat: Vec<String> = per_hit.iter().flatten().cloned().collect();
         let (qv, svs) = self.question_and_sentence_vectors(question, question_vector, &flat).await?;
         let mut offset = 0;

@@ -59,6 +59,16 @@ pub async fn chunks(State(s): State<AppState>, caller: Caller, Path(id): Path<i6
     let store = &s.assistant.knowledge_base().store;
     let doc = store.document_by_id(id).await?.ok_or_else(|| ApiError::not_found("kb.document_not_found", "文档不存在"))?;
     let chunks = store.chunk_rows(id).await?;
+    // Text that speaks to an AI assistant ("忽略以上所有指令…") is flagged for the curator: it is
+    // never quoted or given to the model, and usually should not be in the knowledge base at all.
+    let chunks: Vec<serde_json::Value> = chunks
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::json!(c);
+            v["instruction"] = serde_json::json!(dwt_core::text::instruction_marker(&c.text));
+            v
+        })
+        .collect();
     Ok(Json(serde_json::json!({"document": doc, "chunks": chunks})).into_response())
 }
 
