@@ -3,6 +3,7 @@
 
 pub mod admin;
 mod error;
+mod guard;
 pub mod metrics;
 pub mod openai;
 mod openapi;
@@ -80,6 +81,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// All routes. Streaming chat is exempt from the request timeout (answers may take a while);
 /// everything else gets `request_timeout_secs`.
 pub fn router(state: AppState, settings: &ServerSettings) -> Router {
+    let hsts = state.auth_settings().cookie_secure;
     let timed = Router::new()
         .route("/api/conversations/{id}", get(conversation))
         .route("/api/messages/{id}/feedback", post(feedback))
@@ -117,6 +119,7 @@ pub fn router(state: AppState, settings: &ServerSettings) -> Router {
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::from_fn_with_state(hsts, guard::harden))
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.

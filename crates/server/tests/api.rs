@@ -130,8 +130,34 @@ async fn bad_requests_get_stable_codes_and_chinese_messages() {
     let (s, v) = get_json(&app, "/api/search/text?q=%20").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["code"], "search.empty_query");
-    let (s, _) = call(&app, "POST", "/api/chat", Some(json!({"question": "x".repeat(70_000)}))).await;
+    let (s, b) = call(&app, "POST", "/api/chat", Some(json!({"question": "x".repeat(70_000)}))).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "body limit");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&b).unwrap()["code"], "request.too_large", "{b}");
+    // Errors the framework raises before a handler runs have the same shape, in Chinese.
+    let big = json!({"rating": "up", "comment": "x".repeat(70_000)});
+    for (method, uri, body, status, code) in [
+        ("POST", "/api/messages/1/feedback", Some(big), StatusCode::PAYLOAD_TOO_LARGE, "request.too_large"),
+        ("GET", "/api/documents/abc", None, StatusCode::BAD_REQUEST, "request.invalid"),
+        ("GET", "/api/search/text?q=党&limit=many", None, StatusCode::BAD_REQUEST, "request.invalid"),
+        ("GET", "/api/no-such-endpoint", None, StatusCode::NOT_FOUND, "request.not_found"),
+        ("DELETE", "/api/chat", None, StatusCode::METHOD_NOT_ALLOWED, "request.method_not_allowed"),
+    ] {
+        let (status_got, headers, b) = common::request(&app, method, &uri.replace('党', "%E5%85%9A"), None, &[], body.map(|b| b.to_string().into()), Some("application/json")).await;
+        assert_eq!(status_got, status, "{uri}: {b}");
+        assert!(headers.get("content-type").unwrap().to_str().unwrap().starts_with("application/json"), "{uri}");
+        let v: serde_json::Value = serde_json::from_str(&b).unwrap_or_else(|_| panic!("{uri}: {b}"));
+        assert_eq!(v["code"], code, "{uri}: {b}");
+        assert!(v["message"].as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{uri}: {b}");
+    }
+    // Security headers on pages and API answers alike.
+    for uri in ["/", "/api/documents", "/api/no-such-endpoint"] {
+        let (_, headers, _) = common::request(&app, "GET", uri, None, &[], None, None).await;
+        for (name, value) in [("x-content-type-options", "nosniff"), ("x-frame-options", "DENY"), ("referrer-policy", "same-origin")] {
+            assert_eq!(headers.get(name).and_then(|v| v.to_str().ok()), Some(value), "{uri} {name}");
+        }
+        let csp = headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{uri}: {csp}");
+    }
 }
 
 #[tokio::test]
