@@ -268,7 +268,12 @@ test("评价反馈 for an 组织管理员 lists the feedback of members in their
     const res = await fetch(`${BASE}/api/chat`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ question: "党员有哪些权利？" }) });
     assert.equal(res.status, 200, "anonymous chat is allowed on the test server");
     const meta = sseEvents(await res.text()).find((e) => e.event === "meta").data;
-    const fb = await fetch(`${BASE}/api/messages/${meta.message_id}/feedback`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ rating: "down", comment: anon }) });
+    // Only the asker rates an answer: the visitor sends back the asker cookie its chat got.
+    const asker = (res.headers.get("set-cookie") || "").split(";")[0];
+    assert.match(asker, /^dwt_asker=[0-9a-f]{64}$/, "the first answer issues the anonymous asker cookie");
+    const rate = (cookie) => fetch(`${BASE}/api/messages/${meta.message_id}/feedback`, { method: "POST", headers: { "Content-Type": "application/json", ...(cookie ? { Cookie: cookie } : {}) }, body: JSON.stringify({ rating: "down", comment: anon }) });
+    assert.equal((await rate(null)).status, 404, "someone else cannot rate the visitor's answer");
+    const fb = await rate(asker);
     assert.ok(fb.ok, `anonymous feedback: ${fb.status}`);
 
     for (const [user, seesMine] of [["jy_admin", true], ["jy_staff", true], ["wj_admin", false]]) {

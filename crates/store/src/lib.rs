@@ -1,6 +1,7 @@
 //! SQL persistence (sqlx). SQLite is the embedded default; SQL is the source of truth that the
 //! vector and lexical indexes are rebuilt from.
 
+pub mod backup;
 mod chunks;
 mod conversations;
 mod crawl;
