@@ -365,11 +365,23 @@ pub struct ServerSettings {
     pub request_timeout_secs: u64,
     /// Largest accepted spreadsheet upload (organisation and member imports).
     pub import_limit_bytes: usize,
+    /// Live event streams (`/api/events`) open at once, in all and per user: each holds a
+    /// connection and a broadcast receiver.
+    pub max_event_streams: usize,
+    pub max_event_streams_per_user: usize,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { host: "127.0.0.1".into(), port: 8080, body_limit_bytes: 64 * 1024, request_timeout_secs: 30, import_limit_bytes: 10 * 1024 * 1024 }
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            body_limit_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+            import_limit_bytes: 10 * 1024 * 1024,
+            max_event_streams: 2000,
+            max_event_streams_per_user: 8,
+        }
     }
 }
 

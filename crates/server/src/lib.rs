@@ -6,6 +6,7 @@ mod error;
 mod guard;
 pub mod metrics;
 pub mod openai;
+mod streams;
 mod openapi;
 mod web;
 
@@ -45,11 +46,22 @@ pub struct AppState {
     pub stop: Arc<tokio::sync::watch::Sender<bool>>,
     /// Crawlers (admin page: sources, runs, run now).
     pub crawler: Option<Arc<dwt_crawl::Crawler>>,
+    /// Caps on open live event streams (set from the server settings by [`router`]).
+    pub(crate) streams: Arc<streams::StreamLimits>,
 }
 
 impl AppState {
     pub fn new(assistant: Arc<Assistant>) -> Self {
-        Self { assistant, metrics: Arc::new(metrics::Metrics::new()), core: None, handoff: None, stop: Arc::new(tokio::sync::watch::channel(false).0), crawler: None }
+        let defaults = ServerSettings::default();
+        Self {
+            assistant,
+            metrics: Arc::new(metrics::Metrics::new()),
+            core: None,
+            handoff: None,
+            stop: Arc::new(tokio::sync::watch::channel(false).0),
+            crawler: None,
+            streams: streams::StreamLimits::new(defaults.max_event_streams, defaults.max_event_streams_per_user),
+        }
     }
 
     pub fn with_core(mut self, core: Arc<dwt_org::Core>) -> Self {
@@ -80,8 +92,9 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// All routes. Streaming chat is exempt from the request timeout (answers may take a while);
 /// everything else gets `request_timeout_secs`.
-pub fn router(state: AppState, settings: &ServerSettings) -> Router {
+pub fn router(mut state: AppState, settings: &ServerSettings) -> Router {
     let hsts = state.auth_settings().cookie_secure;
+    state.streams = streams::StreamLimits::new(settings.max_event_streams, settings.max_event_streams_per_user);
     let timed = Router::new()
         .route("/api/conversations/{id}", get(conversation))
         .route("/api/messages/{id}/feedback", post(feedback))

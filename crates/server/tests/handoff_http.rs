@@ -82,6 +82,25 @@ async fn handoff_reply_arrives_live_and_becomes_a_curated_answer() {
     let mut stream = resp.into_body().into_data_stream();
     let mut seen = String::new();
     read_until(&mut stream, &mut seen, "event: hello").await;
+    // At most 8 live streams per user: the 9th is refused in Chinese; closing one frees a slot.
+    let open_stream = || {
+        let app = app.clone();
+        let member = member.clone();
+        async move { app.oneshot(Request::builder().uri("/api/events").header("authorization", format!("Bearer {member}")).body(Body::empty()).unwrap()).await.unwrap() }
+    };
+    let mut extra = Vec::new();
+    for _ in 0..7 {
+        let r = open_stream().await;
+        assert_eq!(r.status(), StatusCode::OK);
+        extra.push(r);
+    }
+    let refused = open_stream().await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body = String::from_utf8(axum::body::to_bytes(refused.into_body(), 4096).await.unwrap().to_vec()).unwrap();
+    assert!(body.contains("events.too_many_streams") && body.contains("实时连接过多"), "{body}");
+    extra.pop();
+    assert_eq!(open_stream().await.status(), StatusCode::OK, "a closed stream frees its slot");
+    drop(extra);
 
     let staff = token(&core, "zb1_staff").await;
     let (s, q) = {

@@ -132,6 +132,10 @@ pub async fn notifications_read(State(s): State<AppState>, caller: Caller, body:
 #[utoipa::path(get, path = "/api/events", tag = "handoff", responses((status = 200, description = "text/event-stream"), (status = 401, body = ErrorBody)))]
 pub async fn events(State(s): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     let h = s.handoff()?.clone();
+    // Held by the stream: the slot is freed when the stream ends or the client goes away.
+    let slot = s.streams.acquire(caller.auth.principal.user_id).ok_or_else(|| {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "events.too_many_streams", "同时打开的实时连接过多，请关闭多余的页面后重试")
+    })?;
     let unread = h.unread(caller.auth.principal.user_id).await?;
     let principal = caller.auth.principal;
     let rx = h.hub().subscribe();
@@ -144,6 +148,7 @@ pub async fn events(State(s): State<AppState>, caller: Caller) -> Result<Respons
     let stream = futures::stream::unfold((rx, Some(hello)), move |(mut rx, first)| {
         let principal = principal.clone();
         let mut stop = stop.clone();
+        let _slot = &slot;
         async move {
             if let Some(e) = first {
                 return Some((Ok::<_, Infallible>(e), (rx, None)));
