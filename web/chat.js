@@ -139,7 +139,8 @@ function finishAssistant(a, done) {
     }
     a.m.append(row);
   }
-  if (done && done.notice) a.m.append(el("div", "notice", done.notice));
+  // A fallback notice already in the answer text is not repeated under it.
+  if (done && done.notice && !(a.text || "").includes(done.notice)) a.m.append(el("div", "notice", done.notice));
   const prominent = !!(done && (done.handoff_suggested || done.refused));
   const handoffBtn = a.messageId ? handoffButton(a, prominent) : null;
   if (handoffBtn && prominent) {

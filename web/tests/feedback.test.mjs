@@ -46,7 +46,7 @@ async function askApi(session, question) {
   const events = sseEvents(raw);
   const names = events.map((e) => e.event);
   assert.equal(names[names.length - 1], "done", `the chat stream should end with done: ${names.join(",")}`);
-  const meta = events.find((e) => e.event === "meta")?.data || {};
+  const meta = events.findLast((e) => e.event === "meta")?.data || {};
   assert.equal(typeof meta.message_id, "number", `meta carries the answer's message_id: ${JSON.stringify(meta)}`);
   const sources = events.filter((e) => e.event === "sources").flatMap((e) => (Array.isArray(e.data) ? e.data : []));
   const answer = events.filter((e) => e.event === "delta").map((e) => e.data?.text || "").join("");
@@ -267,7 +267,7 @@ test("评价反馈 for an 组织管理员 lists the feedback of members in their
     // An anonymous visitor's 👎 (no organisation).
     const res = await fetch(`${BASE}/api/chat`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ question: "党员有哪些权利？" }) });
     assert.equal(res.status, 200, "anonymous chat is allowed on the test server");
-    const meta = sseEvents(await res.text()).find((e) => e.event === "meta").data;
+    const meta = sseEvents(await res.text()).findLast((e) => e.event === "meta").data;
     // Only the asker rates an answer: the visitor sends back the asker cookie its chat got.
     const asker = (res.headers.get("set-cookie") || "").split(";")[0];
     assert.match(asker, /^dwt_asker=[0-9a-f]{64}$/, "the first answer issues the anonymous asker cookie");

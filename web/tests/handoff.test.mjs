@@ -58,7 +58,7 @@ async function ask(page, question) {
   assert.equal(r.status(), 200, `POST /api/chat: ${r.status()}`);
   await waitAnswer(page);
   const events = sseEvents(await r.text());
-  const meta = events.find((e) => e.event === "meta")?.data;
+  const meta = events.findLast((e) => e.event === "meta")?.data;
   assert.ok(meta && meta.message_id != null, `the chat stream should start with a meta event carrying message_id; events: ${events.map((e) => e.event).join(",")}`);
   const answer = await page.locator("#messages .msg.assistant .bubble").last().textContent();
   return { meta, answer, events };

@@ -196,7 +196,7 @@ async function ask(page, question) {
   await page.unroute("**/api/chat");
   assert.ok(raw, "the chat stream was read");
   const events = sseEvents(raw);
-  const meta = events.find((e) => e.event === "meta")?.data || {};
+  const meta = events.findLast((e) => e.event === "meta")?.data || {};
   const sources = events.filter((e) => e.event === "sources").flatMap((e) => (Array.isArray(e.data) ? e.data : []));
   const answer = await page.locator("#messages .msg.assistant .bubble").last().textContent();
   return { mode: meta.mode, answer, sources };
@@ -973,7 +973,7 @@ test("已废止 with a 新版本 chosen on the page: the list says 已被《…�
     const events = sseEvents(raw);
     const answer = events.filter((e) => e.event === "delta").map((e) => e.data?.text || "").join("");
     const sources = events.filter((e) => e.event === "sources").flatMap((e) => (Array.isArray(e.data) ? e.data : []));
-    t.diagnostic(`chat (${events.find((e) => e.event === "meta")?.data?.mode}): ${JSON.stringify(answer.slice(0, 160))}`);
+    t.diagnostic(`chat (${events.findLast((e) => e.event === "meta")?.data?.mode}): ${JSON.stringify(answer.slice(0, 160))}`);
     assert.ok(answer.includes(`现行版本为《${newTitle}》`), `the answer names the current version: ${answer}`);
     assert.ok(answer.includes(`（该规定已废止，现行版本为《${newTitle}》）`), `the answer says the quoted rule is repealed: ${answer}`);
     const cited = sources.find((s) => s.doc_id === oldDoc.id);

@@ -262,7 +262,7 @@ async function ask(question, { as = null } = {}) {
     assert.equal(r.status(), 200, `POST /api/chat: ${r.status()}`);
     await waitAnswer(page, "the chat answer did not finish");
     assert.ok(raw, "the chat stream was read");
-    const meta = sseEvents(raw).find((e) => e.event === "meta")?.data || {};
+    const meta = sseEvents(raw).findLast((e) => e.event === "meta")?.data || {};
     const bubble = page.locator("#messages .msg.assistant .bubble").last();
     const answer = await bubble.textContent();
     const badges = await page.locator("#messages .msg.assistant").last().locator(".badge").allTextContents();

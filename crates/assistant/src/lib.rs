@@ -19,6 +19,7 @@ use dwt_index::{Hit, IndexError, KnowledgeBase, SearchOptions};
 use dwt_store::{AssistantTurn, ConversationStore, QaStore, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::citations::{CheckSource, CitationChecker, Flag};
 use crate::confidence::Evidence;
@@ -66,6 +67,16 @@ impl AssistantError {
     /// True when the request itself was wrong (HTTP 4xx).
     pub fn is_client_error(&self) -> bool {
         matches!(self, Self::EmptyQuestion | Self::QuestionTooLong { .. } | Self::ConversationNotFound)
+    }
+
+    /// What the member may read: the request's own fault in full, a server-side failure only
+    /// as a generic sentence (its detail belongs in the log).
+    pub fn user_message(&self) -> String {
+        if self.is_client_error() {
+            self.to_string()
+        } else {
+            ANSWER_FAILED.to_string()
+        }
     }
 }
 
@@ -217,6 +228,8 @@ pub const REFUSAL_TEXT: &str = "抱歉，知识库中没有找到能够回答这
 pub const EXTRACTIVE_NOTE: &str = "（以上内容摘自原文，未作改写。）";
 /// The system prompt tells the model to answer exactly this when the sources do not answer.
 pub const LLM_REFUSAL_PHRASE: &str = "知识库中没有找到能够回答这个问题的内容。";
+/// Shown when an answer failed on the server's side.
+pub const ANSWER_FAILED: &str = "回答时出现问题，请稍后再试。";
 pub const LLM_FALLBACK_NOTICE: &str = "智能生成服务暂时不可用，以下内容直接摘自原文。";
 const FAQ_LABEL: &str = "官方答复";
 
@@ -289,6 +302,15 @@ impl Sink {
 struct Record {
     conversation_id: String,
     message_id: i64,
+    user_message_id: i64,
+}
+
+/// When the LLM must have answered by, for one question: a follow-up rewrite may use the first
+/// half of the budget (so it cannot starve the answer), the first generated word must come
+/// before the whole budget is spent; past it the answer is quoted instead.
+struct LlmBudget {
+    rewrite_by: Instant,
+    first_token_by: Instant,
 }
 
 /// An answer before it is streamed and stored.
@@ -354,20 +376,28 @@ impl Assistant {
         Ok(q.to_string())
     }
 
-    /// The conversation so far as (role, content, standalone) for follow-up rewriting.
-    async fn history(&self, req: &ChatRequest) -> Result<Vec<(String, String, Option<String>)>, AssistantError> {
-        match req.conversation_id.as_deref() {
+    /// The conversation so far as (role, content, standalone) for follow-up rewriting: the
+    /// stored one (already checked to be the asker's), else what a stateless client sent.
+    async fn history(&self, conversation_id: Option<&str>, sent: &[Turn]) -> Result<Vec<(String, String, Option<String>)>, AssistantError> {
+        match conversation_id {
             Some(id) => {
                 let messages = self.conversations.messages(id).await?.ok_or(AssistantError::ConversationNotFound)?;
                 Ok(messages.into_iter().map(|m| (m.role, m.content, m.standalone)).collect())
             }
-            None => Ok(req.history.iter().map(|t| (t.role.clone(), t.content.clone(), None)).collect()),
+            None => Ok(sent.iter().map(|t| (t.role.clone(), t.content.clone(), None)).collect()),
         }
+    }
+
+    /// The LLM's time budget for a question asked now (`llm.first_token_timeout_secs`).
+    fn llm_budget(&self) -> LlmBudget {
+        let start = Instant::now();
+        let budget = std::time::Duration::from_secs(self.llm_settings.first_token_timeout_secs.max(1));
+        LlmBudget { rewrite_by: start + budget / 2, first_token_by: start + budget }
     }
 
     /// The question retrieval should use, given the conversation so far: rewritten by the LLM
     /// when configured (falling back to the rule on any failure), by the rule otherwise.
-    async fn standalone(&self, question: &str, history: &[(String, String, Option<String>)]) -> String {
+    async fn standalone(&self, question: &str, history: &[(String, String, Option<String>)], budget: &LlmBudget) -> String {
         // The previous user turn's standalone form: stored for web conversations, rebuilt turn
         // by turn (by rule) for stateless clients.
         let mut previous: Option<String> = None;
@@ -388,7 +418,7 @@ impl Assistant {
             return question.to_string();
         }
         if let (Some(llm), true) = (&self.llm, self.llm_settings.rewrite_followups) {
-            match self.rewrite_with_llm(llm, question, history).await {
+            match self.rewrite_with_llm(llm, question, history, budget.rewrite_by).await {
                 Ok(q) => return q,
                 Err(e) => tracing::warn!(code = e.code(), error = %e, "LLM follow-up rewrite failed; using the rule"),
             }
@@ -409,11 +439,11 @@ impl Assistant {
         rewrite::rewrite(question, self.own_topic(question), Some((previous, &self.kb.weighted_terms(previous))))
     }
 
-    async fn rewrite_with_llm(&self, llm: &LlmClient, question: &str, history: &[(String, String, Option<String>)]) -> Result<String, LlmError> {
+    async fn rewrite_with_llm(&self, llm: &LlmClient, question: &str, history: &[(String, String, Option<String>)], by: Instant) -> Result<String, LlmError> {
         let turns = recent_turns(history, 6);
         let system = self.prompts.render("rewrite.system.j2", minijinja::context! {}).map_err(|e| LlmError::Config(e.to_string()))?;
         let user = self.prompts.render("rewrite.user.j2", minijinja::context! { history => turns, question => question }).map_err(|e| LlmError::Config(e.to_string()))?;
-        let text = llm.complete(&[LlmMessage::system(system), LlmMessage::user(user)], 128).await?;
+        let text = llm.complete(&[LlmMessage::system(system), LlmMessage::user(user)], 128, by).await?;
         // One line, no quotes or labels; anything longer than a question is not a rewrite.
         let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
         let line = line.trim_start_matches("改写后的完整问题：").trim_matches(['"', '“', '”', '「', '」']).trim();
@@ -452,7 +482,8 @@ impl Assistant {
     /// would be answered.
     pub async fn answer_question(&self, question: &str, audience: &dwt_store::Audience) -> Result<(Vec<Source>, String, Done, Evidence), AssistantError> {
         let question = self.validate(question)?;
-        let c = self.compose(&question, &question, &[], &Sink(None), audience).await?;
+        let budget = self.llm_budget();
+        let c = self.compose(&question, &question, &[], &Sink(None), audience, &budget).await?;
         Ok((c.sources, c.text, c.done, c.evidence))
     }
 
@@ -466,6 +497,7 @@ impl Assistant {
         history: &[(String, String, Option<String>)],
         sink: &Sink,
         audience: &dwt_store::Audience,
+        budget: &LlmBudget,
     ) -> Result<Composed, AssistantError> {
         // Retrieval runs first: its top articles are evidence for the curated-pair match too.
         let mut opts = SearchOptions { top_k: Some(self.settings.retrieve_k.max(1)), ..Default::default() };
@@ -519,7 +551,7 @@ impl Assistant {
         let focus_terms = if focus == standalone { terms.clone() } else { self.kb.weighted_terms(focus) };
         if let Some(llm) = &self.llm {
             let top: Vec<&Hit> = hits.iter().take(self.settings.max_sources.max(1)).collect();
-            match self.generate(llm, focus, history, &top, sink).await {
+            match self.generate(llm, focus, history, &top, sink, budget.first_token_by).await {
                 Ok((sources, text, refused, flags, usage)) => {
                     let done = Done { mode, confidence, handoff_suggested: refused, refused, usage, flags, ..done_default() };
                     return Ok(Composed { mode, sources, text, done, evidence });
@@ -528,9 +560,12 @@ impl Assistant {
                     tracing::warn!(code = e.code(), error = %e, "LLM generation failed; answering by quoting the sources");
                     let (sources, quoted) = self.extract_after(focus, focus_vector, &focus_terms, &hits, cited).await?;
                     // Text already shown stays (it passed the citation check); the quote follows.
+                    // The notice is part of the text so that every channel (web, /v1, WeChat)
+                    // says the answer is quoted.
                     let text = if emitted.trim().is_empty() {
-                        sink.text(&quoted).await;
-                        quoted
+                        let text = format!("{LLM_FALLBACK_NOTICE}\n\n{quoted}");
+                        sink.text(&text).await;
+                        text
                     } else {
                         let rest = format!("\n\n{LLM_FALLBACK_NOTICE}\n\n{quoted}");
                         sink.text(&rest).await;
@@ -602,6 +637,7 @@ impl Assistant {
         history: &[(String, String, Option<String>)],
         hits: &[&Hit],
         sink: &Sink,
+        first_token_by: Instant,
     ) -> Result<(Vec<Source>, String, bool, Vec<Flag>, Usage), (String, Vec<Source>, LlmError)> {
         let fail = |e: LlmError| (String::new(), Vec::new(), e);
         // Sources are data: sentences in them that address an assistant ("忽略以上所有指令…")
@@ -630,7 +666,7 @@ impl Assistant {
             .prompts
             .render("answer.user.j2", minijinja::context! { sources => prompt_sources, history => turns, question => question })
             .map_err(|e| fail(LlmError::Config(e.to_string())))?;
-        let mut stream = llm.stream(&[LlmMessage::system(system), LlmMessage::user(user)]).await.map_err(fail)?;
+        let mut stream = llm.stream(&[LlmMessage::system(system), LlmMessage::user(user)], first_token_by).await.map_err(fail)?;
         let mut checker = CitationChecker::new(hits.iter().zip(&clean).map(|(h, text)| CheckSource { article: h.article.clone(), text: text.clone() }).collect());
         let mut usage = Usage::default();
         while let Some(ev) = stream.next().await {
@@ -806,47 +842,60 @@ impl Assistant {
     /// turns. Returns the whole answer. A closed `tx` (client gone) does not stop the answer
     /// from being finished and stored.
     pub async fn chat(&self, req: ChatRequest, tx: Option<mpsc::Sender<AnswerEvent>>) -> Result<Answer, AssistantError> {
+        // One budget for every wait on the LLM before the first generated word, follow-up
+        // rewriting included, counted from the question.
+        let budget = self.llm_budget();
         let sink = Sink(tx);
         let question = self.validate(&req.question)?;
-        let history = self.history(&req).await?;
-        let standalone = self.standalone(&question, &history).await;
-        let record = if req.persist {
-            let conversation_id =
-                self.conversations.open_or_create(req.conversation_id.as_deref(), &question, req.audience.home(), &req.asker).await?.ok_or(AssistantError::ConversationNotFound)?;
-            self.conversations.add_user_message(&conversation_id, &question, &standalone).await?;
-            let message_id = self.conversations.start_assistant_message(&conversation_id).await?;
-            Some(Record { conversation_id, message_id })
+        // Ownership is checked before anything of the conversation is read.
+        let conversation_id = if req.persist {
+            let id = self.conversations.open_or_create(req.conversation_id.as_deref(), &question, req.audience.home(), &req.asker).await?;
+            Some(id.ok_or(AssistantError::ConversationNotFound)?)
         } else {
             None
         };
-        let meta_for = |mode: AnswerMode| Meta {
+        let history = self.history(conversation_id.as_deref(), &req.history).await?;
+        let record = match conversation_id {
+            Some(conversation_id) => {
+                // The standalone form is stored as the question itself until a rewrite replaces it.
+                let user_message_id = self.conversations.add_user_message(&conversation_id, &question, &question).await?;
+                let message_id = self.conversations.start_assistant_message(&conversation_id).await?;
+                Some(Record { conversation_id, message_id, user_message_id })
+            }
+            None => None,
+        };
+        let meta_for = |mode: AnswerMode, standalone: &str| Meta {
             conversation_id: record.as_ref().map(|r| r.conversation_id.clone()).unwrap_or_default(),
             message_id: record.as_ref().map(|r| r.message_id).unwrap_or(0),
             mode,
-            standalone_question: standalone.clone(),
+            standalone_question: standalone.to_string(),
         };
-        // Generated answers stream while they are produced, so `meta` must go first; a sink
-        // that sends `meta` lazily on the first generated delta keeps that order.
+        // `meta` goes out at once, before any wait, so the member sees the answer has started;
+        // it is repeated before `sources` if the mode or the standalone question changed.
+        let planned = meta_for(if self.llm.is_some() { AnswerMode::Rag } else { AnswerMode::Extractive }, &question);
+        sink.send(AnswerEvent::Meta(planned.clone())).await;
+        let standalone = self.standalone(&question, &history, &budget).await;
+        if let (Some(r), true) = (&record, standalone != question) {
+            self.conversations.set_standalone(r.user_message_id, &standalone).await?;
+        }
+        // Generated answers stream while they are produced; the forwarder notes whether any
+        // did, so a complete answer is streamed here instead.
         let (gen_tx, mut gen_rx) = mpsc::channel::<AnswerEvent>(64);
         let forward = {
             let sink = sink.clone();
-            let meta = meta_for(AnswerMode::Rag);
             async move {
-                let mut sent_meta = false;
+                let mut forwarded = false;
                 while let Some(ev) = gen_rx.recv().await {
-                    if !sent_meta {
-                        sink.send(AnswerEvent::Meta(meta.clone())).await;
-                        sent_meta = true;
-                    }
+                    forwarded = true;
                     sink.send(ev).await;
                 }
-                sent_meta
+                forwarded
             }
         };
         let gen_sink = Sink(Some(gen_tx));
-        let (composed, meta_sent) = tokio::join!(
+        let (composed, streamed) = tokio::join!(
             async {
-                let r = self.compose(&standalone, &question, &history, &gen_sink, &req.audience).await;
+                let r = self.compose(&standalone, &question, &history, &gen_sink, &req.audience, &budget).await;
                 drop(gen_sink);
                 r
             },
@@ -856,16 +905,17 @@ impl Assistant {
             Ok(c) => c,
             Err(e) => {
                 if let Some(r) = &record {
-                    let turn = AssistantTurn { content: String::new(), mode: "extractive".into(), notice: Some(e.to_string()), ..Default::default() };
+                    let turn = AssistantTurn { content: String::new(), mode: "extractive".into(), notice: Some(e.user_message()), ..Default::default() };
                     let _ = self.conversations.finish_assistant_message(r.message_id, &turn).await;
                 }
                 return Err(e);
             }
         };
-        let streamed = meta_sent;
-        let meta = meta_for(if streamed { AnswerMode::Rag } else { c.mode });
-        if !streamed {
+        let meta = meta_for(if streamed { AnswerMode::Rag } else { c.mode }, &standalone);
+        if meta != planned {
             sink.send(AnswerEvent::Meta(meta.clone())).await;
+        }
+        if !streamed {
             sink.send(AnswerEvent::Sources(c.sources.clone())).await;
             sink.text(&c.text).await;
         } else {

@@ -1,6 +1,7 @@
 //! OpenAI-compatible chat endpoint through async-openai (DeepSeek, Qwen/DashScope, vLLM,
-//! Ollama…). Always streams; every wait is bounded (connect, first token, idle gap, total), so a
-//! slow or broken endpoint costs at most those timeouts before the answer falls back to quoting.
+//! Ollama…). Always streams; every wait is bounded (connect, first token by a deadline the
+//! caller sets, idle gap, total), so a slow or broken endpoint costs at most those waits before
+//! the answer falls back to quoting.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -15,8 +16,18 @@ use tokio::time::Instant;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum LlmError {
-    #[error("大模型服务响应超时（{0}）")]
-    Timeout(&'static str),
+    /// Nothing (not even response headers) before the first-token deadline.
+    #[error("大模型服务在限定时间内没有开始回答")]
+    Timeout,
+    /// Text had started, then the stream fell silent longer than the idle limit.
+    #[error("大模型服务生成中断（超过 {0} 秒无新内容）")]
+    Stalled(u64),
+    /// The whole generation took longer than the total limit.
+    #[error("大模型服务生成时间过长（超过 {0} 秒）")]
+    TooLong(u64),
+    /// The connection broke after it was established.
+    #[error("与大模型服务的连接中断：{0}")]
+    Disconnected(String),
     #[error("大模型服务返回错误：{0}")]
     Api(String),
     #[error("大模型服务返回的数据无法解析：{0}")]
@@ -33,7 +44,10 @@ impl LlmError {
     /// Stable code, logged and reported in `done.llm_error`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Timeout(_) => "llm.timeout",
+            Self::Timeout => "llm.timeout",
+            Self::Stalled(_) => "llm.stalled",
+            Self::TooLong(_) => "llm.too_long",
+            Self::Disconnected(_) => "llm.disconnected",
             Self::Api(_) => "llm.api_error",
             Self::Malformed(_) => "llm.malformed",
             Self::Connect(_) => "llm.unreachable",
@@ -44,22 +58,33 @@ impl LlmError {
 }
 
 fn map_error(e: OpenAIError) -> LlmError {
+    use async_openai::error::StreamError;
+    use reqwest_eventsource::Error as SseError;
     match e {
         OpenAIError::ApiError(api) => LlmError::Api(api.message),
         OpenAIError::JSONDeserialize(err, _) => LlmError::Malformed(err.to_string()),
-        OpenAIError::Reqwest(err) if err.is_connect() || err.is_timeout() => LlmError::Connect(err.to_string()),
-        OpenAIError::Reqwest(err) => LlmError::Api(err.to_string()),
-        OpenAIError::StreamError(err) => {
-            let text = err.to_string();
-            // reqwest-eventsource reports a dropped connection as a transport error and a
-            // non-SSE body as an invalid content type.
-            if text.contains("Transport") || text.contains("error sending request") || text.contains("connect") {
-                LlmError::Connect(text)
-            } else {
-                LlmError::Malformed(text)
-            }
-        }
+        OpenAIError::Reqwest(err) => transport_error(&err, false),
+        OpenAIError::StreamError(err) => match *err {
+            StreamError::ReqwestEventSource(SseError::Transport(err)) => transport_error(&err, true),
+            StreamError::ReqwestEventSource(SseError::InvalidStatusCode(status, _)) => LlmError::Api(format!("HTTP {status}")),
+            StreamError::ReqwestEventSource(SseError::StreamEnded) => LlmError::Disconnected("stream ended".into()),
+            other => LlmError::Malformed(other.to_string()),
+        },
         other => LlmError::Api(other.to_string()),
+    }
+}
+
+/// A transport failure, named by when it happened: before any connection (unreachable), while
+/// waiting (timeout), or on an open stream (disconnected).
+fn transport_error(err: &reqwest::Error, streaming: bool) -> LlmError {
+    if err.is_timeout() {
+        LlmError::Timeout
+    } else if err.is_connect() {
+        LlmError::Connect(err.to_string())
+    } else if streaming || err.is_body() || err.is_decode() {
+        LlmError::Disconnected(err.to_string())
+    } else {
+        LlmError::Api(err.to_string())
     }
 }
 
@@ -122,6 +147,9 @@ pub enum LlmEvent {
 
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<Chunk, OpenAIError>> + Send>>;
 
+/// How much longer the socket read timeout is than the stream's own limits.
+const SOCKET_SLACK_SECS: u64 = 5;
+
 pub struct LlmClient {
     client: Client<OpenAIConfig>,
     settings: LlmSettings,
@@ -141,8 +169,9 @@ impl LlmClient {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)))
             // Bounds each read at the socket too, so a stream we stopped waiting for does not
-            // keep its connection open until the upstream sends again.
-            .read_timeout(Duration::from_secs(settings.idle_timeout_secs.max(settings.first_token_timeout_secs).max(1)))
+            // keep its connection open until the upstream sends again. A backstop only: the
+            // stream's own (shorter) limits fire first and name what went wrong.
+            .read_timeout(Duration::from_secs(settings.idle_timeout_secs.max(settings.first_token_timeout_secs).max(1) + SOCKET_SLACK_SECS))
             .build()
             .map_err(|e| LlmError::Config(e.to_string()))?;
         Ok(Self { client: Client::with_config(config).with_http_client(http), settings: settings.clone() })
@@ -152,12 +181,12 @@ impl LlmClient {
         &self.settings.model
     }
 
-    /// Starts a streamed completion.
-    pub async fn stream(&self, messages: &[LlmMessage]) -> Result<LlmStream, LlmError> {
-        self.stream_with(messages, self.settings.max_tokens).await
+    /// Starts a streamed completion whose first text must arrive by `first_token_by`.
+    pub async fn stream(&self, messages: &[LlmMessage], first_token_by: Instant) -> Result<LlmStream, LlmError> {
+        self.stream_with(messages, self.settings.max_tokens, first_token_by).await
     }
 
-    async fn stream_with(&self, messages: &[LlmMessage], max_tokens: u32) -> Result<LlmStream, LlmError> {
+    async fn stream_with(&self, messages: &[LlmMessage], max_tokens: u32, first_token_by: Instant) -> Result<LlmStream, LlmError> {
         let mut request = serde_json::json!({
             "model": self.settings.model,
             "messages": messages,
@@ -168,28 +197,33 @@ impl LlmClient {
         if self.settings.stream_usage {
             request["stream_options"] = serde_json::json!({"include_usage": true});
         }
-        let started = Instant::now();
-        let total = Duration::from_secs(self.settings.total_timeout_secs.max(1));
-        let first = Duration::from_secs(self.settings.first_token_timeout_secs.max(1));
-        let opened = tokio::time::timeout(first, self.client.chat().create_stream_byot::<_, Chunk>(request)).await;
+        let total_secs = self.settings.total_timeout_secs.max(1);
+        let deadline = Instant::now() + Duration::from_secs(total_secs);
+        let opened = tokio::time::timeout_at(first_token_by.min(deadline), self.client.chat().create_stream_byot::<_, Chunk>(request)).await;
         let inner: ChunkStream = match opened {
-            Err(_) => return Err(LlmError::Timeout("首个响应")),
+            Err(_) => return Err(LlmError::Timeout),
             Ok(Err(e)) => return Err(map_error(e)),
             Ok(Ok(s)) => s,
         };
         Ok(LlmStream {
             inner: Some(inner),
-            deadline: started + total,
-            first_token: first,
-            idle: Duration::from_secs(self.settings.idle_timeout_secs.max(1)),
+            deadline,
+            total_secs,
+            first_token_by,
+            idle_secs: self.settings.idle_timeout_secs.max(1),
             got_text: false,
             pending: std::collections::VecDeque::new(),
         })
     }
 
-    /// Runs a short completion and returns its whole text (used for follow-up rewriting).
-    pub async fn complete(&self, messages: &[LlmMessage], max_tokens: u32) -> Result<String, LlmError> {
-        let mut s = self.stream_with(messages, max_tokens).await?;
+    /// Runs a short completion and returns its whole text (used for follow-up rewriting); the
+    /// whole of it must be done by `by`.
+    pub async fn complete(&self, messages: &[LlmMessage], max_tokens: u32, by: Instant) -> Result<String, LlmError> {
+        tokio::time::timeout_at(by, self.complete_inner(messages, max_tokens, by)).await.unwrap_or(Err(LlmError::Timeout))
+    }
+
+    async fn complete_inner(&self, messages: &[LlmMessage], max_tokens: u32, by: Instant) -> Result<String, LlmError> {
+        let mut s = self.stream_with(messages, max_tokens, by).await?;
         let mut text = String::new();
         while let Some(ev) = s.next().await {
             if let LlmEvent::Text(t) = ev? {
@@ -207,8 +241,9 @@ impl LlmClient {
 pub struct LlmStream {
     inner: Option<ChunkStream>,
     deadline: Instant,
-    first_token: Duration,
-    idle: Duration,
+    total_secs: u64,
+    first_token_by: Instant,
+    idle_secs: u64,
     got_text: bool,
     pending: std::collections::VecDeque<LlmEvent>,
 }
@@ -223,13 +258,18 @@ impl LlmStream {
                 return Some(Ok(ev));
             }
             let inner = self.inner.as_mut()?;
-            let wait = if self.got_text { self.idle } else { self.first_token };
-            let limit = wait.min(self.deadline.saturating_duration_since(Instant::now()));
-            let item = match tokio::time::timeout(limit, inner.next()).await {
+            let wait_until = if self.got_text { Instant::now() + Duration::from_secs(self.idle_secs) } else { self.first_token_by };
+            let item = match tokio::time::timeout_at(wait_until.min(self.deadline), inner.next()).await {
                 Err(_) => {
                     self.inner = None;
-                    let what = if Instant::now() >= self.deadline { "生成总时长" } else if self.got_text { "生成中断" } else { "首个字" };
-                    return Some(Err(LlmError::Timeout(what)));
+                    let e = if Instant::now() >= self.deadline {
+                        LlmError::TooLong(self.total_secs)
+                    } else if self.got_text {
+                        LlmError::Stalled(self.idle_secs)
+                    } else {
+                        LlmError::Timeout
+                    };
+                    return Some(Err(e));
                 }
                 Ok(None) => {
                     self.inner = None;

@@ -192,9 +192,12 @@ async fn llm_failures_fall_back_to_quoting_with_a_notice() {
     let question = "党员的党龄从什么时候算起？";
     let cases: Vec<(&str, Script, &str)> = vec![
         ("500", Script::Status(500), "llm.api_error"),
+        // Connection accepted, nothing sent: the first-token budget, not the socket, decides.
         ("slow", Script::Slow(Duration::from_secs(4), pieces(&["太迟了。"])), "llm.timeout"),
         ("garbage", Script::Garbage, "llm.malformed"),
-        ("disconnect", Script::Disconnect(pieces(&["党员的党龄从预备期满转为正式党员之日算起。[2]", "另外"])), ""),
+        ("disconnect", Script::Disconnect(pieces(&["党员的党龄从预备期满转为正式党员之日算起。[2]", "另外"])), "llm.disconnected"),
+        // Text started, then silence: a stall, not a malformed reply.
+        ("stall", Script::Stall(pieces(&["党员的党龄从预备期满转为正式党员之日算起。[2]", "另外"])), "llm.stalled"),
     ];
     for (name, script, code) in cases {
         let llm = llm_server(script, None).await;
@@ -212,10 +215,15 @@ async fn llm_failures_fall_back_to_quoting_with_a_notice() {
             assert!(err.starts_with("llm."), "{name}: {err}");
         }
         assert!(answer.text.contains("根据《中国共产党章程》（2022年版）第七条："), "{name}: {}", answer.text);
+        // Every channel (web, /v1, WeChat) carries the text, so the notice is in it.
+        assert!(answer.text.contains(LLM_FALLBACK_NOTICE), "{name}: {}", answer.text);
+        if !matches!(name, "disconnect" | "stall") {
+            assert!(answer.text.starts_with(LLM_FALLBACK_NOTICE), "{name}: {}", answer.text);
+        }
         assert!(answer.text.contains("预备期满转为正式党员之日算起"), "{name}");
         assert_eq!(streamed_text(&events), answer.text, "{name}");
         assert!(!answer.sources.is_empty(), "{name}");
-        if name == "disconnect" {
+        if name == "disconnect" || name == "stall" {
             // The checked sentence already shown stays (its [2] renumbered [1] as first cited);
             // the unfinished "另外" never appears.
             assert!(answer.text.starts_with("党员的党龄从预备期满转为正式党员之日算起。[1]"), "{}", answer.text);
@@ -235,6 +243,52 @@ async fn llm_failures_fall_back_to_quoting_with_a_notice() {
             }
         }
     }
+}
+
+/// A hung rewrite and a hung answer share one budget (`first_token_timeout_secs`): the member
+/// gets the quoted answer within it, not after two timeouts in series; and `meta` is sent
+/// before anything waits on the model.
+#[tokio::test]
+async fn a_hung_llm_costs_one_budget_for_rewrite_and_answer_and_meta_comes_first() {
+    let history = vec![
+        Turn { role: "user".into(), content: "预备党员有哪些权利？".into() },
+        Turn { role: "assistant".into(), content: "预备党员的权利，除了没有表决权、选举权和被选举权以外，也同正式党员一样。[1]".into() },
+    ];
+    let follow = ChatRequest { question: "那预备期多长？".into(), history, ..Default::default() };
+    let llm = llm_server_with_slow_rewrite(Script::Slow(Duration::from_secs(30), pieces(&["太迟了。"])), Some("预备党员的预备期是多长？"), Duration::from_secs(30)).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let budget = 3;
+    let a = assistant_with(tmp.path(), false, |s| {
+        use_llm(s, &llm.url);
+        s.llm.first_token_timeout_secs = budget;
+        // Longer than the budget: only the shared budget can explain a timely fallback.
+        s.llm.idle_timeout_secs = 30;
+        s.llm.total_timeout_secs = 60;
+    })
+    .await;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let started = std::time::Instant::now();
+    let a = std::sync::Arc::new(a);
+    let asking = {
+        let a = a.clone();
+        tokio::spawn(async move { a.chat(follow, Some(tx)).await.unwrap() })
+    };
+    let first = rx.recv().await.expect("an event");
+    assert!(matches!(first, AnswerEvent::Meta(_)), "{first:?}");
+    // While `meta` is out, neither model call has answered (both sleep 30 s).
+    assert!(!asking.is_finished());
+    let answer = asking.await.unwrap();
+    let elapsed = started.elapsed();
+    // Two limits in series would take at least 2 × budget (rewrite, then first token).
+    assert!(elapsed < Duration::from_secs(2 * budget), "fell back after {elapsed:?}");
+    assert_eq!(answer.done.llm_error.as_deref(), Some("llm.timeout"));
+    assert_eq!(answer.done.mode, AnswerMode::Extractive);
+    assert!(answer.text.starts_with(LLM_FALLBACK_NOTICE), "{}", answer.text);
+    // The rule rewrote the follow-up instead, and the quoted answer is about 预备期.
+    assert!(answer.meta.standalone_question.contains("预备党员"), "{}", answer.meta.standalone_question);
+    assert!(answer.text.contains("第七条"), "{}", answer.text);
+    let sent = llm.requests.lock().unwrap().len();
+    assert_eq!(sent, 2, "one rewrite call, one answer call");
 }
 
 #[tokio::test]
@@ -277,6 +331,26 @@ async fn follow_ups_are_rewritten_by_the_llm_when_configured_and_by_rule_otherwi
     assert_eq!(sent.len(), 2, "one rewrite call, one answer call");
     let rewrite_prompt = sent[0]["messages"][1]["content"].as_str().unwrap();
     assert!(rewrite_prompt.contains("党员：预备党员有哪些权利？") && rewrite_prompt.contains("追问：那预备期多长？"), "{rewrite_prompt}");
+
+    // A stored conversation: `meta` goes out first with the words as typed, the rewrite is
+    // stored with the follow-up and announced in a repeated `meta` before `sources`.
+    let asker = dwt_store::Asker { user_id: None, anon_token: Some("a".repeat(64)) };
+    let first = ChatRequest { question: "预备党员有哪些权利？".into(), persist: true, asker: asker.clone(), ..Default::default() };
+    let (opened, _) = ask(&a, first).await;
+    let id = opened.meta.conversation_id.clone();
+    let next = ChatRequest { question: "那预备期多长？".into(), conversation_id: Some(id.clone()), persist: true, asker, ..Default::default() };
+    let (answer, events) = ask(&a, next).await;
+    let metas: Vec<&dwt_assistant::Meta> = events.iter().filter_map(|e| if let AnswerEvent::Meta(m) = e { Some(m) } else { None }).collect();
+    assert!(matches!(events.first(), Some(AnswerEvent::Meta(_))));
+    assert_eq!(metas[0].standalone_question, "那预备期多长？");
+    assert_eq!(metas.last().map(|m| m.standalone_question.as_str()), Some("预备党员的预备期是多长？"));
+    assert!(metas.iter().all(|m| m.conversation_id == id && m.message_id == answer.meta.message_id));
+    let sources_at = events.iter().position(|e| matches!(e, AnswerEvent::Sources(_))).unwrap();
+    let last_meta_at = events.iter().rposition(|e| matches!(e, AnswerEvent::Meta(_))).unwrap();
+    assert!(last_meta_at < sources_at);
+    let stored = a.conversations().messages(&id).await.unwrap().unwrap();
+    let follow_up = stored.iter().rev().find(|m| m.role == "user").unwrap();
+    assert_eq!(follow_up.standalone.as_deref(), Some("预备党员的预备期是多长？"));
 
     // Rewrite call failing (500 for rewrites): the rule carries the previous topic instead.
     let llm = llm_server(Script::Stream(pieces(&["预备党员的预备期为一年。[1]"])), None).await;

@@ -69,6 +69,8 @@ pub enum Script {
     Slow(Duration, Vec<String>),
     /// Streams these pieces, then drops the connection without [DONE].
     Disconnect(Vec<String>),
+    /// Streams these pieces, then keeps the connection open and silent.
+    Stall(Vec<String>),
     /// Answers with this HTTP status and an OpenAI error body.
     Status(u16),
     /// 200 text/event-stream whose data is not JSON.
@@ -86,6 +88,8 @@ struct ScriptState {
     answer: Script,
     /// Reply to follow-up rewrite requests (recognised by their system prompt).
     rewrite: Option<String>,
+    /// How long the rewrite reply waits before its headers.
+    rewrite_delay: Duration,
     requests: Arc<Mutex<Vec<serde_json::Value>>>,
 }
 
@@ -122,6 +126,7 @@ async fn completions(State(st): State<Arc<ScriptState>>, Json(body): Json<serde_
     st.requests.lock().unwrap().push(body.clone());
     let system = body["messages"][0]["content"].as_str().unwrap_or("").to_string();
     if system.contains("改写") {
+        tokio::time::sleep(st.rewrite_delay).await;
         return match &st.rewrite {
             Some(r) => sse_response(sse(std::slice::from_ref(r), true), Duration::ZERO),
             None => (StatusCode::INTERNAL_SERVER_ERROR, "no rewrite scripted").into_response(),
@@ -142,14 +147,24 @@ async fn completions(State(st): State<Arc<ScriptState>>, Json(body): Json<serde_
             let status = StatusCode::from_u16(*code).unwrap();
             (status, Json(serde_json::json!({"error": {"message": "scripted failure", "type": "server_error", "param": null, "code": null}}))).into_response()
         }
+        Script::Stall(p) => {
+            let items = sse(p, false);
+            let stream = futures::StreamExt::chain(futures::stream::iter(items), futures::stream::pending());
+            ([(header::CONTENT_TYPE, "text/event-stream")], Body::from_stream(stream)).into_response()
+        }
         Script::Garbage => sse_response(vec![Ok(Bytes::from("data: {not json at all\n\n")), Ok(Bytes::from("data: [DONE]\n\n"))], Duration::ZERO),
     }
 }
 
 /// Starts a scripted OpenAI-compatible server on an ephemeral loopback port.
 pub async fn llm_server(answer: Script, rewrite: Option<&str>) -> LlmServer {
+    llm_server_with_slow_rewrite(answer, rewrite, Duration::ZERO).await
+}
+
+/// As [`llm_server`], with the rewrite reply held back for `rewrite_delay`.
+pub async fn llm_server_with_slow_rewrite(answer: Script, rewrite: Option<&str>, rewrite_delay: Duration) -> LlmServer {
     let requests = Arc::new(Mutex::new(Vec::new()));
-    let st = Arc::new(ScriptState { answer, rewrite: rewrite.map(str::to_string), requests: requests.clone() });
+    let st = Arc::new(ScriptState { answer, rewrite: rewrite.map(str::to_string), rewrite_delay, requests: requests.clone() });
     let app = Router::new().route("/v1/chat/completions", post(completions)).with_state(st);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

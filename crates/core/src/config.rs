@@ -311,7 +311,8 @@ pub struct LlmSettings {
     /// Also read from `DWT__LLM__API_KEY`; never logged.
     pub api_key: Option<String>,
     pub connect_timeout_secs: u64,
-    /// The first token must arrive within this, or the answer falls back to quoting.
+    /// From the question to the first generated word, a follow-up rewrite included (which may
+    /// use at most half of it); past it the answer is quoted instead.
     pub first_token_timeout_secs: u64,
     /// Longest silence between two streamed chunks.
     pub idle_timeout_secs: u64,
@@ -336,7 +337,7 @@ impl Default for LlmSettings {
             model: "deepseek-chat".into(),
             api_key: None,
             connect_timeout_secs: 5,
-            first_token_timeout_secs: 20,
+            first_token_timeout_secs: 5,
             idle_timeout_secs: 20,
             total_timeout_secs: 120,
             temperature: 0.2,
@@ -369,6 +370,12 @@ pub struct ServerSettings {
     /// connection and a broadcast receiver.
     pub max_event_streams: usize,
     pub max_event_streams_per_user: usize,
+    /// A connection must send a request's headers within this, or it is closed (slow or
+    /// half-open clients cannot hold connections).
+    pub header_read_timeout_secs: u64,
+    /// Reverse proxies (addresses or networks, e.g. `127.0.0.1`, `10.0.0.0/8`) whose
+    /// `X-Forwarded-For` / `X-Real-IP` name the client; empty: the peer is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -381,6 +388,8 @@ impl Default for ServerSettings {
             import_limit_bytes: 10 * 1024 * 1024,
             max_event_streams: 2000,
             max_event_streams_per_user: 8,
+            header_read_timeout_secs: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -260,6 +260,34 @@ impl UserRepo {
         }
     }
 
+    /// Counts a failed login under a username no account has (`name`, lower-case), with the
+    /// same rules as [`Self::admit_attempt`] in one statement; returns the lock's end when the
+    /// name is (now) locked. Names idle for a day are forgotten now and then.
+    pub async fn admit_phantom(&self, name: &str, max: u32, lock_until: &str) -> Result<Option<String>, CoreError> {
+        let now = now_text();
+        let expired = "(login_phantoms.locked_until IS NOT NULL AND login_phantoms.locked_until <= $4)";
+        let locked_now = "(login_phantoms.locked_until IS NOT NULL AND login_phantoms.locked_until > $4)";
+        let count = format!("CASE WHEN {expired} THEN 1 ELSE login_phantoms.failed_logins + 1 END");
+        let locked: Option<String> = sqlx::query_scalar(&format!(
+            "INSERT INTO login_phantoms (username, failed_logins, locked_until, updated_at) VALUES ($1, 1, CASE WHEN 1 >= $2 THEN $3 ELSE NULL END, $4) \
+             ON CONFLICT (username) DO UPDATE SET \
+             failed_logins = CASE WHEN {locked_now} THEN login_phantoms.failed_logins ELSE {count} END, \
+             locked_until = CASE WHEN {locked_now} THEN login_phantoms.locked_until WHEN {count} >= $2 THEN $3 ELSE NULL END, \
+             updated_at = $4 RETURNING locked_until"
+        ))
+        .bind(name)
+        .bind(i64::from(max))
+        .bind(lock_until)
+        .bind(&now)
+        .fetch_one(&self.db.pool)
+        .await?;
+        if rand::random::<u8>() == 0 {
+            let cutoff = crate::db::format_ts(chrono::Utc::now() - chrono::Duration::days(1));
+            sqlx::query("DELETE FROM login_phantoms WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until < $1)").bind(cutoff).execute(&self.db.pool).await?;
+        }
+        Ok(locked)
+    }
+
     /// After a successful login or an admin unlock.
     pub async fn clear_failures(&self, id: i64) -> Result<(), CoreError> {
         sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1").bind(id).execute(&self.db.pool).await?;

@@ -88,6 +88,11 @@ fn read_rows(bytes: &[u8], limits: &UploadLimits, required: &[&str]) -> Result<V
         }
         out.push((first_row + i + 2, map, raw));
     }
+    if out.is_empty() {
+        // Nothing to import is the uploader's mistake (wrong sheet, template not filled in),
+        // not a successful import of nothing.
+        return Err(CoreError::invalid("import.empty", "表格中没有数据（表头下方没有任何一行），请按模板填写后再导入"));
+    }
     Ok(out)
 }
 

@@ -169,6 +169,19 @@ async fn lockout_after_five_failures_without_revealing_accounts() {
             assert!(matches!(core.auth.login("nobody", "x", None).await.unwrap_err(), CoreError::InvalidCredentials));
         }
         assert!(matches!(core.auth.login("nobody", "x", None).await.unwrap_err(), CoreError::Locked { .. }));
+        // The count lives in the database: another instance on it sees the lock too, and the
+        // attempts are audited like a wrong password's (the same writes: no timing tell).
+        let (other_instance, _) = core_with(&t.db, AuthSettings::default());
+        assert!(matches!(other_instance.auth.login("NoBody", "x", Some("203.0.113.5")).await.unwrap_err(), CoreError::Locked { .. }), "{}", t.name);
+        let unknown = core.audit.recent(Some("auth.login_failed"), 50).await.unwrap();
+        let unknown: Vec<_> = unknown.iter().filter(|e| e.actor_name.as_deref() == Some("nobody")).collect();
+        assert_eq!(unknown.len(), 6, "{}: {unknown:?}", t.name);
+        assert!(unknown.iter().all(|e| e.actor_id.is_none() && e.detail.as_deref() == Some("用户名不存在")));
+        assert_eq!(unknown[0].client_ip.as_deref(), Some("203.0.113.5"));
+        // Parallel guesses under an unknown name cannot outrun the limit either.
+        let burst = futures::future::join_all((0..12).map(|_| core.auth.login("ghost-burst", "x", None))).await;
+        let invalid = burst.iter().filter(|o| matches!(o, Err(CoreError::InvalidCredentials))).count();
+        assert_eq!(invalid, 4, "{}: {burst:?}", t.name);
         // An admin unlocks; the right password works again and the counter restarts.
         let u = core.auth.unlock(id, &Actor::default()).await.unwrap();
         assert!(u.locked_until.is_none());

@@ -2,6 +2,7 @@
 //! Thin by design: it parses requests, calls `dwt-assistant`, and renders results.
 
 pub mod admin;
+pub mod client_addr;
 mod error;
 mod guard;
 pub mod metrics;
@@ -94,6 +95,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// everything else gets `request_timeout_secs`.
 pub fn router(mut state: AppState, settings: &ServerSettings) -> Router {
     let hsts = state.auth_settings().cookie_secure;
+    // `serve` refuses a bad list before it gets here; a router built directly (tests) trusts none.
+    let trusted = client_addr::TrustedProxies::parse(&settings.trusted_proxies).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "server.trusted_proxies ignored");
+        client_addr::TrustedProxies::default()
+    });
     state.streams = streams::StreamLimits::new(settings.max_event_streams, settings.max_event_streams_per_user);
     let timed = Router::new()
         .route("/api/conversations/{id}", get(conversation))
@@ -132,10 +138,17 @@ pub fn router(mut state: AppState, settings: &ServerSettings) -> Router {
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(trusted), client_addr::resolve))
         .layer(axum::middleware::from_fn_with_state(hsts, guard::harden))
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// How long in-flight requests may take to finish once shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish (at most
+/// [`SHUTDOWN_GRACE`]). Connections are served by hyper directly rather than `axum::serve` for
+/// the header-read timeout: a client that opens a connection and never completes its request
+/// headers is dropped after `header_read_timeout_secs` instead of holding the slot.
 pub async fn serve(
     state: AppState,
     settings: &ServerSettings,
@@ -144,15 +157,62 @@ pub async fn serve(
     let addr: SocketAddr = format!("{}:{}", settings.host, settings.port)
         .parse()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("监听地址无效：{e}")))?;
+    client_addr::TrustedProxies::parse(&settings.trusted_proxies).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "listening");
+    serve_on(listener, state, settings, shutdown).await
+}
+
+/// [`serve`] on a listener already bound.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    settings: &ServerSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
     let stop = state.stop.clone();
-    let shutdown = async move {
-        shutdown.await;
-        let _ = stop.send(true);
-    };
-    // Connect info gives handlers the client address (SMS rate limits, audit log).
-    axum::serve(listener, router(state, settings).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+    let app = router(state, settings);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(settings.header_read_timeout_secs.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        // Connect info gives handlers the client address (SMS rate limits, audit log).
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            app.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    // Live event streams end on this signal; other requests get the grace period.
+    let _ = stop.send(true);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still running after the shutdown grace period were cut off");
+    }
+    Ok(())
 }
 
 /// A body that is not the expected JSON, or is too large.
@@ -160,7 +220,11 @@ pub(crate) fn rejected(e: JsonRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "请求内容过大");
     }
-    ApiError::bad_request("request.invalid_json", format!("请求格式错误：{}", e.body_text()))
+    let problem = match &e {
+        JsonRejection::MissingJsonContentType(_) => "请求内容类型应为 application/json".to_string(),
+        other => error::json_problem(&other.body_text()),
+    };
+    ApiError::bad_request("request.invalid_json", format!("请求格式错误：{problem}"))
 }
 
 /// Liveness: the process serves requests (it listens only once the knowledge base is open).
@@ -219,7 +283,7 @@ async fn chat(State(s): State<AppState>, who: admin::session::ChatAsker, body: R
             Err(e) => {
                 metrics.answer_error();
                 tracing::warn!(code = e.code(), error = %e, "chat failed");
-                let _ = tx.send(AnswerEvent::Error { code: e.code().into(), message: e.to_string() }).await;
+                let _ = tx.send(AnswerEvent::Error { code: e.code().into(), message: e.user_message() }).await;
             }
         }
     });

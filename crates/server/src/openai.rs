@@ -149,7 +149,8 @@ pub async fn chat_completions(State(s): State<AppState>, body: Result<Json<Compl
             Ok(a) => metrics.answer(&a.done),
             Err(e) => {
                 metrics.answer_error();
-                let _ = tx.send(AnswerEvent::Error { code: e.code().into(), message: e.to_string() }).await;
+                tracing::warn!(code = e.code(), error = %e, "chat failed");
+                let _ = tx.send(AnswerEvent::Error { code: e.code().into(), message: e.user_message() }).await;
             }
         }
     });

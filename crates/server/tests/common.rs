@@ -41,6 +41,12 @@ pub async fn app_with_core() -> (tempfile::TempDir, Router, Arc<dwt_org::Core>) 
 
 /// With the given auth settings and an SMS sender that records the codes it "sends".
 pub async fn app_with_core_settings(auth: dwt_core::config::AuthSettings) -> (tempfile::TempDir, Router, Arc<dwt_org::Core>, Arc<RecordingSms>) {
+    let (tmp, state, settings, core, sms) = state_with_core(auth).await;
+    (tmp, dwt_server::router(state, &settings.server), core, sms)
+}
+
+/// The application state behind [`app_with_core_settings`], for tests that serve it themselves.
+pub async fn state_with_core(auth: dwt_core::config::AuthSettings) -> (tempfile::TempDir, dwt_server::AppState, dwt_core::Settings, Arc<dwt_org::Core>, Arc<RecordingSms>) {
     let tmp = tempfile::tempdir().unwrap();
     let (assistant, settings) = assistant(tmp.path()).await;
     let db = dwt_org::Db::open_sqlite_dir(&settings.storage.data_dir).await.unwrap();
@@ -56,7 +62,7 @@ pub async fn app_with_core_settings(auth: dwt_core::config::AuthSettings) -> (te
     std::fs::write(crawl.dir.join("broken.toml"), "kind = \"site\"\nrate_limit = -1\n").unwrap();
     let crawler = Arc::new(dwt_crawl::Crawler::new(assistant.knowledge_base().clone(), &crawl).unwrap());
     let state = dwt_server::AppState::new(assistant).with_core(core.clone()).with_handoff(handoff).with_crawler(crawler);
-    (tmp, dwt_server::router(state, &settings.server), core, sms)
+    (tmp, state, settings, core, sms)
 }
 
 /// Records the SMS codes it "sends".
@@ -170,8 +176,9 @@ pub async fn chat(app: &Router, question: &str, conversation_id: Option<&str>) -
     sse_events(&body)
 }
 
+/// The last `name` event (`meta` may be repeated; the last one is final).
 pub fn event<'a>(events: &'a [(String, serde_json::Value)], name: &str) -> &'a serde_json::Value {
-    &events.iter().find(|(e, _)| e == name).unwrap_or_else(|| panic!("no {name} event in {events:?}")).1
+    &events.iter().rev().find(|(e, _)| e == name).unwrap_or_else(|| panic!("no {name} event in {events:?}")).1
 }
 
 pub fn answer_text(events: &[(String, serde_json::Value)]) -> String {

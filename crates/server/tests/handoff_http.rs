@@ -53,7 +53,7 @@ async fn handoff_reply_arrives_live_and_becomes_a_curated_answer() {
     let member = token(&core, "member1").await;
     let question = "入党宣誓仪式上要宣读的誓词内容是什么";
     let events = ask(&app, &member, question).await;
-    let meta = &events.iter().find(|(e, _)| e == "meta").unwrap().1;
+    let meta = &events.iter().rev().find(|(e, _)| e == "meta").unwrap().1;
     assert_ne!(meta["mode"], "faq", "not a curated answer yet: {meta}");
     let message_id = meta["message_id"].as_i64().unwrap();
     let conversation_id = meta["conversation_id"].as_str().unwrap().to_string();
@@ -62,6 +62,9 @@ async fn handoff_reply_arrives_live_and_becomes_a_curated_answer() {
     let (s, body) = post(&app, "/api/consultations", &other_member, json!({"message_id": message_id, "conversation_id": "0123456789abcdef"})).await;
     assert_eq!((s, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("handoff.message_not_found")), "{body}");
     assert_eq!(body["message"], "找不到要转人工的那条回答");
+    // Nor with the right conversation id: the conversation is member1's, not theirs.
+    let (s, body) = post(&app, "/api/consultations", &other_member, json!({"message_id": message_id, "conversation_id": conversation_id})).await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("handoff.message_not_found")), "{body}");
 
     // Anonymous visitors cannot hand off.
     let (s, _, _) = request(&app, "POST", "/api/consultations", None, &[], Some(Body::from(json!({"message_id": message_id}).to_string())), JSON).await;
@@ -139,7 +142,7 @@ async fn handoff_reply_arrives_live_and_becomes_a_curated_answer() {
     let (s, body) = post(&app, &format!("/api/admin/qa-proposals/{}/approve", p["id"]), &admin, json!({"answer": curated})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let events = ask(&app, &member, question).await;
-    let meta = &events.iter().find(|(e, _)| e == "meta").unwrap().1;
+    let meta = &events.iter().rev().find(|(e, _)| e == "meta").unwrap().1;
     assert_eq!(meta["mode"], "faq", "{meta}");
     let text: String = events.iter().filter(|(e, _)| e == "delta").map(|(_, d)| d["text"].as_str().unwrap_or("").to_string()).collect();
     assert!(text.contains("永不叛党"), "{text}");

@@ -122,3 +122,117 @@ async fn hostile_files_get_a_chinese_4xx_from_every_importer_and_memory_stays_bo
     let (_, _, list) = request(&app, "GET", "/api/admin/qa?q=%E6%94%AF%E9%83%A8%E5%A4%9A%E4%B9%85", t, &[], None, None).await;
     assert!(!list.contains("见党章"), "{list}");
 }
+
+/// A sheet with a header and no rows is the uploader's mistake: 400 with a code saying so, not
+/// 200 "imported nothing". A document name with a control character is refused, not kept.
+#[tokio::test]
+async fn empty_sheets_and_control_characters_in_names_are_refused() {
+    let (_tmp, app, core) = app_with_core().await;
+    let token = match core.auth.login("sysadmin", DEMO_PASSWORD, None).await.unwrap() {
+        LoginOutcome::Ok(s) => s.token,
+        other => panic!("{other:?}"),
+    };
+    let t = Some(token.as_str());
+    let cases = [
+        ("/api/admin/orgs/import", dwt_org::xlsx::sheet_from_rows(dwt_org::xlsx::ORG_IMPORT_HEADERS, &[]).unwrap(), "import.empty"),
+        ("/api/admin/members/import", dwt_org::xlsx::sheet_from_rows(dwt_org::xlsx::MEMBER_IMPORT_HEADERS, &[]).unwrap(), "import.empty"),
+        ("/api/admin/qa/import", dwt_org::xlsx::sheet_from_rows(&["问题", "答案"], &[]).unwrap(), "qa_import.empty"),
+    ];
+    for (uri, bytes, code) in cases {
+        let (status, _, body) = request(&app, "POST", uri, t, &[], Some(Body::from(bytes)), Some("application/octet-stream")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["code"], code, "{uri}: {body}");
+        assert!(v["message"].as_str().unwrap().contains("没有数据"), "{body}");
+    }
+    for name in ["a%00b.md", "a%0Ab.md"] {
+        let (status, _, body) = request(&app, "POST", &format!("/api/admin/kb/documents/upload?filename={name}"), t, &[], Some(Body::from("# 标题\n\n第一条 内容。")), Some("application/octet-stream")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {body}");
+        assert!(body.contains("kb.bad_filename"), "{body}");
+    }
+    // A Windows path keeps only the file name in the document key.
+    let (status, _, body) = request(&app, "POST", "/api/admin/kb/documents/upload?filename=C%3A%5Cdocs%5C%E8%A7%84%E5%AE%9A.md", t, &[], Some(Body::from("# 某支部学习制度\n\n第一条 每月学习一次。")), Some("application/octet-stream")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["document"]["key"], "upload:规定.md", "{body}");
+}
+
+/// Property: whatever bytes arrive, an importer answers 2xx or a Chinese 4xx `{code, message}`,
+/// never a 5xx, and the server keeps serving. Inputs are random mutations (seeded, so a failure
+/// replays) of valid spreadsheets and a valid .docx, on the wire and inside the archive: byte
+/// flips, truncations, spliced ranges, and XML cut or repeated inside a re-zipped sheet.
+#[tokio::test]
+async fn mutated_files_never_get_a_5xx_from_any_importer() {
+    use rand::{Rng, SeedableRng};
+    let (_tmp, app, core) = app_with_core().await;
+    let token = match core.auth.login("sysadmin", DEMO_PASSWORD, None).await.unwrap() {
+        LoginOutcome::Ok(s) => s.token,
+        other => panic!("{other:?}"),
+    };
+    let t = Some(token.as_str());
+    let orgs = dwt_org::xlsx::sheet_from_rows(dwt_org::xlsx::ORG_IMPORT_HEADERS, &[vec!["FZ01", "测试支部", "党支部", "DW01"]]).unwrap();
+    let pairs = dwt_org::xlsx::sheet_from_rows(&["问题", "答案"], &[vec!["支部多久开一次会", "见党章"]]).unwrap();
+    let docx = std::fs::read(common::repo_root().join("crates/ingest/tests/fixtures/docx/zhutidangri-guiding.docx")).unwrap();
+    let sheet_xml = {
+        let mut z = zip::ZipArchive::new(Cursor::new(&pairs[..])).unwrap();
+        let mut s = String::new();
+        z.by_name("xl/worksheets/sheet1.xml").unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let targets: [(&str, &Vec<u8>); 4] = [
+        ("/api/admin/orgs/import", &orgs),
+        ("/api/admin/members/import", &orgs),
+        ("/api/admin/qa/import", &pairs),
+        ("/api/admin/kb/documents/upload?filename=fuzz.docx", &docx),
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_d3a7);
+    let mut answered = std::collections::BTreeMap::<u16, usize>::new();
+    for case in 0..160 {
+        let (uri, base) = targets[case % targets.len()];
+        let mut bytes = base.clone();
+        match rng.random_range(0..5) {
+            0 => {
+                for _ in 0..rng.random_range(1..16) {
+                    let i = rng.random_range(0..bytes.len());
+                    bytes[i] ^= 1 << rng.random_range(0..8);
+                }
+            }
+            1 => bytes.truncate(rng.random_range(0..bytes.len())),
+            2 => {
+                let (a, b) = (rng.random_range(0..bytes.len()), rng.random_range(0..bytes.len()));
+                let (a, b) = (a.min(b), a.max(b));
+                let piece = bytes[a..b].to_vec();
+                let at = rng.random_range(0..bytes.len());
+                bytes.splice(at..at, piece);
+            }
+            3 => {
+                // Well-formed zip, broken sheet XML: cut at a random point.
+                let cut = rng.random_range(0..sheet_xml.len());
+                let cut = (0..=cut).rev().find(|&i| sheet_xml.is_char_boundary(i)).unwrap_or(0);
+                let xml = sheet_xml[..cut].to_string();
+                bytes = rezip(&pairs, &[("xl/worksheets/sheet1.xml", &move |w: &mut dyn Write| w.write_all(xml.as_bytes()).unwrap())]);
+            }
+            _ => {
+                // Well-formed zip, a sheet whose rows repeat thousands of times.
+                let times = rng.random_range(100..5000);
+                let row = "<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t>问</t></is></c></row>".repeat(times);
+                let xml = sheet_xml.replacen("</sheetData>", &format!("{row}</sheetData>"), 1);
+                bytes = rezip(&pairs, &[("xl/worksheets/sheet1.xml", &move |w: &mut dyn Write| w.write_all(xml.as_bytes()).unwrap())]);
+            }
+        }
+        let (status, headers, body) = request(&app, "POST", uri, t, &[], Some(Body::from(bytes)), Some("application/octet-stream")).await;
+        *answered.entry(status.as_u16()).or_default() += 1;
+        assert!(!status.is_server_error(), "case {case} → {uri}: {status} {body}");
+        if status.is_client_error() {
+            assert!(headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("application/json")), "case {case}: {body}");
+            let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("case {case} → {uri}: not JSON: {body}"));
+            let message = v["message"].as_str().unwrap_or_default();
+            assert!(v["code"].as_str().is_some_and(|c| c.contains('.')), "case {case}: {body}");
+            assert!(message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "case {case} → {uri}: not a Chinese message: {body}");
+        }
+    }
+    // The mutations reached both outcomes: some inputs still parse, most are refused.
+    assert!(answered.keys().any(|s| *s < 300) && answered.keys().any(|s| *s >= 400), "{answered:?}");
+    let (status, _, _) = request(&app, "GET", "/healthz", None, &[], None, None).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -18,7 +18,7 @@ async fn mode_of(app: &axum::Router, question: &str) -> (String, String) {
     let (status, _, body) = request(app, "POST", "/api/chat", None, &[], Some(Body::from(json!({"question": question}).to_string())), JSON).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let events = sse_events(&body);
-    let meta = events.iter().find(|(n, _)| n == "meta").map(|(_, v)| v.clone()).unwrap();
+    let meta = events.iter().rev().find(|(n, _)| n == "meta").map(|(_, v)| v.clone()).unwrap();
     let text: String = events.iter().filter(|(n, _)| n == "delta").map(|(_, v)| v["text"].as_str().unwrap_or_default().to_string()).collect();
     (meta["mode"].as_str().unwrap_or_default().to_string(), text)
 }
@@ -236,7 +236,7 @@ async fn org_admins_curate_pairs_for_their_subtree_and_only_its_members_get_them
             let (status, _, body) = request(&app, "POST", "/api/chat", token.as_deref(), &[], Some(Body::from(json!({"question": question}).to_string())), JSON).await;
             assert_eq!(status, StatusCode::OK, "{body}");
             let events = sse_events(&body);
-            let mode = events.iter().find(|(n, _)| n == "meta").map(|(_, v)| v["mode"].as_str().unwrap_or_default().to_string()).unwrap();
+            let mode = events.iter().rev().find(|(n, _)| n == "meta").map(|(_, v)| v["mode"].as_str().unwrap_or_default().to_string()).unwrap();
             let text: String = events.iter().filter(|(n, _)| n == "delta").map(|(_, v)| v["text"].as_str().unwrap_or_default().to_string()).collect();
             (mode, text)
         }

@@ -159,6 +159,12 @@ impl ConversationStore {
         Ok(id)
     }
 
+    /// Replaces a user message's standalone form once a follow-up has been rewritten.
+    pub async fn set_standalone(&self, message_id: i64, standalone: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE messages SET standalone = ? WHERE id = ? AND role = 'user'").bind(standalone).bind(message_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Reserves the assistant message id before streaming starts (so the client can refer to it),
     /// then [`Self::finish_assistant_message`] fills it in one statement when the answer is complete.
     pub async fn start_assistant_message(&self, conversation_id: &str) -> Result<i64, StoreError> {

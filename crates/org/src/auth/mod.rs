@@ -5,8 +5,7 @@
 pub mod password;
 pub mod sms;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use dwt_core::config::{AuthSettings, PasswordPolicy};
 use serde::Serialize;
@@ -51,7 +50,6 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Failures so far and the lock end, for one unknown username.
-type PhantomEntry = (u32, Option<chrono::DateTime<chrono::Utc>>);
 
 pub struct AuthService {
     db: Db,
@@ -59,16 +57,13 @@ pub struct AuthService {
     audit: AuditLog,
     settings: AuthSettings,
     codes: SmsCodes,
-    /// Failure counts for usernames that do not exist, so that they lock exactly like real
-    /// accounts and a 423 never tells an attacker that an account exists. Bounded.
-    phantom: Mutex<HashMap<String, PhantomEntry>>,
     dummy_hash: String,
 }
 
 impl AuthService {
     pub fn new(db: Db, users: UserRepo, audit: AuditLog, settings: AuthSettings, sender: Arc<dyn SmsSender>) -> Self {
         let codes = SmsCodes::new(db.clone(), settings.sms.clone(), sender);
-        Self { db, users, audit, settings, codes, phantom: Mutex::new(HashMap::new()), dummy_hash: password::dummy_hash() }
+        Self { db, users, audit, settings, codes, dummy_hash: password::dummy_hash() }
     }
 
     pub fn settings(&self) -> &AuthSettings {
@@ -99,25 +94,19 @@ impl AuthService {
         (left > 0).then(|| (left + 59) / 60)
     }
 
-    fn phantom_failure(&self, username: &str) -> CoreError {
-        let Ok(mut map) = self.phantom.lock() else { return CoreError::InvalidCredentials };
-        if map.len() > 10_000 {
-            map.clear();
-        }
-        let now = chrono::Utc::now();
-        let entry = map.entry(username.to_lowercase()).or_insert((0, None));
-        if let Some(until) = entry.1 {
-            if until > now {
-                return CoreError::Locked { minutes: ((until - now).num_seconds() + 59) / 60 };
-            }
-            *entry = (0, None);
-        }
-        entry.0 += 1;
-        if entry.0 >= self.settings.max_failed_logins {
-            entry.1 = Some(now + chrono::Duration::minutes(i64::from(self.settings.lockout_minutes)));
-            return CoreError::Locked { minutes: i64::from(self.settings.lockout_minutes) };
-        }
-        CoreError::InvalidCredentials
+    /// A failed login under a username that does not exist: counted and locked exactly like a
+    /// real account's (in the database, so that a 423 never tells that an account exists), and
+    /// audited, so that it costs the same writes as a wrong password (no timing tell).
+    async fn phantom_failure(&self, username: &str, ip: Option<&str>) -> Result<CoreError, CoreError> {
+        let name: String = username.to_lowercase().chars().take(64).collect();
+        let until = format_ts(chrono::Utc::now() + chrono::Duration::minutes(i64::from(self.settings.lockout_minutes)));
+        let locked = self.users.admit_phantom(&name, self.settings.max_failed_logins, &until).await?;
+        let actor = Actor { id: None, name: Some(name), ip: ip.map(str::to_string) };
+        self.audit.record(&actor, "auth.login_failed", "user", None, Some("用户名不存在".into())).await?;
+        Ok(match locked.as_deref().and_then(Self::lock_minutes_left) {
+            Some(minutes) => CoreError::Locked { minutes },
+            None => CoreError::InvalidCredentials,
+        })
     }
 
     /// Password login. Wrong password, unknown user: the same 401. The failure that reaches
@@ -129,7 +118,7 @@ impl AuthService {
         }
         let Some(account) = self.users.account_by_username(username).await? else {
             let _ = password::verify_async(password, &self.dummy_hash).await;
-            return Err(self.phantom_failure(username));
+            return Err(self.phantom_failure(username, ip).await?);
         };
         let actor = Actor { id: Some(account.id), name: Some(account.username.clone()), ip: ip.map(str::to_string) };
         if let Some(minutes) = account.locked_until.as_deref().and_then(Self::lock_minutes_left) {

@@ -43,18 +43,23 @@ pub struct RequestBody {
 /// 申请人工答复.
 #[utoipa::path(post, path = "/api/consultations", tag = "handoff", request_body = RequestBody,
     responses((status = 201, description = "Consultation (+ expected_hours)"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn request(State(s): State<AppState>, caller: Caller, body: Result<Json<RequestBody>, JsonRejection>) -> Result<Response, ApiError> {
+pub async fn request(State(s): State<AppState>, caller: Caller, who: super::session::ChatAsker, body: Result<Json<RequestBody>, JsonRejection>) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(rejected)?;
     let h = s.handoff()?;
     let mut req = NewRequest { message_id: body.message_id, note: body.note, category: body.category, question: body.question.unwrap_or_default(), ..Default::default() };
     if let Some(mid) = body.message_id {
-        let (question, answer) = s
-            .assistant
-            .conversations()
+        let not_found = || ApiError::not_found("handoff.message_not_found", "找不到要转人工的那条回答");
+        let conversations = s.assistant.conversations();
+        let (question, answer) = conversations
             .answer_with_question(mid)
             .await?
             .filter(|(_, m)| body.conversation_id.as_deref() == Some(m.conversation_id.as_str()))
-            .ok_or_else(|| ApiError::not_found("handoff.message_not_found", "找不到要转人工的那条回答"))?;
+            .ok_or_else(not_found)?;
+        // Only the conversation's own asker (this account, or this browser before logging in)
+        // hands its answers to staff: someone else's is as unknown as a missing one.
+        if !conversations.accessible(&answer.conversation_id, &who.asker).await? {
+            return Err(not_found());
+        }
         if req.question.trim().is_empty() {
             req.question = question;
         }
@@ -74,7 +79,7 @@ pub async fn request(State(s): State<AppState>, caller: Caller, body: Result<Jso
         );
     }
     let c = h.request(&caller.auth.principal, &caller.auth.user.display_name, req).await?;
-    let mut v = serde_json::to_value(&c).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server.serialize", e.to_string()))?;
+    let mut v = serde_json::to_value(&c).map_err(|e| ApiError::internal("server.serialize", e))?;
     v["expected_hours"] = serde_json::json!(h.settings().sla_hours);
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
@@ -339,7 +344,7 @@ async fn publish_pair(s: &AppState, h: &Handoff, caller: &Caller, p: &dwt_handof
         return Err(ApiError::new(StatusCode::CONFLICT, "handoff.qa_exists", "已有相同问题的常用问答，请修改问题后再通过"));
     }
     qa.upsert_all(&[pair], &who.username, false, scope).await?;
-    qa.id_by_question(&question, scope).await?.ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store.sql", "常用问答保存失败"))
+    qa.id_by_question(&question, scope).await?.ok_or_else(|| ApiError::internal("store.sql", "promoted pair not found after saving"))
 }
 
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]

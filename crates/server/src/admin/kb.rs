@@ -5,7 +5,6 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use dwt_core::DocStatus;
@@ -241,7 +240,7 @@ pub async fn hit_test(State(s): State<AppState>, caller: Caller, Query(p): Query
         Some(m) => m
             .match_question(&q, &audience)
             .await
-            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "faq.failed", e.to_string()))?
+            .map_err(|e| ApiError::internal("faq.failed", e))?
             .map(|m| serde_json::json!({"pair": m.pair, "score": m.score, "evidence": m.evidence, "accepted": m.accepted, "threshold": s.assistant.faq().map(|f| f.threshold())})),
         None => None,
     };
@@ -283,6 +282,22 @@ pub async fn feedback(State(s): State<AppState>, caller: Caller, Query(p): Query
     Ok(Json(serde_json::json!({"items": items})).into_response())
 }
 
+/// The file name an upload is stored under: the last segment of a Windows or Unix path,
+/// without control characters (a NUL or a newline is refused, not kept in the document key).
+fn upload_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim().rsplit(['/', '\\']).next().unwrap_or_default().trim();
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(ApiError::bad_request("kb.bad_filename", "请提供文件名（filename）"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("kb.bad_filename", "文件名中含有控制字符，请改名后再上传"));
+    }
+    if name.chars().count() > 200 {
+        return Err(ApiError::bad_request("kb.bad_filename", "文件名过长（最多 200 个字符）"));
+    }
+    Ok(name.to_string())
+}
+
 #[derive(Deserialize)]
 pub struct UploadParams {
     /// The file's name (its extension picks the parser: .md .markdown .txt .html .htm .docx .pdf).
@@ -296,10 +311,7 @@ pub struct UploadParams {
     responses((status = 200, description = "{document, outcome}"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn upload(State(s): State<AppState>, caller: Caller, Query(p): Query<UploadParams>, body: axum::body::Bytes) -> Result<Response, ApiError> {
     allowed(&caller)?;
-    let name = std::path::Path::new(p.filename.trim()).file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-    if name.is_empty() {
-        return Err(ApiError::bad_request("kb.bad_filename", "请提供文件名（filename）"));
-    }
+    let name = upload_name(&p.filename)?;
     let kb = s.assistant.knowledge_base();
     let limit = kb.settings().ingest.max_file_bytes;
     if body.len() as u64 > limit {
@@ -310,11 +322,11 @@ pub async fn upload(State(s): State<AppState>, caller: Caller, Query(p): Query<U
     let (bytes, file, doc_key) = (body.to_vec(), name.clone(), key.clone());
     let doc = tokio::task::spawn_blocking(move || dwt_ingest::parse_bytes(bytes, std::path::Path::new(&file), doc_key))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "kb.parse_failed", format!("文档解析失败：{e}")))?
+        .map_err(|e| ApiError::internal("kb.parse_failed", e))?
         .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     let source = kb.store.ensure_source("upload", "files").await?;
     let outcome = kb.ingest_batch(vec![doc], Some(source)).await?.into_iter().next();
-    let stored = kb.store.document_by_key(&key).await?.ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "kb.upload_lost", "文档保存后未找到"))?;
+    let stored = kb.store.document_by_key(&key).await?.ok_or_else(|| ApiError::internal("kb.upload_lost", "stored document not found after upload"))?;
     audit(&s, &caller, "kb.document_uploaded", "document", stored.id, Some(name)).await?;
     Ok(Json(serde_json::json!({"document": stored, "outcome": outcome})).into_response())
 }
@@ -328,4 +340,20 @@ pub async fn delete_document(State(s): State<AppState>, caller: Caller, Path(id)
     kb.remove_document(id).await?;
     audit(&s, &caller, "kb.document_deleted", "document", id, Some(doc.title)).await?;
     Ok(Json(serde_json::json!({"deleted": true})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upload_name;
+
+    #[test]
+    fn upload_names_keep_the_last_segment_and_refuse_control_characters() {
+        assert_eq!(upload_name("C:\\Users\\王\\党支部规定.docx").ok().as_deref(), Some("党支部规定.docx"));
+        assert_eq!(upload_name("../../etc/规定.md").ok().as_deref(), Some("规定.md"));
+        assert_eq!(upload_name("  规定.md ").ok().as_deref(), Some("规定.md"));
+        for bad in ["", "dir/", "..", "a\0b.md", "a\nb.md", &"长".repeat(201)] {
+            let e = upload_name(bad).err().map(|e| e.code);
+            assert_eq!(e.as_deref(), Some("kb.bad_filename"), "{bad:?}");
+        }
+    }
 }

@@ -105,7 +105,7 @@ pub(crate) async fn record_audit(s: &AppState, caller: &session::Caller, action:
 /// Makes a change to curated pairs answer at once (the FAQ-first matcher re-reads them).
 pub(crate) async fn reload_faq(s: &AppState) -> Result<(), crate::ApiError> {
     if let Some(m) = s.assistant.faq() {
-        m.reload().await.map_err(|e| crate::ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "faq.reload_failed", e.to_string()))?;
+        m.reload().await.map_err(|e| crate::ApiError::internal("faq.reload_failed", e))?;
     }
     Ok(())
 }

@@ -110,7 +110,7 @@ async fn after_change(s: &AppState, caller: &Caller, action: &str, p: &QaPair) -
 /// pair's audience would get).
 async fn near_duplicate(s: &AppState, question: &str, except: Option<i64>, audience: &Audience, org_id: Option<i64>) -> Result<(), ApiError> {
     let Some(m) = s.assistant.faq() else { return Ok(()) };
-    let found = m.match_question(question, audience).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "faq.failed", e.to_string()))?;
+    let found = m.match_question(question, audience).await.map_err(|e| ApiError::internal("faq.failed", e))?;
     match found {
         // The same question written differently is a plain duplicate (the store says so too).
         Some(f)
@@ -208,7 +208,7 @@ pub async fn update(State(s): State<AppState>, caller: Caller, Path(id): Path<i6
     let Json(raw) = body.map_err(rejected)?;
     // An edit without `org_id` keeps the pair's scope (null moves it to the whole system).
     let has_scope = raw.get("org_id").is_some();
-    let mut b: PairBody = serde_json::from_value(raw).map_err(|e| ApiError::bad_request("request.invalid_json", format!("请求格式错误：{e}")))?;
+    let mut b: PairBody = serde_json::from_value(raw).map_err(|e| ApiError::bad_request("request.invalid_json", format!("请求格式错误：{}", crate::error::json_problem(&e.to_string()))))?;
     let current = cur.editable(&s, id).await?;
     if !has_scope {
         b.input.org_id = current.org_id;
@@ -342,10 +342,13 @@ pub async fn import(State(s): State<AppState>, caller: Caller, Query(q): Query<I
         .await
         .map_err(|e| ApiError::internal("qa_import.parser_failed", e))?
         .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let rows = file.pairs.len() + file.errors.len();
+    if rows == 0 {
+        return Err(ApiError::bad_request("qa_import.empty", "表格中没有数据（表头下方没有任何一行问答），请按模板填写后再导入"));
+    }
     let store = s.assistant.qa_store();
     let existing = store.list(&QaFilter::default()).await?;
     let mut errors = file.errors;
-    let rows = file.pairs.len() + errors.len();
     let mut good = Vec::new();
     // Rows are pairs of the chosen scope: the same question there updates that pair; other
     // scopes' pairs are neither changed nor in the way. Each phrasing of the scope's pairs is

@@ -81,7 +81,11 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim())
 }
 
+/// The client's address: as resolved behind trusted proxies, else the connection's peer.
 fn client_ip(parts: &Parts) -> Option<String> {
+    if let Some(crate::client_addr::ClientAddr(ip)) = parts.extensions.get() {
+        return Some(ip.to_string());
+    }
     parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
 }
 
