@@ -49,8 +49,6 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Failures so far and the lock end, for one unknown username.
-
 pub struct AuthService {
     db: Db,
     users: UserRepo,
