@@ -77,10 +77,11 @@ fn map_error(e: OpenAIError) -> LlmError {
 /// A transport failure, named by when it happened: before any connection (unreachable), while
 /// waiting (timeout), or on an open stream (disconnected).
 fn transport_error(err: &reqwest::Error, streaming: bool) -> LlmError {
-    if err.is_timeout() {
-        LlmError::Timeout
-    } else if err.is_connect() {
+    // A connect that timed out is still a connection that never came up.
+    if err.is_connect() {
         LlmError::Connect(err.to_string())
+    } else if err.is_timeout() {
+        LlmError::Timeout
     } else if streaming || err.is_body() || err.is_decode() {
         LlmError::Disconnected(err.to_string())
     } else {

@@ -8,18 +8,12 @@ mod common;
 use axum::body::Body;
 use axum::http::StatusCode;
 use common::{app_with_core, request};
-use dwt_org::demo::DEMO_PASSWORD;
-use dwt_org::{Core, LoginOutcome};
+use dwt_org::Core;
 use serde_json::{json, Value};
 
 const ROLES: [&str; 4] = ["sysadmin", "jy_admin", "jy_staff", "member1"];
 
-async fn token(core: &Core, username: &str) -> String {
-    match core.auth.login(username, DEMO_PASSWORD, None).await.unwrap() {
-        LoginOutcome::Ok(s) => s.token,
-        other => panic!("{username}: {other:?}"),
-    }
-}
+use common::demo_token as token;
 
 fn xlsx(headers: &[&str], row: Vec<String>) -> Vec<u8> {
     let row: Vec<&str> = row.iter().map(String::as_str).collect();

@@ -65,6 +65,14 @@ pub async fn state_with_core(auth: dwt_core::config::AuthSettings) -> (tempfile:
     (tmp, state, settings, core, sms)
 }
 
+/// A session token for a demo account (all share the demo password).
+pub async fn demo_token(core: &dwt_org::Core, username: &str) -> String {
+    match core.auth.login(username, dwt_org::demo::DEMO_PASSWORD, None).await.unwrap() {
+        dwt_org::LoginOutcome::Ok(s) => s.token,
+        other => panic!("{username}: {other:?}"),
+    }
+}
+
 /// Records the SMS codes it "sends".
 #[derive(Default)]
 pub struct RecordingSms {

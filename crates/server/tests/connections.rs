@@ -30,6 +30,22 @@ async fn exchange(addr: std::net::SocketAddr, raw: &[u8], limit: Duration) -> Op
     read.ok().map(|()| String::from_utf8_lossy(&out).into_owned())
 }
 
+/// A running server on an ephemeral loopback port: its address, the shutdown trigger, the task.
+type Running = (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>);
+
+async fn start(state: dwt_server::AppState, settings: dwt_core::config::ServerSettings) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        dwt_server::serve_on(listener, state, &settings, async move {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+    (addr, stop_tx, server)
+}
+
 fn login_request(forwarded_for: &str) -> Vec<u8> {
     let body = serde_json::json!({"username": "sysadmin", "password": DEMO_PASSWORD}).to_string();
     format!(
@@ -44,16 +60,7 @@ async fn slow_headers_are_cut_off_and_forwarded_addresses_believed_only_from_tru
     let (_tmp, state, mut settings, core, _) = state_with_core(Default::default()).await;
     settings.server.header_read_timeout_secs = 1;
     settings.server.trusted_proxies = vec!["127.0.0.1".into()];
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server_settings = settings.server.clone();
-    let server = tokio::spawn(async move {
-        dwt_server::serve_on(listener, state, &server_settings, async move {
-            let _ = stop_rx.await;
-        })
-        .await
-    });
+    let (addr, stop_tx, server) = start(state, settings.server.clone()).await;
 
     // A complete request is answered.
     let ok = exchange(addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", Duration::from_secs(10)).await.expect("answered");
@@ -88,16 +95,7 @@ async fn slow_headers_are_cut_off_and_forwarded_addresses_believed_only_from_tru
 async fn without_trusted_proxies_forwarded_headers_are_ignored() {
     let (_tmp, state, settings, core, _) = state_with_core(Default::default()).await;
     assert!(settings.server.trusted_proxies.is_empty(), "nothing is trusted by default");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server_settings = settings.server.clone();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        dwt_server::serve_on(listener, state, &server_settings, async move {
-            let _ = stop_rx.await;
-        })
-        .await
-    });
+    let (addr, stop_tx, server) = start(state, settings.server.clone()).await;
     let resp = exchange(addr, &login_request("198.51.100.20"), Duration::from_secs(10)).await.unwrap();
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     let logins = core.audit.recent(Some("auth.login"), 1).await.unwrap();

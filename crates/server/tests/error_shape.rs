@@ -10,9 +10,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::StatusCode;
-use common::{app_with_core, repo_root, request};
-use dwt_org::demo::DEMO_PASSWORD;
-use dwt_org::LoginOutcome;
+use common::{app_with_core, demo_token, repo_root, request};
 
 /// (method, path) of every `.route(…)` in the server crate.
 fn routes() -> Vec<(String, String)> {
@@ -94,10 +92,7 @@ async fn every_route_answers_malformed_input_in_the_one_error_shape() {
         (b"\xff\xfe\x00", None),
     ];
     let bad_query = "?limit=abc&offset=-5&page=x&top_k=zz&q=%FF&status=zzz&org_id=abc&rating=nope&since=yesterday";
-    let admin = match core.auth.login("sysadmin", DEMO_PASSWORD, None).await.unwrap() {
-        LoginOutcome::Ok(s) => s.token,
-        other => panic!("{other:?}"),
-    };
+    let admin = demo_token(&core, "sysadmin").await;
     // Logging out ends the session the walk uses: that route goes last.
     let mut routes = routes;
     routes.sort_by_key(|(_, p)| p == "/api/auth/logout");

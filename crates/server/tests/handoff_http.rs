@@ -11,19 +11,13 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{app_with_core, request, sse_events};
-use dwt_org::demo::DEMO_PASSWORD;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 const JSON: Option<&str> = Some("application/json");
 
-async fn token(core: &dwt_org::Core, user: &str) -> String {
-    match core.auth.login(user, DEMO_PASSWORD, None).await.unwrap() {
-        dwt_org::LoginOutcome::Ok(s) => s.token,
-        other => panic!("{other:?}"),
-    }
-}
+use common::demo_token as token;
 
 async fn post(app: &axum::Router, uri: &str, token: &str, body: Value) -> (StatusCode, Value) {
     let (s, _, b) = request(app, "POST", uri, Some(token), &[], Some(Body::from(body.to_string())), JSON).await;

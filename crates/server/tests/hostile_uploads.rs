@@ -11,9 +11,7 @@ use std::io::{Cursor, Read, Write};
 
 use axum::body::Body;
 use axum::http::StatusCode;
-use common::{app_with_core, request};
-use dwt_org::demo::DEMO_PASSWORD;
-use dwt_org::LoginOutcome;
+use common::{app_with_core, demo_token, request};
 use serde_json::Value;
 
 /// An entry name and what writes its content.
@@ -51,10 +49,7 @@ fn vm_kib(field: &str) -> u64 {
 #[tokio::test]
 async fn hostile_files_get_a_chinese_4xx_from_every_importer_and_memory_stays_bounded() {
     let (_tmp, app, core) = app_with_core().await;
-    let token = match core.auth.login("sysadmin", DEMO_PASSWORD, None).await.unwrap() {
-        LoginOutcome::Ok(s) => s.token,
-        other => panic!("{other:?}"),
-    };
+    let token = demo_token(&core, "sysadmin").await;
     let t = Some(token.as_str());
     let base = dwt_org::xlsx::sheet_from_rows(&["问题", "答案"], &[vec!["支部多久开一次会", "见党章"]]).unwrap();
 
@@ -128,10 +123,7 @@ async fn hostile_files_get_a_chinese_4xx_from_every_importer_and_memory_stays_bo
 #[tokio::test]
 async fn empty_sheets_and_control_characters_in_names_are_refused() {
     let (_tmp, app, core) = app_with_core().await;
-    let token = match core.auth.login("sysadmin", DEMO_PASSWORD, None).await.unwrap() {
-        LoginOutcome::Ok(s) => s.token,
-        other => panic!("{other:?}"),
-    };
+    let token = demo_token(&core, "sysadmin").await;
     let t = Some(token.as_str());
     let cases = [
         ("/api/admin/orgs/import", dwt_org::xlsx::sheet_from_rows(dwt_org::xlsx::ORG_IMPORT_HEADERS, &[]).unwrap(), "import.empty"),
@@ -165,10 +157,7 @@ async fn empty_sheets_and_control_characters_in_names_are_refused() {
 async fn mutated_files_never_get_a_5xx_from_any_importer() {
     use rand::{Rng, SeedableRng};
     let (_tmp, app, core) = app_with_core().await;
-    let token = match core.auth.login("sysadmin", DEMO_PASSWORD, None).await.unwrap() {
-        LoginOutcome::Ok(s) => s.token,
-        other => panic!("{other:?}"),
-    };
+    let token = demo_token(&core, "sysadmin").await;
     let t = Some(token.as_str());
     let orgs = dwt_org::xlsx::sheet_from_rows(dwt_org::xlsx::ORG_IMPORT_HEADERS, &[vec!["FZ01", "测试支部", "党支部", "DW01"]]).unwrap();
     let pairs = dwt_org::xlsx::sheet_from_rows(&["问题", "答案"], &[vec!["支部多久开一次会", "见党章"]]).unwrap();

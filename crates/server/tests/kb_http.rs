@@ -7,16 +7,9 @@ mod common;
 use axum::body::Body;
 use axum::http::StatusCode;
 use common::{app_with_core, request};
-use dwt_org::demo::DEMO_PASSWORD;
-use dwt_org::LoginOutcome;
 use serde_json::{json, Value};
 
-async fn token(core: &dwt_org::Core, user: &str) -> String {
-    match core.auth.login(user, DEMO_PASSWORD, None).await.unwrap() {
-        LoginOutcome::Ok(s) => s.token,
-        other => panic!("{other:?}"),
-    }
-}
+use common::demo_token as token;
 
 fn body(v: Value) -> Option<Body> {
     Some(Body::from(v.to_string()))
