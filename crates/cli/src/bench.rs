@@ -70,6 +70,15 @@ pub enum BenchCommand {
     /// Backup and restore of a knowledge base built from a corpus folder: ingest, `backup`
     /// (online snapshot), `restore` into an empty data dir, re-index and consistency check —
     /// the recovery time objective measured.
+    /// Login latency: a wrong password for an existing account, an unknown username tried
+    /// before, and a fresh unknown username, interleaved — how much an attacker could learn
+    /// about which accounts exist from response times.
+    Login {
+        #[arg(long, default_value_t = 200)]
+        tries: usize,
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
     Restore {
         #[arg(long)]
         corpus: PathBuf,
@@ -169,6 +178,7 @@ pub async fn run(cmd: &BenchCommand, base: &Settings) -> anyhow::Result<ExitCode
     match cmd {
         BenchCommand::Chat { concurrency, requests, questions, work_dir } => bench_chat(base, *concurrency, *requests, questions, work_dir).await?,
         BenchCommand::Restore { corpus, limit, work_dir } => return bench_restore(base, corpus, *limit, work_dir).await,
+        BenchCommand::Login { tries, work_dir } => bench_login(base, *tries, work_dir).await?,
         BenchCommand::Ingest { corpus, limit, work_dir } => {
             let dir = scratch(work_dir)?;
             let mut settings = base.clone();
@@ -422,4 +432,46 @@ async fn bench_restore(base: &Settings, corpus: &Path, limit: Option<usize>, wor
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     }))?);
     Ok(if report.consistent() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Interleaved failed logins of three kinds on a fresh SQLite core with the demo accounts; the
+/// lock limit is lifted so that every attempt takes the counting path, not the locked one.
+async fn bench_login(base: &Settings, tries: usize, work_dir: &Option<PathBuf>) -> anyhow::Result<()> {
+    let dir = scratch(work_dir)?;
+    let mut auth = base.auth.clone();
+    auth.max_failed_logins = u32::MAX;
+    let db = dwt_org::Db::open_sqlite_dir(dir.path()).await?;
+    let core = dwt_org::Core::new(db, auth)?;
+    dwt_org::demo::seed(&core).await?;
+    let mut kinds: [(&str, Vec<f64>); 3] = [("wrong_password", Vec::new()), ("unknown_repeated", Vec::new()), ("unknown_fresh", Vec::new())];
+    for i in 0..tries.max(1) {
+        for (k, (_, times)) in kinds.iter_mut().enumerate() {
+            let fresh = format!("nobody-{i}");
+            let user = match k {
+                0 => "member1",
+                1 => "nobody",
+                _ => fresh.as_str(),
+            };
+            let start = Instant::now();
+            let outcome = core.auth.login(user, "not-the-password", None).await;
+            times.push(start.elapsed().as_secs_f64() * 1e6);
+            anyhow::ensure!(matches!(outcome, Err(dwt_org::CoreError::InvalidCredentials)), "意外的登录结果：{outcome:?}");
+        }
+    }
+    for (_, times) in kinds.iter_mut() {
+        times.sort_by(f64::total_cmp);
+    }
+    let median = |v: &[f64]| percentile(v, 50.0);
+    let base_median = median(&kinds[0].1);
+    let mut report = serde_json::Map::new();
+    report.insert("bench".into(), json!("login"));
+    report.insert("tries".into(), json!(tries));
+    for (name, times) in &kinds {
+        let m = median(times);
+        report.insert(format!("{name}_median_us"), json!(m.round()));
+        report.insert(format!("{name}_p90_us"), json!(percentile(times, 90.0).round()));
+        report.insert(format!("{name}_minus_wrong_password_us"), json!((m - base_median).round()));
+    }
+    out(&serde_json::to_string(&report)?);
+    Ok(())
 }
