@@ -67,9 +67,6 @@ pub enum BenchCommand {
         #[arg(long)]
         work_dir: Option<PathBuf>,
     },
-    /// Backup and restore of a knowledge base built from a corpus folder: ingest, `backup`
-    /// (online snapshot), `restore` into an empty data dir, re-index and consistency check —
-    /// the recovery time objective measured.
     /// Login latency: a wrong password for an existing account, an unknown username tried
     /// before, and a fresh unknown username, interleaved — how much an attacker could learn
     /// about which accounts exist from response times.
@@ -79,6 +76,9 @@ pub enum BenchCommand {
         #[arg(long)]
         work_dir: Option<PathBuf>,
     },
+    /// Backup and restore of a knowledge base built from a corpus folder: ingest, `backup`
+    /// (online snapshot), `restore` into an empty data dir, re-index and consistency check —
+    /// the recovery time objective measured.
     Restore {
         #[arg(long)]
         corpus: PathBuf,
@@ -164,6 +164,22 @@ fn load_corpus(corpus: &Path, limit: Option<usize>) -> anyhow::Result<Vec<Parsed
     Ok(docs)
 }
 
+/// Ingests `docs` committing every `every` documents (as `ingest` does); returns the chunks written.
+async fn ingest_in_batches(kb: &KnowledgeBase, docs: Vec<ParsedDocument>, every: usize) -> anyhow::Result<usize> {
+    let start = Instant::now();
+    let mut chunks = 0;
+    let mut batch = Vec::new();
+    for d in docs {
+        batch.push(d);
+        if batch.len() >= every.max(1) {
+            chunks += chunks_of(&kb.ingest_batch(std::mem::take(&mut batch), None).await?);
+            tracing::info!(chunks, secs = start.elapsed().as_secs(), "bench ingest progress");
+        }
+    }
+    chunks += chunks_of(&kb.ingest_batch(batch, None).await?);
+    Ok(chunks)
+}
+
 fn chunks_of(outcomes: &[IngestOutcome]) -> usize {
     outcomes
         .iter()
@@ -188,16 +204,7 @@ pub async fn run(cmd: &BenchCommand, base: &Settings) -> anyhow::Result<ExitCode
             let docs = load_corpus(corpus, *limit)?;
             let n_docs = docs.len();
             let start = Instant::now();
-            let mut chunks = 0;
-            let mut batch = Vec::new();
-            for d in docs {
-                batch.push(d);
-                if batch.len() >= settings.ingest.commit_every_docs {
-                    chunks += chunks_of(&kb.ingest_batch(std::mem::take(&mut batch), None).await?);
-                    tracing::info!(chunks, secs = start.elapsed().as_secs(), "bench ingest progress");
-                }
-            }
-            chunks += chunks_of(&kb.ingest_batch(batch, None).await?);
+            let chunks = ingest_in_batches(&kb, docs, settings.ingest.commit_every_docs).await?;
             kb.optimize().await?;
             let secs = start.elapsed().as_secs_f64();
             out(&serde_json::to_string(&json!({
@@ -308,10 +315,15 @@ async fn bench_chat(base: &Settings, concurrency: usize, requests: Option<usize>
     let mode = if assistant.generates() { "rag" } else { "extractive" };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let app = dwt_server::router(dwt_server::AppState::new(assistant), &settings.server);
+    let state = dwt_server::AppState::new(assistant);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    // The server's own accept loop, as `serve` runs it.
+    let server_settings = settings.server.clone();
     let server = tokio::spawn(async move {
-        let _ = axum_serve(listener, app, stop_rx).await;
+        let _ = dwt_server::serve_on(listener, state, &server_settings, async move {
+            let _ = stop_rx.await;
+        })
+        .await;
     });
     let qs = read_questions(questions)?;
     // Warm-up: one request so the first measured ones do not pay one-time costs.
@@ -378,14 +390,6 @@ async fn bench_chat(base: &Settings, concurrency: usize, requests: Option<usize>
     Ok(())
 }
 
-async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router, stop: tokio::sync::oneshot::Receiver<()>) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = stop.await;
-        })
-        .await
-}
-
 /// Ingest → backup → restore → re-index → check, each timed.
 async fn bench_restore(base: &Settings, corpus: &Path, limit: Option<usize>, work_dir: &Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = scratch(work_dir)?;
@@ -395,15 +399,7 @@ async fn bench_restore(base: &Settings, corpus: &Path, limit: Option<usize>, wor
     let kb = KnowledgeBase::open(&settings).await?;
     let docs = load_corpus(corpus, limit)?;
     let n_docs = docs.len();
-    let mut chunks = 0;
-    let mut batch = Vec::new();
-    for d in docs {
-        batch.push(d);
-        if batch.len() >= settings.ingest.commit_every_docs {
-            chunks += chunks_of(&kb.ingest_batch(std::mem::take(&mut batch), None).await?);
-        }
-    }
-    chunks += chunks_of(&kb.ingest_batch(batch, None).await?);
+    let chunks = ingest_in_batches(&kb, docs, settings.ingest.commit_every_docs).await?;
     let started = Instant::now();
     let manifest = dwt_store::backup::backup(&settings.storage.data_dir, &dir.path().join("backup")).await.map_err(|e| anyhow::anyhow!("备份失败：{e}"))?;
     let backup_s = started.elapsed().as_secs_f64();

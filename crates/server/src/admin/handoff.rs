@@ -43,7 +43,7 @@ pub struct RequestBody {
 /// 申请人工答复.
 #[utoipa::path(post, path = "/api/consultations", tag = "handoff", request_body = RequestBody,
     responses((status = 201, description = "Consultation (+ expected_hours)"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn request(State(s): State<AppState>, caller: Caller, who: super::session::ChatAsker, body: Result<Json<RequestBody>, JsonRejection>) -> Result<Response, ApiError> {
+pub async fn request(State(s): State<AppState>, caller: Caller, headers: axum::http::HeaderMap, body: Result<Json<RequestBody>, JsonRejection>) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(rejected)?;
     let h = s.handoff()?;
     let mut req = NewRequest { message_id: body.message_id, note: body.note, category: body.category, question: body.question.unwrap_or_default(), ..Default::default() };
@@ -57,7 +57,8 @@ pub async fn request(State(s): State<AppState>, caller: Caller, who: super::sess
             .ok_or_else(not_found)?;
         // Only the conversation's own asker (this account, or this browser before logging in)
         // hands its answers to staff: someone else's is as unknown as a missing one.
-        if !conversations.accessible(&answer.conversation_id, &who.asker).await? {
+        let asker = dwt_store::Asker { user_id: Some(caller.auth.principal.user_id), anon_token: super::session::asker_token(&headers) };
+        if !conversations.accessible(&answer.conversation_id, &asker).await? {
             return Err(not_found());
         }
         if req.question.trim().is_empty() {

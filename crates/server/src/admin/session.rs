@@ -52,7 +52,7 @@ impl FromRequestParts<AppState> for ChatAsker {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let MaybeCaller(caller) = MaybeCaller::from_request_parts(parts, state).await?;
-        let sent = cookie(&parts.headers, ASKER_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())).map(str::to_string);
+        let sent = asker_token(&parts.headers);
         let (token, issued) = match sent {
             Some(t) => (t, None),
             None => {
@@ -65,6 +65,11 @@ impl FromRequestParts<AppState> for ChatAsker {
         let asker = dwt_store::Asker { user_id: caller.as_ref().map(|c| c.auth.principal.user_id), anon_token: Some(token) };
         Ok(ChatAsker { caller, asker, issued })
     }
+}
+
+/// This browser's anonymous asker token (the `dwt_asker` cookie), when it sent a well-formed one.
+pub(crate) fn asker_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, ASKER_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())).map(str::to_string)
 }
 
 /// The client's address (for rate limits and the audit log).
